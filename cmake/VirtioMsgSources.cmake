@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# Plain source lists for builds that do not use our CMake targets (firmware,
+# RTOS build systems). Include this file and add the sources to your own
+# target together with include/ and a generated version.h:
+#
+#   include(path/to/virtio-msg/cmake/VirtioMsgSources.cmake)
+#   vmsg_generate_version_header(${CMAKE_BINARY_DIR}/vmsg-include)
+#   target_sources(fw PRIVATE ${VMSG_CORE_SOURCES})
+#   target_include_directories(fw PRIVATE ${VMSG_INCLUDE_DIR} ${CMAKE_BINARY_DIR}/vmsg-include)
+#
+# The core needs only a C11 compiler and freestanding headers.
+
+get_filename_component(VMSG_SOURCE_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+
+set(VMSG_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/include")
+
+# Protocol codec: no OS headers, no allocation.
+set(VMSG_PROTO_SOURCES
+    "${VMSG_SOURCE_ROOT}/src/proto/codec.c"
+    "${VMSG_SOURCE_ROOT}/src/proto/layouts.c"
+    "${VMSG_SOURCE_ROOT}/src/proto/format.c"
+    "${VMSG_SOURCE_ROOT}/src/proto/capacity.c")
+
+set(VMSG_COMMON_SOURCES
+    "${VMSG_SOURCE_ROOT}/src/common/errors.c"
+    "${VMSG_SOURCE_ROOT}/src/common/version.c")
+
+set(VMSG_CORE_SOURCES ${VMSG_COMMON_SOURCES} ${VMSG_PROTO_SOURCES})
+
+# The project version, kept here so firmware builds that only include this
+# file can generate version.h too. The top-level project() reads it.
+set(VMSG_VERSION "0.1.0")
+
+# Writes <dir>/virtio_msg/version.h from the template.
+function(vmsg_generate_version_header dir)
+  string(REPLACE "." ";" _v "${VMSG_VERSION}")
+  list(GET _v 0 PROJECT_VERSION_MAJOR)
+  list(GET _v 1 PROJECT_VERSION_MINOR)
+  list(GET _v 2 PROJECT_VERSION_PATCH)
+  configure_file("${VMSG_SOURCE_ROOT}/include/virtio_msg/version.h.in"
+                 "${dir}/virtio_msg/version.h" @ONLY)
+endfunction()

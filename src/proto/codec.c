@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Encode and decode of every virtio-msg message. The fixed fields of each
+ * message come from the tables in layouts.c; this file applies the header
+ * rules, converts the fields, and runs the per-kind checks for what a table
+ * cannot express (variable parts, reserved words, cross-field rules).
+ *
+ * The rules and decisions are listed in include/virtio_msg/proto.h and
+ * docs/wire-decisions.md. Everything here treats the input as hostile: every
+ * length is checked before the bytes it covers are read, sizes are computed
+ * in 64 bits so no sum can wrap, and nothing is written to the caller's
+ * output until the whole message has been validated.
+ */
+#include "proto/proto_internal.h"
+
+#include "virtio_msg/wire.h"
+
+void vmsg_move_bytes(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	if (dst == src || n == 0)
+		return;
+	if (dst < src) {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = src[i];
+	} else {
+		for (size_t i = n; i-- > 0;)
+			dst[i] = src[i];
+	}
+}
+
+int vmsg_codec_init(struct vmsg_codec *c, enum vmsg_profile profile, uint32_t max_msg_size,
+		    uint32_t flags)
+{
+	uint32_t min = VMSG_MAX_MSG_SIZE_MIN;
+
+	if (!c || (flags & ~VMSG_CODEC_F_EXACT_SIZE) != 0)
+		return VMSG_EINVAL;
+	if (profile == VMSG_PROFILE_2025) {
+#if VMSG_CONFIG_NO_PROFILE_2025
+		return VMSG_ENOTSUP;
+#else
+		min = VMSG_MAX_MSG_SIZE_MIN_2025;
+#endif
+	} else if (profile != VMSG_PROFILE_2026) {
+		return VMSG_EINVAL;
+	}
+	if (max_msg_size < min || max_msg_size > VMSG_MAX_MSG_SIZE_MAX)
+		return VMSG_EINVAL;
+	c->max_msg_size = (uint16_t)max_msg_size;
+	c->profile = (uint8_t)profile;
+	c->flags = (uint8_t)flags;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Fixed fields                                                           */
+/* ---------------------------------------------------------------------- */
+
+static uint64_t wire_get(const uint8_t *p, unsigned size)
+{
+	switch (size) {
+	case 2:
+		return vmsg_get_le16(p);
+	case 4:
+		return vmsg_get_le32(p);
+	default:
+		return vmsg_get_le64(p);
+	}
+}
+
+static void wire_put(uint8_t *p, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 2:
+		vmsg_put_le16(p, (uint16_t)v);
+		break;
+	case 4:
+		vmsg_put_le32(p, (uint32_t)v);
+		break;
+	default:
+		vmsg_put_le64(p, v);
+		break;
+	}
+}
+
+/*
+ * Host members are read and written through their object representation, a
+ * byte at a time: valid C for any member type and alignment, and folded into
+ * plain loads and stores by the compiler.
+ */
+uint64_t vmsg_field_get(const struct vmsg_msg *m, const struct vmsg_field *f)
+{
+	const uint8_t *p = (const uint8_t *)m + f->host_off;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (f->host_size) {
+	case 2:
+		vmsg_move_bytes((uint8_t *)&v16, p, 2);
+		return v16;
+	case 4:
+		vmsg_move_bytes((uint8_t *)&v32, p, 4);
+		return v32;
+	default:
+		vmsg_move_bytes((uint8_t *)&v64, p, 8);
+		return v64;
+	}
+}
+
+static void host_put(struct vmsg_msg *m, const struct vmsg_field *f, uint64_t v)
+{
+	uint8_t *p = (uint8_t *)m + f->host_off;
+	uint16_t v16 = (uint16_t)v;
+	uint32_t v32 = (uint32_t)v;
+
+	switch (f->host_size) {
+	case 2:
+		vmsg_move_bytes(p, (const uint8_t *)&v16, 2);
+		break;
+	case 4:
+		vmsg_move_bytes(p, (const uint8_t *)&v32, 4);
+		break;
+	default:
+		vmsg_move_bytes(p, (const uint8_t *)&v, 8);
+		break;
+	}
+}
+
+static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
+{
+	for (unsigned i = 0; i < l->nfields; i++) {
+		const struct vmsg_field *f = &l->fields[i];
+
+		if (f->wire_size == 16) /* byte array (UUID): no byte order */
+			vmsg_move_bytes((uint8_t *)m + f->host_off, buf + f->wire_off, 16);
+		else
+			host_put(m, f, wire_get(buf + f->wire_off, f->wire_size));
+	}
+}
+
+/* A host value wider than its wire field cannot be sent in this profile. */
+static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
+{
+	for (unsigned i = 0; i < l->nfields; i++) {
+		const struct vmsg_field *f = &l->fields[i];
+
+		if (f->wire_size < f->host_size && f->wire_size < 8 &&
+		    (vmsg_field_get(m, f) >> (8u * f->wire_size)) != 0)
+			return VMSG_ERANGE;
+	}
+	return 0;
+}
+
+static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m, uint8_t *buf)
+{
+	for (unsigned i = 0; i < l->nfields; i++) {
+		const struct vmsg_field *f = &l->fields[i];
+
+		if (f->wire_size == 16)
+			vmsg_move_bytes(buf + f->wire_off, (const uint8_t *)m + f->host_off, 16);
+		else
+			wire_put(buf + f->wire_off, f->wire_size, vmsg_field_get(m, f));
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Rules shared by decode and encode                                      */
+/* ---------------------------------------------------------------------- */
+
+/* DEV-41, DEV-43, DEV-44; the Linux PoC v2 driver rejects the same. */
+static int devinfo_check(const struct vmsg_device_info *d)
+{
+	if (d->max_virtqueues > VMSG_MAX_VIRTQUEUES_LIMIT)
+		return VMSG_EBADMSG;
+	if (d->admin_vq_count == 0 && d->admin_vq_start != 0)
+		return VMSG_EBADMSG;
+	if ((uint64_t)d->admin_vq_start + d->admin_vq_count > d->max_virtqueues)
+		return VMSG_EBADMSG;
+	return 0;
+}
+
+/*
+ * DEV-55/56 and the Linux PoC v2 driver's consistency rules for a GET_VQUEUE
+ * response (wire note 4.24): an unavailable queue is all zero, a configured
+ * one has every address, an unconfigured one is disabled with no address.
+ */
+static int vq_get_resp_check(const struct vmsg_vqueue *q)
+{
+	int any_addr = q->desc_addr || q->driver_addr || q->device_addr;
+	int all_addr = q->desc_addr && q->driver_addr && q->device_addr;
+
+	if (q->flags & ~(uint32_t)VMSG_GETVQ_F_ENABLED)
+		return VMSG_ERESERVED;
+	if (q->max_size == 0 && (q->size || q->flags || any_addr))
+		return VMSG_EBADMSG;
+	if (q->size > q->max_size)
+		return VMSG_EBADMSG;
+	if (q->size == 0 && (q->flags || any_addr))
+		return VMSG_EBADMSG;
+	if (q->size != 0 && !all_addr)
+		return VMSG_EBADMSG;
+	return 0;
+}
+
+/* BUS-51, BUS-53, and a window may not run past device number 65535. */
+static int getdev_resp_check(const struct vmsg_get_devices *g)
+{
+	unsigned tail = g->count % 8u;
+
+	if ((uint32_t)g->offset + g->count > 0x10000u)
+		return VMSG_EBADMSG;
+	if (g->next_offset != 0 && g->next_offset <= g->offset)
+		return VMSG_EBADMSG;
+	if (tail && (g->bitmap[g->count / 8u] >> tail) != 0)
+		return VMSG_ERESERVED;
+	return 0;
+}
+
+/* 0x0003..0x7FFF are reserved; 0 is undefined in SPEC-2026 (decision). */
+static int evdev_state_check(uint16_t state)
+{
+	if (state == VMSG_EVDEV_STATE_ADDED || state == VMSG_EVDEV_STATE_REMOVED ||
+	    state >= VMSG_EVDEV_STATE_IMPL_MIN)
+		return 0;
+	return VMSG_ERESERVED;
+}
+
+/* A config range must not wrap the 32-bit offset space. */
+static int cfg_range_check(uint32_t offset, uint32_t length)
+{
+	return (uint64_t)offset + length > 0xFFFFFFFFull ? VMSG_EBADMSG : 0;
+}
+
+static int uuid_is_nil(const uint8_t *u)
+{
+	uint8_t acc = 0;
+
+	for (unsigned i = 0; i < 16; i++)
+		acc |= u[i];
+	return acc == 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Decode                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Checks and variable part of one message after its fixed fields were read.
+ * Returns the size the message defines (fixed part plus variable part), or
+ * a negative error. The caller guarantees size >= l->size.
+ */
+static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
+		       const uint8_t *buf, uint32_t size, struct vmsg_msg *m)
+{
+	uint64_t need = l->size;
+
+	switch (l->kind) {
+	case VMSG_VAR_FEAT_GET_REQ:
+		if (m->u.features.num_blocks == 0)
+			return VMSG_EBADMSG;
+		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
+			return VMSG_EMSGSIZE; /* no response could carry them */
+		break;
+	case VMSG_VAR_FEAT_BLOCKS:
+		if (m->u.features.num_blocks == 0)
+			return VMSG_EBADMSG;
+		need += 4ull * m->u.features.num_blocks;
+		if (need > size)
+			return VMSG_EBADMSG;
+		m->u.features.blocks = buf + VMSG_OFF_FEAT_BLOCKS;
+		break;
+	case VMSG_VAR_CFG_GET_REQ:
+		if (cfg_range_check(m->u.config.offset, m->u.config.length))
+			return VMSG_EBADMSG;
+		if (m->u.config.length > vmsg_cap_config_bytes(c->max_msg_size))
+			return VMSG_EMSGSIZE; /* no response could carry them */
+		break;
+	case VMSG_VAR_CFG_DATA:
+		if (cfg_range_check(m->u.config.offset, m->u.config.length))
+			return VMSG_EBADMSG;
+		need += m->u.config.length;
+		if (need > size)
+			return VMSG_EBADMSG;
+		m->u.config.data = m->u.config.length ? buf + VMSG_OFF_CFG_DATA : 0;
+		break;
+	case VMSG_VAR_CFG_SET_RESP:
+		/* The echo is optional (wire note 4.4): 20 or 20 + length. */
+		if (cfg_range_check(m->u.config.offset, m->u.config.length))
+			return VMSG_EBADMSG;
+		if (m->u.config.length != 0 && size > l->size) {
+			need += m->u.config.length;
+			if (need > size)
+				return VMSG_EBADMSG; /* a partial echo */
+			m->u.config.data = buf + VMSG_OFF_CFG_DATA;
+		}
+		break;
+	case VMSG_VAR_DEVINFO_2025:
+		m->u.device_info.num_feature_blocks =
+			(uint32_t)(((uint64_t)m->u.device_info.num_feature_bits + 31u) / 32u);
+		return devinfo_check(&m->u.device_info) ? VMSG_EBADMSG : (int)need;
+	case VMSG_VAR_DEVINFO:
+		return devinfo_check(&m->u.device_info) ? VMSG_EBADMSG : (int)need;
+	case VMSG_VAR_VQ_GET_RESP_2025: {
+		int err;
+
+		if (vmsg_get_le32(buf + VMSG_OFF_GETVQ_FLAGS) != 0)
+			return VMSG_ERESERVED;
+		m->u.vqueue.flags = m->u.vqueue.size ? VMSG_GETVQ_F_ENABLED : 0;
+		err = vq_get_resp_check(&m->u.vqueue);
+		return err ? err : (int)need;
+	}
+	case VMSG_VAR_VQ_GET_RESP: {
+		int err = vq_get_resp_check(&m->u.vqueue);
+
+		return err ? err : (int)need;
+	}
+	case VMSG_VAR_VQ_SET_REQ_2025:
+		if (vmsg_get_le32(buf + VMSG_OFF_SETVQ_FLAGS) != 0)
+			return VMSG_ERESERVED;
+		m->u.vqueue.flags = VMSG_SETVQ_OP_ENABLE; /* a 2025 device always enables */
+		break;
+	case VMSG_VAR_SHM_RESP:
+		if (vmsg_get_le32(buf + VMSG_OFF_SHM_RESERVED) != 0)
+			return VMSG_ERESERVED;
+		break;
+	case VMSG_VAR_EVCFG: {
+		/* Decision (wire note 4.3): data is absent or covers the range. */
+		uint32_t d = size - l->size;
+
+		if (cfg_range_check(m->u.event_config.offset, m->u.event_config.length))
+			return VMSG_EBADMSG;
+		if (d != 0 && d != m->u.event_config.length)
+			return VMSG_EBADMSG;
+		m->u.event_config.data = d ? buf + VMSG_OFF_EVCFG_DATA : 0;
+		need = size;
+		break;
+	}
+	case VMSG_VAR_EVDEV:
+		if (evdev_state_check(m->u.event_device.state))
+			return VMSG_ERESERVED;
+		break;
+	case VMSG_VAR_GETDEV_RESP: {
+		int err;
+
+		need += (m->u.get_devices.count + 7u) / 8u;
+		if (need > size)
+			return VMSG_EBADMSG;
+		m->u.get_devices.bitmap = m->u.get_devices.count ? buf + VMSG_OFF_GETDEV_BITMAP : 0;
+		err = getdev_resp_check(&m->u.get_devices);
+		if (err)
+			return err;
+		break;
+	}
+	default: /* VMSG_VAR_NONE, VMSG_VAR_VQ_SET_REQ: raw values (DEV-58) */
+		break;
+	}
+	return (int)need;
+}
+
+static void decode_header(const uint8_t *buf, struct vmsg_msg *m)
+{
+	/* GEN-1: reserved type bits are ignored on receive. */
+	m->type = (uint8_t)(buf[VMSG_OFF_TYPE] & ~VMSG_TYPE_RESERVED_MASK);
+	m->msg_id = buf[VMSG_OFF_MSG_ID];
+	m->dev_num = vmsg_get_le16(buf + VMSG_OFF_DEV_NUM);
+	m->token = vmsg_get_le16(buf + VMSG_OFF_TOKEN);
+	m->msg_size = vmsg_get_le16(buf + VMSG_OFF_MSG_SIZE);
+}
+
+/* GEN-2 and GEN-3, shared by decode and encode. */
+static int header_check(uint8_t type, uint8_t msg_id, uint16_t dev_num)
+{
+	if ((msg_id & VMSG_ID_EVENT) && (type & VMSG_TYPE_RESPONSE))
+		return VMSG_EBADTYPE;
+	if ((type & VMSG_TYPE_BUS) && dev_num != 0)
+		return VMSG_EBADDEV;
+	return 0;
+}
+
+static const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t type,
+					   uint8_t msg_id)
+{
+	const struct vmsg_msg_desc *d =
+		vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id);
+
+	if (!d)
+		return 0;
+	return (type & VMSG_TYPE_RESPONSE) ? d->resp : d->req;
+}
+
+int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
+		      struct vmsg_msg *out)
+{
+	struct vmsg_msg m = { 0 };
+	const struct vmsg_layout *l;
+	int defined, err;
+
+	if (!c || !buf || !out)
+		return VMSG_EINVAL;
+	if (len < VMSG_HDR_SIZE)
+		return VMSG_ESHORT;
+	decode_header(buf, &m);
+	if (m.msg_size < VMSG_HDR_SIZE)
+		return VMSG_EBADMSG;
+	if (m.msg_size > c->max_msg_size)
+		return VMSG_EMSGSIZE;
+	if (m.msg_size > len)
+		return VMSG_ESHORT;
+	err = header_check(m.type, m.msg_id, m.dev_num);
+	if (err)
+		return err;
+
+	if (m.msg_id & VMSG_ID_IMPL) {
+		/* Implementation-defined: an opaque payload for the bus or app. */
+		m.u.opaque.len = (uint16_t)(m.msg_size - VMSG_HDR_SIZE);
+		m.u.opaque.data = m.u.opaque.len ? buf + VMSG_HDR_SIZE : 0;
+		*out = m;
+		return 0;
+	}
+
+	l = layout_of(c, m.type, m.msg_id);
+	if (!l)
+		return VMSG_ENOTSUP;
+	if (m.msg_size < l->size)
+		return VMSG_EBADMSG;
+	fields_decode(l, buf, &m);
+	defined = decode_kind(c, l, buf, m.msg_size, &m);
+	if (defined < 0)
+		return defined;
+	/* Events are exact (Linux PoC v2); requests and responses may carry
+	 * trailing bytes unless the codec asks for exact sizes. */
+	if (m.msg_size != (uint32_t)defined &&
+	    ((m.msg_id & VMSG_ID_EVENT) || (c->flags & VMSG_CODEC_F_EXACT_SIZE)))
+		return VMSG_EBADMSG;
+	*out = m;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Encode                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The variable part of a message being encoded: where its bytes come from.
+ * Encode refuses with the code decode would give for the bytes it would
+ * produce, so both directions enforce one set of rules.
+ */
+struct var_part {
+	const uint8_t *src;
+	uint32_t len;
+	uint16_t off;
+};
+
+static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
+		       const struct vmsg_msg *m, struct var_part *v)
+{
+	const struct vmsg_config *cfg = &m->u.config;
+
+	switch (l->kind) {
+	case VMSG_VAR_FEAT_GET_REQ:
+		if (m->u.features.num_blocks == 0)
+			return VMSG_EBADMSG;
+		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
+			return VMSG_EMSGSIZE;
+		return 0;
+	case VMSG_VAR_FEAT_BLOCKS:
+		if (m->u.features.num_blocks == 0)
+			return VMSG_EBADMSG;
+		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
+			return VMSG_EMSGSIZE;
+		if (!m->u.features.blocks)
+			return VMSG_EINVAL;
+		v->src = m->u.features.blocks;
+		v->len = 4u * m->u.features.num_blocks;
+		v->off = VMSG_OFF_FEAT_BLOCKS;
+		return 0;
+	case VMSG_VAR_CFG_GET_REQ:
+		if (cfg_range_check(cfg->offset, cfg->length))
+			return VMSG_EBADMSG;
+		return cfg->length > vmsg_cap_config_bytes(c->max_msg_size) ? VMSG_EMSGSIZE : 0;
+	case VMSG_VAR_CFG_DATA:
+	case VMSG_VAR_CFG_SET_RESP:
+		if (cfg_range_check(cfg->offset, cfg->length))
+			return VMSG_EBADMSG;
+		if (cfg->length > vmsg_cap_config_bytes(c->max_msg_size))
+			return VMSG_EMSGSIZE;
+		if (l->kind == VMSG_VAR_CFG_SET_RESP && !cfg->data)
+			return 0; /* a response that does not echo */
+		if (cfg->length && !cfg->data)
+			return VMSG_EINVAL;
+		v->src = cfg->data;
+		v->len = cfg->length;
+		v->off = VMSG_OFF_CFG_DATA;
+		return 0;
+	case VMSG_VAR_DEVINFO_2025: {
+		const struct vmsg_device_info *d = &m->u.device_info;
+
+		if (!uuid_is_nil(d->uuid))
+			return VMSG_ENOTSUP; /* the 2025 layout has no UUID */
+		if (((uint64_t)d->num_feature_bits + 31u) / 32u != d->num_feature_blocks)
+			return VMSG_EBADMSG;
+		return devinfo_check(d);
+	}
+	case VMSG_VAR_DEVINFO:
+		return devinfo_check(&m->u.device_info);
+	case VMSG_VAR_VQ_GET_RESP_2025:
+		if (m->u.vqueue.flags & ~(uint32_t)VMSG_GETVQ_F_ENABLED)
+			return VMSG_ERESERVED;
+		if ((m->u.vqueue.flags != 0) != (m->u.vqueue.size != 0))
+			return VMSG_ENOTSUP; /* 2025 queues are enabled iff configured */
+		return vq_get_resp_check(&m->u.vqueue);
+	case VMSG_VAR_VQ_GET_RESP:
+		return vq_get_resp_check(&m->u.vqueue);
+	case VMSG_VAR_VQ_SET_REQ_2025:
+		if (m->u.vqueue.reserved)
+			return VMSG_ERESERVED;
+		return m->u.vqueue.flags == VMSG_SETVQ_OP_ENABLE ? 0 : VMSG_ENOTSUP;
+	case VMSG_VAR_VQ_SET_REQ:
+		/* DRV-54, DRV-55: never send reserved bits or state op 3. */
+		if (m->u.vqueue.reserved || (m->u.vqueue.flags & VMSG_SETVQ_F_RESERVED_MASK) ||
+		    (m->u.vqueue.flags & VMSG_SETVQ_OP_MASK) == VMSG_SETVQ_OP_RESERVED)
+			return VMSG_ERESERVED;
+		return 0;
+	case VMSG_VAR_EVCFG: {
+		const struct vmsg_event_config *e = &m->u.event_config;
+
+		if (cfg_range_check(e->offset, e->length))
+			return VMSG_EBADMSG;
+		if (!e->data)
+			return 0;
+		if (e->length == 0)
+			return VMSG_EBADMSG; /* data needs a range */
+		if (e->length > vmsg_cap_event_config_bytes(c->max_msg_size))
+			return VMSG_EMSGSIZE;
+		v->src = e->data;
+		v->len = e->length;
+		v->off = VMSG_OFF_EVCFG_DATA;
+		return 0;
+	}
+	case VMSG_VAR_EVDEV:
+		return evdev_state_check(m->u.event_device.state);
+	case VMSG_VAR_GETDEV_RESP:
+		if (m->u.get_devices.count && !m->u.get_devices.bitmap)
+			return VMSG_EINVAL;
+		v->src = m->u.get_devices.bitmap;
+		v->len = (m->u.get_devices.count + 7u) / 8u;
+		v->off = VMSG_OFF_GETDEV_BITMAP;
+		return getdev_resp_check(&m->u.get_devices);
+	default: /* VMSG_VAR_NONE, VMSG_VAR_SHM_RESP (reserved word left 0) */
+		return 0;
+	}
+}
+
+int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *buf,
+		      size_t cap)
+{
+	struct var_part v = { 0, 0, VMSG_HDR_SIZE };
+	const struct vmsg_layout *l = 0;
+	uint32_t fixed = VMSG_HDR_SIZE, total;
+	int err;
+
+	if (!c || !m || !buf)
+		return VMSG_EINVAL;
+	if (m->type & VMSG_TYPE_RESERVED_MASK)
+		return VMSG_ERESERVED; /* GEN-1, DRV-1, DEV-1 */
+	err = header_check(m->type, m->msg_id, m->dev_num);
+	if (err)
+		return err;
+
+	if (m->msg_id & VMSG_ID_IMPL) {
+		if (m->u.opaque.len && !m->u.opaque.data)
+			return VMSG_EINVAL;
+		v.src = m->u.opaque.data;
+		v.len = m->u.opaque.len;
+	} else {
+		l = layout_of(c, m->type, m->msg_id);
+		if (!l)
+			return VMSG_ENOTSUP;
+		err = encode_kind(c, l, m, &v);
+		if (!err)
+			err = fields_check_range(l, m);
+		if (err)
+			return err;
+		fixed = l->size;
+	}
+
+	/* encode_kind bounded v.len by the codec maximum, so this cannot wrap. */
+	total = fixed + v.len;
+	if (v.len > VMSG_MAX_MSG_SIZE_MAX || total > c->max_msg_size)
+		return VMSG_EMSGSIZE;
+	if (total > cap)
+		return VMSG_ENOSPC;
+
+	/* The variable part first: its view may point into buf. */
+	vmsg_move_bytes(buf + v.off, v.src, v.len);
+	for (uint32_t i = 0; i < fixed; i++)
+		buf[i] = 0; /* reserved words and padding are zero (DRV-4, DEV-4) */
+	buf[VMSG_OFF_TYPE] = m->type;
+	buf[VMSG_OFF_MSG_ID] = m->msg_id;
+	vmsg_put_le16(buf + VMSG_OFF_DEV_NUM, m->dev_num);
+	vmsg_put_le16(buf + VMSG_OFF_TOKEN, m->token);
+	vmsg_put_le16(buf + VMSG_OFF_MSG_SIZE, (uint16_t)total);
+	if (l)
+		fields_encode(l, m, buf);
+	return (int)total;
+}

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The message tables: one layout per message and direction, taken from the
+ * offsets in virtio_msg/wire.h. The 2025 profile overrides exactly five
+ * layouts; everything else is shared between the profiles.
+ */
+#include "proto/proto_internal.h"
+
+#include "virtio_msg/wire.h"
+
+#define HOST(member) offsetof(struct vmsg_msg, u.member), sizeof(((struct vmsg_msg *)0)->u.member)
+#define FIELD(name, off, wsize, member) { (off), (wsize), HOST(member), VMSG_FIELD_NAME(name) }
+#define LAYOUT(size, kind, fields) { (size), (kind), sizeof(fields) / sizeof((fields)[0]), (fields) }
+#define EMPTY(size, kind) { (size), (kind), 0, 0 }
+
+VMSG_STATIC_ASSERT(sizeof(struct vmsg_msg) < 256, "host offsets fit a byte");
+
+/* Shared by several messages */
+static const struct vmsg_layout empty_req = EMPTY(VMSG_HDR_SIZE, VMSG_VAR_NONE);
+static const struct vmsg_field vq_index_f[] = {
+	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+};
+static const struct vmsg_layout vq_index_req = LAYOUT(VMSG_SIZE_VQ_INDEX_REQ, VMSG_VAR_NONE, vq_index_f);
+static const struct vmsg_field status_f[] = {
+	FIELD("status", VMSG_OFF_STATUS, 4, status.status),
+};
+static const struct vmsg_layout status_msg = LAYOUT(VMSG_SIZE_STATUS, VMSG_VAR_NONE, status_f);
+
+/* GET_DEVICE_INFO */
+static const struct vmsg_field devinfo_f[] = {
+	FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID, 4, device_info.device_id),
+	FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID, 4, device_info.vendor_id),
+	FIELD("uuid", VMSG_OFF_DEVINFO_UUID, 16, device_info.uuid),
+	FIELD("feature_blocks", VMSG_OFF_DEVINFO_NUM_FEATURE_BLOCKS, 4, device_info.num_feature_blocks),
+	FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE, 4, device_info.config_size),
+	FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES, 4, device_info.max_virtqueues),
+	FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START, 4, device_info.admin_vq_start),
+	FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT, 4, device_info.admin_vq_count),
+};
+static const struct vmsg_layout devinfo_resp =
+	LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP, VMSG_VAR_DEVINFO, devinfo_f);
+
+/* GET_DEVICE_FEATURES / SET_DRIVER_FEATURES */
+static const struct vmsg_field feat_f[] = {
+	FIELD("block_index", VMSG_OFF_FEAT_BLOCK_INDEX, 4, features.block_index),
+	FIELD("num_blocks", VMSG_OFF_FEAT_NUM_BLOCKS, 4, features.num_blocks),
+};
+static const struct vmsg_layout feat_get_req =
+	LAYOUT(VMSG_SIZE_GET_DEVICE_FEATURES_REQ, VMSG_VAR_FEAT_GET_REQ, feat_f);
+static const struct vmsg_layout feat_blocks =
+	LAYOUT(VMSG_SIZE_FEATURES_FIXED, VMSG_VAR_FEAT_BLOCKS, feat_f);
+
+/* GET_CONFIG / SET_CONFIG */
+static const struct vmsg_field cfg_get_req_f[] = {
+	FIELD("offset", VMSG_OFF_GETCFG_REQ_OFFSET, 4, config.offset),
+	FIELD("length", VMSG_OFF_GETCFG_REQ_LENGTH, 4, config.length),
+};
+static const struct vmsg_layout cfg_get_req =
+	LAYOUT(VMSG_SIZE_GET_CONFIG_REQ, VMSG_VAR_CFG_GET_REQ, cfg_get_req_f);
+static const struct vmsg_field cfg_f[] = {
+	FIELD("generation", VMSG_OFF_CFG_GENERATION, 4, config.generation),
+	FIELD("offset", VMSG_OFF_CFG_OFFSET, 4, config.offset),
+	FIELD("length", VMSG_OFF_CFG_LENGTH, 4, config.length),
+};
+static const struct vmsg_layout cfg_data = LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_DATA, cfg_f);
+static const struct vmsg_layout cfg_set_resp =
+	LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_SET_RESP, cfg_f);
+
+/* GET_VQUEUE / SET_VQUEUE */
+static const struct vmsg_field vq_get_resp_f[] = {
+	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+	FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
+	FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
+	FIELD("flags", VMSG_OFF_GETVQ_FLAGS, 4, vqueue.flags),
+	FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+	FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+	FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+};
+static const struct vmsg_layout vq_get_resp =
+	LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP, vq_get_resp_f);
+static const struct vmsg_field vq_set_req_f[] = {
+	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+	FIELD("flags", VMSG_OFF_SETVQ_FLAGS, 4, vqueue.flags),
+	FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
+	FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
+	FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+	FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+	FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+};
+static const struct vmsg_layout vq_set_req =
+	LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ, vq_set_req_f);
+
+/* GET_SHM (the reserved word is checked by kind, not stored) */
+static const struct vmsg_field shm_req_f[] = {
+	FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+};
+static const struct vmsg_layout shm_req = LAYOUT(VMSG_SIZE_GET_SHM_REQ, VMSG_VAR_NONE, shm_req_f);
+static const struct vmsg_field shm_resp_f[] = {
+	FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+	FIELD("length", VMSG_OFF_SHM_LENGTH, 8, shm.length),
+	FIELD("address", VMSG_OFF_SHM_ADDRESS, 8, shm.address),
+};
+static const struct vmsg_layout shm_resp = LAYOUT(VMSG_SIZE_GET_SHM_RESP, VMSG_VAR_SHM_RESP, shm_resp_f);
+
+/* Transport events */
+static const struct vmsg_field evcfg_f[] = {
+	FIELD("status", VMSG_OFF_EVCFG_STATUS, 4, event_config.device_status),
+	FIELD("generation", VMSG_OFF_EVCFG_GENERATION, 4, event_config.generation),
+	FIELD("offset", VMSG_OFF_EVCFG_OFFSET, 4, event_config.offset),
+	FIELD("length", VMSG_OFF_EVCFG_LENGTH, 4, event_config.length),
+};
+static const struct vmsg_layout evcfg = LAYOUT(VMSG_SIZE_EVENT_CONFIG_FIXED, VMSG_VAR_EVCFG, evcfg_f);
+static const struct vmsg_field evavail_f[] = {
+	FIELD("vq", VMSG_OFF_EVAVAIL_VQ_INDEX, 4, event_avail.vq_index),
+	FIELD("next_offset", VMSG_OFF_EVAVAIL_NEXT_OFFSET, 4, event_avail.next_offset),
+};
+static const struct vmsg_layout evavail = LAYOUT(VMSG_SIZE_EVENT_AVAIL, VMSG_VAR_NONE, evavail_f);
+static const struct vmsg_field evused_f[] = {
+	FIELD("vq", VMSG_OFF_EVUSED_VQ_INDEX, 4, event_used.vq_index),
+};
+static const struct vmsg_layout evused = LAYOUT(VMSG_SIZE_EVENT_USED, VMSG_VAR_NONE, evused_f);
+
+/* Bus messages */
+static const struct vmsg_field getdev_req_f[] = {
+	FIELD("offset", VMSG_OFF_GETDEV_REQ_OFFSET, 2, get_devices.offset),
+	FIELD("count", VMSG_OFF_GETDEV_REQ_COUNT, 2, get_devices.count),
+};
+static const struct vmsg_layout getdev_req = LAYOUT(VMSG_SIZE_GET_DEVICES_REQ, VMSG_VAR_NONE, getdev_req_f);
+static const struct vmsg_field getdev_resp_f[] = {
+	FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
+	FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET, 2, get_devices.next_offset),
+	FIELD("count", VMSG_OFF_GETDEV_COUNT, 2, get_devices.count),
+};
+static const struct vmsg_layout getdev_resp =
+	LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_f);
+static const struct vmsg_field ping_f[] = {
+	FIELD("data", VMSG_OFF_PING_DATA, 4, ping.data),
+};
+static const struct vmsg_layout ping = LAYOUT(VMSG_SIZE_PING, VMSG_VAR_NONE, ping_f);
+static const struct vmsg_field evdev_f[] = {
+	FIELD("device", VMSG_OFF_EVDEV_DEV_NUM, 2, event_device.dev_num),
+	FIELD("state", VMSG_OFF_EVDEV_STATE, 2, event_device.state),
+};
+static const struct vmsg_layout evdev = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f);
+
+static const struct vmsg_msg_desc messages[] = {
+	{ 0, VMSG_ID_GET_DEVICE_INFO, VMSG_FIELD_NAME("GET_DEVICE_INFO"), &empty_req, &devinfo_resp },
+	{ 0, VMSG_ID_GET_DEVICE_FEATURES, VMSG_FIELD_NAME("GET_DEVICE_FEATURES"), &feat_get_req, &feat_blocks },
+	{ 0, VMSG_ID_SET_DRIVER_FEATURES, VMSG_FIELD_NAME("SET_DRIVER_FEATURES"), &feat_blocks, &empty_req },
+	{ 0, VMSG_ID_GET_CONFIG, VMSG_FIELD_NAME("GET_CONFIG"), &cfg_get_req, &cfg_data },
+	{ 0, VMSG_ID_SET_CONFIG, VMSG_FIELD_NAME("SET_CONFIG"), &cfg_data, &cfg_set_resp },
+	{ 0, VMSG_ID_GET_DEVICE_STATUS, VMSG_FIELD_NAME("GET_DEVICE_STATUS"), &empty_req, &status_msg },
+	{ 0, VMSG_ID_SET_DEVICE_STATUS, VMSG_FIELD_NAME("SET_DEVICE_STATUS"), &status_msg, &status_msg },
+	{ 0, VMSG_ID_GET_VQUEUE, VMSG_FIELD_NAME("GET_VQUEUE"), &vq_index_req, &vq_get_resp },
+	{ 0, VMSG_ID_SET_VQUEUE, VMSG_FIELD_NAME("SET_VQUEUE"), &vq_set_req, &empty_req },
+	{ 0, VMSG_ID_RESET_VQUEUE, VMSG_FIELD_NAME("RESET_VQUEUE"), &vq_index_req, &empty_req },
+	{ 0, VMSG_ID_GET_SHM, VMSG_FIELD_NAME("GET_SHM"), &shm_req, &shm_resp },
+	{ 0, VMSG_ID_EVENT_CONFIG, VMSG_FIELD_NAME("EVENT_CONFIG"), &evcfg, 0 },
+	{ 0, VMSG_ID_EVENT_AVAIL, VMSG_FIELD_NAME("EVENT_AVAIL"), &evavail, 0 },
+	{ 0, VMSG_ID_EVENT_USED, VMSG_FIELD_NAME("EVENT_USED"), &evused, 0 },
+	{ 1, VMSG_BUS_ID_GET_DEVICES, VMSG_FIELD_NAME("GET_DEVICES"), &getdev_req, &getdev_resp },
+	{ 1, VMSG_BUS_ID_PING, VMSG_FIELD_NAME("PING"), &ping, &ping },
+	{ 1, VMSG_BUS_ID_EVENT_DEVICE, VMSG_FIELD_NAME("EVENT_DEVICE"), &evdev, 0 },
+};
+
+#if !VMSG_CONFIG_NO_PROFILE_2025
+/*
+ * The 2025 "token group" layouts of the five messages that differ. The
+ * reserved words (GET_VQUEUE @20, SET_VQUEUE @12) are not table fields: the
+ * encoder leaves them zero and the kind checks them on decode.
+ */
+static const struct vmsg_field devinfo_2025_f[] = {
+	FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
+	FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
+	FIELD("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
+	FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
+	FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
+	FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
+	FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
+};
+static const struct vmsg_layout devinfo_resp_2025 =
+	LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP_2025, VMSG_VAR_DEVINFO_2025, devinfo_2025_f);
+
+static const struct vmsg_field vq_get_resp_2025_f[] = {
+	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+	FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
+	FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
+	FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+	FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+	FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+};
+static const struct vmsg_layout vq_get_resp_2025 =
+	LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP_2025, vq_get_resp_2025_f);
+
+static const struct vmsg_field vq_set_req_2025_f[] = {
+	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+	FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
+	FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
+	FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+	FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+	FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+};
+static const struct vmsg_layout vq_set_req_2025 =
+	LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ_2025, vq_set_req_2025_f);
+
+static const struct vmsg_field shm_resp_2025_f[] = {
+	FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+	FIELD("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
+	FIELD("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
+};
+static const struct vmsg_layout shm_resp_2025 =
+	LAYOUT(VMSG_SIZE_GET_SHM_RESP_2025, VMSG_VAR_NONE, shm_resp_2025_f);
+
+static const struct vmsg_field getdev_resp_2025_f[] = {
+	FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
+	FIELD("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
+	FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
+};
+static const struct vmsg_layout getdev_resp_2025 =
+	LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_2025_f);
+
+static const struct vmsg_msg_desc messages_2025[] = {
+	{ 0, VMSG_ID_GET_DEVICE_INFO, VMSG_FIELD_NAME("GET_DEVICE_INFO"), &empty_req, &devinfo_resp_2025 },
+	{ 0, VMSG_ID_GET_VQUEUE, VMSG_FIELD_NAME("GET_VQUEUE"), &vq_index_req, &vq_get_resp_2025 },
+	{ 0, VMSG_ID_SET_VQUEUE, VMSG_FIELD_NAME("SET_VQUEUE"), &vq_set_req_2025, &empty_req },
+	{ 0, VMSG_ID_GET_SHM, VMSG_FIELD_NAME("GET_SHM"), &shm_req, &shm_resp_2025 },
+	{ 1, VMSG_BUS_ID_GET_DEVICES, VMSG_FIELD_NAME("GET_DEVICES"), &getdev_req, &getdev_resp_2025 },
+};
+#endif
+
+static const struct vmsg_msg_desc *find(const struct vmsg_msg_desc *t, size_t n, int bus,
+					uint8_t msg_id)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].bus == (uint8_t)(bus != 0) && t[i].msg_id == msg_id)
+			return &t[i];
+	}
+	return 0;
+}
+
+const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id)
+{
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	if (profile == VMSG_PROFILE_2025) {
+		const struct vmsg_msg_desc *d =
+			find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
+		if (d)
+			return d;
+	}
+#else
+	(void)profile;
+#endif
+	return find(messages, sizeof(messages) / sizeof(messages[0]), bus, msg_id);
+}
