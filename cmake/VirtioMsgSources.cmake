@@ -22,11 +22,22 @@ set(VMSG_PROTO_SOURCES
     "${VMSG_SOURCE_ROOT}/src/proto/format.c"
     "${VMSG_SOURCE_ROOT}/src/proto/capacity.c")
 
+# The SPSC ring: C11 atomics only.
+set(VMSG_SPSC_SOURCES
+    "${VMSG_SOURCE_ROOT}/src/spsc/ring.c")
+
+# Shared-memory layouts (vmamp v1, SPSC-v0) and the peer lifecycle.
+set(VMSG_SHM_SOURCES
+    "${VMSG_SOURCE_ROOT}/src/shm/access.c"
+    "${VMSG_SOURCE_ROOT}/src/shm/layout_v0.c"
+    "${VMSG_SOURCE_ROOT}/src/shm/layout_v1.c"
+    "${VMSG_SOURCE_ROOT}/src/shm/channel.c")
+
 set(VMSG_COMMON_SOURCES
     "${VMSG_SOURCE_ROOT}/src/common/errors.c"
     "${VMSG_SOURCE_ROOT}/src/common/version.c")
 
-set(VMSG_CORE_SOURCES ${VMSG_COMMON_SOURCES} ${VMSG_PROTO_SOURCES})
+set(VMSG_CORE_SOURCES ${VMSG_COMMON_SOURCES} ${VMSG_PROTO_SOURCES} ${VMSG_SPSC_SOURCES} ${VMSG_SHM_SOURCES})
 
 # The project version, kept here so firmware builds that only include this
 # file can generate version.h too. The top-level project() reads it.

@@ -11,6 +11,8 @@
 #include "virtio_msg/endian.h"
 #include "virtio_msg/errors.h"
 #include "virtio_msg/proto.h"
+#include "virtio_msg/shm.h"
+#include "virtio_msg/spsc.h"
 #include "virtio_msg/version.h"
 #include "virtio_msg/wire.h"
 

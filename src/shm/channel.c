@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * A channel on a vmamp v1 layout: the two rings of one side and the peer
+ * lifecycle (docs/ring-protocol.md, "Lifecycle"). Each side writes only its
+ * own queue head, its own line and its own element array.
+ */
+#include "shm/shm_internal.h"
+
+#include "spsc/arch.h"
+#include "virtio_msg/endian.h"
+
+/* Queue-head and side words are little-endian 32-bit values in memory. */
+static uint32_t word_load(const struct vmsg_shm_chan *ch, const uint8_t *p)
+{
+	return vmsg_le32_swap(vmsg_shm_load32(ch->mem, p));
+}
+
+static void word_store(const struct vmsg_shm_chan *ch, uint8_t *p, uint32_t v)
+{
+	vmsg_shm_store32(ch->mem, p, vmsg_le32_swap(v));
+	if (ch->cfg.cache && ch->cfg.cache->clean)
+		ch->cfg.cache->clean(ch->cfg.cache->ctx, p, 4);
+}
+
+static void publish_state(struct vmsg_shm_chan *ch, enum vmsg_shm_state st)
+{
+	word_store(ch, ch->own_qh, VMSG_V1_QH_MAGIC | ((uint32_t)st << 16));
+	ch->state = (uint8_t)st;
+}
+
+/* The rings of this side: we produce into our own elements and consume the
+ * peer's; our tail and head live in our queue head, the peer's in its. */
+static int setup_rings(struct vmsg_shm_chan *ch, struct vmsg_spsc_desc *txd,
+		       struct vmsg_spsc_desc *rxd)
+{
+	const struct vmsg_shm_v1_info *in = &ch->info;
+	int drv = ch->side == VMSG_SHM_DRIVER;
+	uint8_t *own_elems = ch->base + (drv ? in->drv_elems : in->dev_elems);
+	uint8_t *peer_elems = ch->base + (drv ? in->dev_elems : in->drv_elems);
+	struct vmsg_spsc_desc tx = { 0 }, rx = { 0 };
+	int err;
+
+	ch->own_qh = ch->base + (drv ? in->drv_qh : in->dev_qh);
+	ch->peer_qh = ch->base + (drv ? in->dev_qh : in->drv_qh);
+	ch->extended = in->extended;
+
+	tx.slots = own_elems;
+	tx.prod = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_TAIL, 16 };
+	tx.cons = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_HEAD, 16 };
+	tx.awake = ch->extended ? ch->peer_qh + VMSG_SIDE_OFF_AWAKE : 0;
+	rx.slots = peer_elems;
+	rx.prod = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_TAIL, 16 };
+	rx.cons = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_HEAD, 16 };
+	rx.awake = ch->extended ? ch->own_qh + VMSG_SIDE_OFF_AWAKE : 0;
+	tx.num_slots = rx.num_slots = in->num_elems;
+	tx.slot_size = rx.slot_size = in->elem_size;
+	tx.flags = rx.flags = VMSG_SPSC_F_LE_INDEX;
+	tx.mem = rx.mem = ch->mem;
+	tx.cache = rx.cache = ch->cfg.cache;
+	err = vmsg_spsc_desc_check(&tx);
+	if (!err)
+		err = vmsg_spsc_desc_check(&rx);
+	*txd = tx;
+	*rxd = rx;
+	return err;
+}
+
+/*
+ * Step 1: a new epoch and INIT are published first, then our array and
+ * indices are reset, so a peer that sees a reset index also sees the restart.
+ */
+static int start(struct vmsg_shm_chan *ch, const struct vmsg_spsc_desc *txd,
+		 const struct vmsg_spsc_desc *rxd)
+{
+	int err;
+
+	if (ch->extended) {
+		uint32_t qh = word_load(ch, ch->own_qh);
+		uint32_t epoch = (qh & 0xFFFFu) == VMSG_V1_QH_MAGIC ?
+					 word_load(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH) : 0;
+
+		ch->own_epoch = epoch + 1 ? epoch + 1 : 1;
+		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH, ch->own_epoch);
+		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_PEER_ID, ch->cfg.peer_id);
+	}
+	publish_state(ch, VMSG_SHM_INIT);
+	err = vmsg_spsc_prod_init(&ch->tx, txd, VMSG_SPSC_INIT_RESET);
+	if (!err)
+		err = vmsg_spsc_cons_init(&ch->rx, rxd, VMSG_SPSC_INIT_RESET);
+	if (err)
+		return err;
+	vmsg_spsc_prod_reset(&ch->tx, true);
+	ch->peer_was_run = false;
+	ch->attached = true;
+	return 0;
+}
+
+static int attach(struct vmsg_shm_chan *ch)
+{
+	struct vmsg_spsc_desc txd, rxd;
+	int err = vmsg_shm_v1_validate(ch->base, ch->size, ch->mem, &ch->info);
+
+	if (err)
+		return err;
+	if (ch->info.elem_size < 8u)
+		return VMSG_ENOTSUP; /* cannot hold a virtio-msg header */
+	err = setup_rings(ch, &txd, &rxd);
+	return err ? err : start(ch, &txd, &rxd);
+}
+
+/* The owner reuses a layout it wrote before (a restart must not make the
+ * survivor see the header vanish), else writes it. */
+static int own_layout(struct vmsg_shm_chan *ch)
+{
+	const struct vmsg_shm_v1_params *prm = &ch->cfg.v1;
+	struct vmsg_shm_v1_info cur;
+	uint64_t need;
+
+	if (vmsg_shm_v1_size(prm, &need) || need > ch->size)
+		return VMSG_EINVAL;
+	if (vmsg_shm_v1_validate(ch->base, ch->size, ch->mem, &cur) == 0 &&
+	    cur.num_elems == prm->num_elems && cur.elem_size == prm->elem_size &&
+	    cur.extended == prm->extended && cur.window_size == prm->window_size &&
+	    cur.num_notif == 0)
+		return 0;
+	return vmsg_shm_v1_write(ch->base, ch->size, prm, ch->mem);
+}
+
+int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base, size_t size,
+			  const struct vmsg_shm_cfg *cfg)
+{
+	int err;
+
+	if (!ch || !base || (uintptr_t)base % 64u || !cfg || cfg->side > VMSG_SHM_DEVICE ||
+	    cfg->mem > VMSG_SPSC_MEM_DEVICE)
+		return VMSG_EINVAL;
+	*ch = (struct vmsg_shm_chan){ 0 };
+	ch->base = base;
+	ch->size = size;
+	ch->profile = 1;
+	ch->side = (uint8_t)cfg->side;
+	ch->mem = cfg->mem;
+	ch->cfg = *cfg;
+	ch->state = VMSG_SHM_INIT;
+	if (cfg->owner) {
+		err = own_layout(ch);
+		if (err)
+			return err;
+	}
+	err = attach(ch);
+	return err == VMSG_EAGAIN ? 0 : err; /* poll retries until the owner wrote it */
+}
+
+static void set_guards(struct vmsg_shm_chan *ch)
+{
+	struct vmsg_spsc_guard g[2] = {
+		{ ch->peer_qh, 0xFFFFu, VMSG_V1_QH_MAGIC },
+		{ ch->peer_qh + VMSG_SIDE_OFF_EPOCH, 0xFFFFFFFFu, ch->peer_epoch },
+	};
+	unsigned n = ch->extended ? 2 : 1;
+
+	vmsg_spsc_prod_set_guard(&ch->tx, g, n);
+	vmsg_spsc_cons_set_guard(&ch->rx, g, n);
+}
+
+/* RUN: has the peer gone away or restarted since we entered RUN? */
+static bool peer_lost(struct vmsg_shm_chan *ch, bool magic, uint32_t st, uint32_t epoch)
+{
+	if (!magic || st == VMSG_SHM_INIT || st >= VMSG_SHM_SHUTDOWN)
+		return true;
+	if (ch->extended && epoch != ch->peer_epoch)
+		return true;
+	/* A plain v1 peer that restarts may go straight back to READY. */
+	if (st == VMSG_SHM_READY && ch->peer_was_run)
+		return true;
+	if (st == VMSG_SHM_RUN)
+		ch->peer_was_run = true;
+	return false;
+}
+
+int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
+{
+	uint32_t pw, st, epoch = 0;
+	bool magic;
+	int ev = 0;
+
+	if (!ch)
+		return VMSG_EINVAL;
+	if (ch->profile == 0)
+		return 0;
+	if (!ch->attached) {
+		int err = attach(ch);
+
+		return err == VMSG_EAGAIN ? 0 : err;
+	}
+	pw = word_load(ch, ch->peer_qh);
+	magic = (pw & 0xFFFFu) == VMSG_V1_QH_MAGIC;
+	st = (pw >> 16) & VMSG_V1_STATE_MASK;
+	if (ch->extended)
+		epoch = word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_EPOCH);
+
+	switch (ch->state) {
+	case VMSG_SHM_INIT:
+		/* A peer still in RUN has not seen our restart yet: wait. */
+		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY))
+			publish_state(ch, VMSG_SHM_READY);
+		break;
+	case VMSG_SHM_READY:
+		if (magic && (st == VMSG_SHM_READY || st == VMSG_SHM_RUN)) {
+			ch->peer_epoch = epoch;
+			ch->peer_was_run = st == VMSG_SHM_RUN;
+			ch->peer_id = ch->extended ?
+					      word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_PEER_ID) : 0;
+			set_guards(ch);
+			publish_state(ch, VMSG_SHM_RUN);
+			ev |= VMSG_SHM_EV_UP;
+		}
+		break;
+	case VMSG_SHM_RUN:
+		if (peer_lost(ch, magic, st, epoch)) {
+			publish_state(ch, VMSG_SHM_PEER_DEAD);
+			vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
+			vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+			ch->restarts_seen++;
+			ev |= VMSG_SHM_EV_DOWN;
+		}
+		break;
+	case VMSG_SHM_PEER_DEAD:
+		/* Drop what the old peer never read; the new one starts clean. */
+		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY)) {
+			vmsg_spsc_prod_reset(&ch->tx, true);
+			vmsg_spsc_cons_reset(&ch->rx);
+			publish_state(ch, VMSG_SHM_READY);
+		}
+		break;
+	default: /* SHUTDOWN: closed by us */
+		break;
+	}
+	return ev;
+}
+
+int vmsg_shm_chan_state(const struct vmsg_shm_chan *ch)
+{
+	return ch->state;
+}
+
+uint32_t vmsg_shm_chan_peer_id(const struct vmsg_shm_chan *ch)
+{
+	return ch->peer_id;
+}
+
+int vmsg_shm_chan_send(struct vmsg_shm_chan *ch, const void *msg, size_t len)
+{
+	if (ch->state != VMSG_SHM_RUN)
+		return VMSG_ESTATE;
+	return vmsg_spsc_push(&ch->tx, msg, len);
+}
+
+int vmsg_shm_chan_recv(struct vmsg_shm_chan *ch, void *buf, size_t cap)
+{
+	if (ch->state != VMSG_SHM_RUN)
+		return VMSG_ESTATE;
+	return vmsg_spsc_pop(&ch->rx, buf, cap);
+}
+
+bool vmsg_shm_chan_need_kick(struct vmsg_shm_chan *ch)
+{
+	return vmsg_spsc_prod_need_kick(&ch->tx);
+}
+
+int vmsg_shm_chan_arm(struct vmsg_shm_chan *ch)
+{
+	if (ch->state != VMSG_SHM_RUN)
+		return VMSG_ESTATE;
+	return vmsg_spsc_cons_arm(&ch->rx);
+}
+
+void vmsg_shm_chan_awake(struct vmsg_shm_chan *ch)
+{
+	vmsg_spsc_cons_awake(&ch->rx);
+}
+
+void vmsg_shm_chan_shutdown(struct vmsg_shm_chan *ch)
+{
+	if (ch->profile == 1 && ch->attached)
+		publish_state(ch, VMSG_SHM_SHUTDOWN);
+	ch->state = VMSG_SHM_SHUTDOWN;
+}
+
+uint32_t vmsg_shm_chan_slot_size(const struct vmsg_shm_chan *ch)
+{
+	return ch->tx.d.slot_size;
+}

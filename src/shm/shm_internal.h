@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal to src/shm: shared-memory access in either memory mode. */
+#ifndef VMSG_SHM_INTERNAL_H
+#define VMSG_SHM_INTERNAL_H
+
+#include <stdint.h>
+
+#include "virtio_msg/shm.h"
+
+/* Copy @n bytes (a multiple of 4, 4-aligned) out of shared memory. */
+void vmsg_shm_read(uint8_t mem, const void *src, void *dst, uint32_t n);
+/* Write @n bytes (a multiple of 4, 4-aligned) into shared memory. */
+void vmsg_shm_write(uint8_t mem, void *dst, const void *src, uint32_t n);
+/* One aligned 32-bit word: acquire load / release store, value as stored. */
+uint32_t vmsg_shm_load32(uint8_t mem, const void *p);
+void vmsg_shm_store32(uint8_t mem, void *p, uint32_t v);
+
+#endif /* VMSG_SHM_INTERNAL_H */

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The one place that knows how this CPU and compiler order memory. Coherent
+ * memory uses C11 <stdatomic.h> (acquire/release, as liburing's barrier.h).
+ * Device memory (PCI BARs mapped through VFIO/UIO, SRAM shared with another
+ * core) uses aligned 32-bit volatile accesses and the barriers below, because
+ * a C11 fence is only promised to order ordinary memory.
+ */
+#ifndef VMSG_SPSC_ARCH_H
+#define VMSG_SPSC_ARCH_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* ---- byte order of the index words ---- */
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define VMSG_HOST_BIG_ENDIAN 1
+#else
+#define VMSG_HOST_BIG_ENDIAN 0
+#endif
+
+static inline uint32_t vmsg_bswap32(uint32_t v)
+{
+	return (v >> 24) | ((v >> 8) & 0xFF00u) | ((v << 8) & 0xFF0000u) | (v << 24);
+}
+
+static inline uint16_t vmsg_bswap16(uint16_t v)
+{
+	return (uint16_t)((v >> 8) | (v << 8));
+}
+
+/* Host value <-> stored little-endian value (an involution). */
+static inline uint32_t vmsg_le32_swap(uint32_t v)
+{
+	return VMSG_HOST_BIG_ENDIAN ? vmsg_bswap32(v) : v;
+}
+
+static inline uint16_t vmsg_le16_swap(uint16_t v)
+{
+	return VMSG_HOST_BIG_ENDIAN ? vmsg_bswap16(v) : v;
+}
+
+/* ---- coherent memory: C11 atomics on words inside shared memory ---- */
+
+static inline uint32_t vmsg_load_acquire32(const void *p)
+{
+	return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_acquire);
+}
+
+static inline uint16_t vmsg_load_acquire16(const void *p)
+{
+	return atomic_load_explicit((const _Atomic uint16_t *)p, memory_order_acquire);
+}
+
+static inline void vmsg_store_release32(void *p, uint32_t v)
+{
+	atomic_store_explicit((_Atomic uint32_t *)p, v, memory_order_release);
+}
+
+static inline void vmsg_store_release16(void *p, uint16_t v)
+{
+	atomic_store_explicit((_Atomic uint16_t *)p, v, memory_order_release);
+}
+
+static inline void vmsg_store_relaxed32(void *p, uint32_t v)
+{
+	atomic_store_explicit((_Atomic uint32_t *)p, v, memory_order_relaxed);
+}
+
+static inline uint32_t vmsg_load_relaxed32(const void *p)
+{
+	return atomic_load_explicit((const _Atomic uint32_t *)p, memory_order_relaxed);
+}
+
+/* The store-load fence of the kick protocol (a Dekker pair). */
+static inline void vmsg_fence_full(void)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* ---- device memory ---- */
+
+static inline uint32_t vmsg_mmio_read32(const void *p)
+{
+	return *(const volatile uint32_t *)p;
+}
+
+static inline void vmsg_mmio_write32(void *p, uint32_t v)
+{
+	*(volatile uint32_t *)p = v;
+}
+
+/*
+ * wmb: earlier stores to device memory are visible before later ones
+ * (write-combining on x86 needs sfence). rmb: later loads are not satisfied
+ * before earlier ones. mb: full, including store-load.
+ */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+static inline void vmsg_dev_wmb(void) { __asm__ __volatile__("sfence" ::: "memory"); }
+static inline void vmsg_dev_rmb(void) { __asm__ __volatile__("lfence" ::: "memory"); }
+static inline void vmsg_dev_mb(void) { __asm__ __volatile__("mfence" ::: "memory"); }
+#elif defined(__GNUC__) && defined(__aarch64__)
+/* Outer shareable: the peer may be another device or cluster. */
+static inline void vmsg_dev_wmb(void) { __asm__ __volatile__("dmb oshst" ::: "memory"); }
+static inline void vmsg_dev_rmb(void) { __asm__ __volatile__("dmb oshld" ::: "memory"); }
+static inline void vmsg_dev_mb(void) { __asm__ __volatile__("dmb osh" ::: "memory"); }
+#elif defined(__GNUC__) && defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7
+static inline void vmsg_dev_wmb(void) { __asm__ __volatile__("dmb" ::: "memory"); }
+static inline void vmsg_dev_rmb(void) { __asm__ __volatile__("dmb" ::: "memory"); }
+static inline void vmsg_dev_mb(void) { __asm__ __volatile__("dmb" ::: "memory"); }
+#else
+/* Generic fallback: the compiler's strongest fence. */
+static inline void vmsg_dev_wmb(void) { atomic_thread_fence(memory_order_seq_cst); }
+static inline void vmsg_dev_rmb(void) { atomic_thread_fence(memory_order_seq_cst); }
+static inline void vmsg_dev_mb(void) { atomic_thread_fence(memory_order_seq_cst); }
+#endif
+
+#endif /* VMSG_SPSC_ARCH_H */

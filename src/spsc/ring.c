@@ -1,0 +1,606 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The SPSC ring (docs/ring-protocol.md). Every access to shared memory goes
+ * through the small helpers at the top, which pick the coherent or the
+ * device-memory path and apply the cache hooks, so the ring logic below reads
+ * the same for both.
+ */
+#include "virtio_msg/spsc.h"
+
+#include "spsc/arch.h"
+
+/* ---------------------------------------------------------------------- */
+/* Shared-memory access                                                   */
+/* ---------------------------------------------------------------------- */
+
+static int is_dev(const struct vmsg_spsc_desc *d)
+{
+	return d->mem == VMSG_SPSC_MEM_DEVICE;
+}
+
+static void cache_clean(const struct vmsg_spsc_desc *d, const void *p, size_t n)
+{
+	if (d->cache && d->cache->clean)
+		d->cache->clean(d->cache->ctx, p, n);
+}
+
+static void cache_inval(const struct vmsg_spsc_desc *d, const void *p, size_t n)
+{
+	if (d->cache && d->cache->invalidate)
+		d->cache->invalidate(d->cache->ctx, p, n);
+}
+
+/* The aligned 32-bit word holding a 16-bit field, and the field's byte offset. */
+static void *word_of(const void *field)
+{
+	return (void *)((uintptr_t)field & ~(uintptr_t)3);
+}
+
+static unsigned byte_in_word(const void *field)
+{
+	return (unsigned)((uintptr_t)field & 3u);
+}
+
+union word_bytes {
+	uint32_t w;
+	uint8_t b[4];
+	uint16_t h[2];
+};
+
+/* Load an index with acquire semantics; returns it in host order. */
+static uint32_t idx_load(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_index *ix)
+{
+	int le = (d->flags & VMSG_SPSC_F_LE_INDEX) != 0;
+	uint32_t v;
+
+	cache_inval(d, ix->addr, ix->bits / 8u);
+	if (is_dev(d)) {
+		union word_bytes u;
+
+		u.w = vmsg_mmio_read32(word_of(ix->addr));
+		/* Reads of the slots this index covers must not pass this load. */
+		vmsg_dev_rmb();
+		if (ix->bits == 32)
+			v = le ? vmsg_le32_swap(u.w) : u.w;
+		else
+			v = le ? vmsg_le16_swap(u.h[byte_in_word(ix->addr) / 2u]) :
+				 u.h[byte_in_word(ix->addr) / 2u];
+		return v;
+	}
+	/* Acquire pairs with the peer's release: the slots it published (or
+	 * gave back) are complete before we look at them. */
+	if (ix->bits == 32) {
+		v = vmsg_load_acquire32(ix->addr);
+		return le ? vmsg_le32_swap(v) : v;
+	}
+	v = vmsg_load_acquire16(ix->addr);
+	return le ? vmsg_le16_swap((uint16_t)v) : v;
+}
+
+/* Publish an index with release semantics. */
+static void idx_store(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_index *ix, uint32_t v)
+{
+	int le = (d->flags & VMSG_SPSC_F_LE_INDEX) != 0;
+
+	if (is_dev(d)) {
+		union word_bytes u;
+
+		/* Slot writes (or reads) complete before the index moves. */
+		vmsg_dev_mb();
+		if (ix->bits == 32) {
+			u.w = le ? vmsg_le32_swap(v) : v;
+		} else {
+			/* The other half of the word is this side's other index
+			 * (same thread, see spsc.h): read, modify, write. */
+			u.w = vmsg_mmio_read32(word_of(ix->addr));
+			u.h[byte_in_word(ix->addr) / 2u] =
+				le ? vmsg_le16_swap((uint16_t)v) : (uint16_t)v;
+		}
+		vmsg_mmio_write32(word_of(ix->addr), u.w);
+	} else if (ix->bits == 32) {
+		/* Release: the slot contents are visible before the index. */
+		vmsg_store_release32(ix->addr, le ? vmsg_le32_swap(v) : v);
+	} else {
+		vmsg_store_release16(ix->addr, le ? vmsg_le16_swap((uint16_t)v) : (uint16_t)v);
+	}
+	cache_clean(d, ix->addr, ix->bits / 8u);
+}
+
+static void awake_store(const struct vmsg_spsc_desc *d, uint32_t v)
+{
+	if (!d->awake)
+		return;
+	if (is_dev(d))
+		vmsg_mmio_write32(d->awake, v);
+	else
+		vmsg_store_relaxed32(d->awake, v); /* ordered by the fences around it */
+	cache_clean(d, d->awake, 4);
+}
+
+static uint32_t awake_load(const struct vmsg_spsc_desc *d)
+{
+	cache_inval(d, d->awake, 4);
+	return is_dev(d) ? vmsg_mmio_read32(d->awake) : vmsg_load_relaxed32(d->awake);
+}
+
+/* The store-load fence of the kick protocol, for either memory kind. */
+static void fence_full(const struct vmsg_spsc_desc *d)
+{
+	if (is_dev(d))
+		vmsg_dev_mb();
+	else
+		vmsg_fence_full();
+}
+
+void vmsg_spsc_slot_write(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len)
+{
+	const uint8_t *s = src;
+	uint8_t *dst = slot;
+
+	if (!is_dev(d)) {
+		for (size_t i = 0; i < len; i++)
+			dst[i] = s[i];
+	} else {
+		for (size_t i = 0; i < len; i += 4) {
+			union word_bytes u = { 0 };
+
+			for (size_t k = 0; k < 4 && i + k < len; k++)
+				u.b[k] = s[i + k];
+			vmsg_mmio_write32(dst + i, u.w);
+		}
+	}
+	cache_clean(d, slot, len);
+}
+
+void vmsg_spsc_slot_read(const struct vmsg_spsc_desc *d, const void *slot, void *dst, size_t len)
+{
+	const uint8_t *s = slot;
+	uint8_t *o = dst;
+
+	cache_inval(d, slot, len);
+	if (!is_dev(d)) {
+		for (size_t i = 0; i < len; i++)
+			o[i] = s[i];
+		return;
+	}
+	for (size_t i = 0; i < len; i += 4) {
+		union word_bytes u;
+
+		u.w = vmsg_mmio_read32(s + i);
+		for (size_t k = 0; k < 4 && i + k < len; k++)
+			o[i + k] = u.b[k];
+	}
+}
+
+/* Copy a message into a slot and zero the rest, so no stale bytes cross. */
+static void slot_fill(const struct vmsg_spsc_desc *d, void *slot, const void *msg, size_t len)
+{
+	static const uint8_t zeros[64];
+	uint8_t *s = slot;
+	size_t head = is_dev(d) ? (len + 3u) & ~(size_t)3 : len;
+
+	vmsg_spsc_slot_write(d, s, msg, len);
+	for (size_t off = head; off < d->slot_size;) {
+		size_t n = d->slot_size - off < sizeof(zeros) ? d->slot_size - off : sizeof(zeros);
+
+		vmsg_spsc_slot_write(d, s + off, zeros, n);
+		off += n;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Index arithmetic and validation                                        */
+/* ---------------------------------------------------------------------- */
+
+/* Slots from a to b going forward, both in [0, n). */
+static uint32_t dist(uint32_t a, uint32_t b, uint32_t n)
+{
+	return b >= a ? b - a : b + n - a;
+}
+
+static uint32_t next(uint32_t i, uint32_t n)
+{
+	return i + 1 == n ? 0 : i + 1;
+}
+
+static void *slot_at(const struct vmsg_spsc_desc *d, uint32_t i)
+{
+	return (uint8_t *)d->slots + (size_t)i * d->slot_size;
+}
+
+static int guard_check(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_guard *g)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		uint32_t v;
+
+		if (!g[i].addr)
+			continue;
+		cache_inval(d, g[i].addr, 4);
+		if (is_dev(d)) {
+			v = vmsg_mmio_read32(g[i].addr);
+			vmsg_dev_rmb();
+		} else {
+			v = vmsg_load_acquire32(g[i].addr);
+		}
+		if ((vmsg_le32_swap(v) & g[i].mask) != g[i].expect)
+			return VMSG_ECONNRESET;
+	}
+	return 0;
+}
+
+static int latch(uint8_t *broken)
+{
+	*broken = 1;
+	return VMSG_EPROTO;
+}
+
+/*
+ * Producer: reload the consumer index. It may only have moved forward from
+ * where we last saw it, and not past what we published.
+ */
+static int prod_refresh(struct vmsg_spsc_prod *p)
+{
+	uint32_t n = p->d.num_slots;
+	uint32_t c = idx_load(&p->d, &p->d.cons);
+	int err;
+
+	p->stats.peer_loads++;
+	err = guard_check(&p->d, p->guard);
+	if (err)
+		return err;
+	if (c >= n || dist(p->cons_seen, c, n) > dist(p->cons_seen, p->published, n))
+		return latch(&p->broken);
+	p->cons_seen = c;
+	return 0;
+}
+
+/*
+ * Consumer: reload the producer index. The number of filled slots counted
+ * from what we gave back may only grow: a producer cannot take a message back.
+ */
+static int cons_refresh(struct vmsg_spsc_cons *c)
+{
+	uint32_t n = c->d.num_slots;
+	uint32_t p = idx_load(&c->d, &c->d.prod);
+	int err;
+
+	c->stats.peer_loads++;
+	err = guard_check(&c->d, c->guard);
+	if (err)
+		return err;
+	if (p >= n || dist(c->published, p, n) < dist(c->published, c->prod_seen, n))
+		return latch(&c->broken);
+	c->prod_seen = p;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Set-up                                                                 */
+/* ---------------------------------------------------------------------- */
+
+static int index_ok(const struct vmsg_spsc_index *ix, uint32_t num_slots)
+{
+	if (!ix->addr || (ix->bits != 16 && ix->bits != 32))
+		return 0;
+	if ((uintptr_t)ix->addr % (ix->bits / 8u) != 0)
+		return 0;
+	return ix->bits == 32 || num_slots <= 0x10000u;
+}
+
+int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d)
+{
+	if (!d || !d->slots || d->num_slots < 2 || d->slot_size == 0 || d->slot_size % 4u)
+		return VMSG_EINVAL;
+	if ((uintptr_t)d->slots % 4u || (d->awake && (uintptr_t)d->awake % 4u))
+		return VMSG_EINVAL;
+	if (d->mem > VMSG_SPSC_MEM_DEVICE || (d->flags & ~VMSG_SPSC_F_LE_INDEX))
+		return VMSG_EINVAL;
+	if (!index_ok(&d->prod, d->num_slots) || !index_ok(&d->cons, d->num_slots))
+		return VMSG_EINVAL;
+	if ((uint64_t)d->num_slots * d->slot_size > SIZE_MAX)
+		return VMSG_EINVAL;
+	return 0;
+}
+
+static void clear_endpoint(void *e, size_t n)
+{
+	uint8_t *b = e;
+
+	for (size_t i = 0; i < n; i++)
+		b[i] = 0;
+}
+
+int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d, unsigned how)
+{
+	int err = vmsg_spsc_desc_check(d);
+
+	if (!p || err || how > VMSG_SPSC_INIT_RESET)
+		return VMSG_EINVAL;
+	clear_endpoint(p, sizeof(*p));
+	p->d = *d;
+	if (how == VMSG_SPSC_INIT_RESET) {
+		vmsg_spsc_prod_reset(p, false);
+		return 0;
+	}
+	/* Resume: our own index is read once, here, and trusted no more. */
+	p->prod = p->published = idx_load(d, &d->prod);
+	p->cons_seen = idx_load(d, &d->cons);
+	if (p->prod >= d->num_slots || p->cons_seen >= d->num_slots)
+		return latch(&p->broken);
+	return 0;
+}
+
+int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c, const struct vmsg_spsc_desc *d, unsigned how)
+{
+	int err = vmsg_spsc_desc_check(d);
+
+	if (!c || err || how > VMSG_SPSC_INIT_RESET)
+		return VMSG_EINVAL;
+	clear_endpoint(c, sizeof(*c));
+	c->d = *d;
+	if (how == VMSG_SPSC_INIT_RESET) {
+		vmsg_spsc_cons_reset(c);
+		return 0;
+	}
+	c->cons = c->published = idx_load(d, &d->cons);
+	c->prod_seen = idx_load(d, &d->prod);
+	awake_store(d, 0);
+	if (c->cons >= d->num_slots || c->prod_seen >= d->num_slots)
+		return latch(&c->broken);
+	return 0;
+}
+
+static void set_guard(struct vmsg_spsc_guard *dst, const struct vmsg_spsc_guard *g, unsigned n)
+{
+	for (unsigned i = 0; i < 2; i++) {
+		dst[i].addr = (g && i < n) ? g[i].addr : 0;
+		dst[i].mask = (g && i < n) ? g[i].mask : 0;
+		dst[i].expect = (g && i < n) ? g[i].expect : 0;
+	}
+}
+
+void vmsg_spsc_prod_set_guard(struct vmsg_spsc_prod *p, const struct vmsg_spsc_guard *g, unsigned n)
+{
+	set_guard(p->guard, g, n);
+}
+
+void vmsg_spsc_cons_set_guard(struct vmsg_spsc_cons *c, const struct vmsg_spsc_guard *g, unsigned n)
+{
+	set_guard(c->guard, g, n);
+}
+
+void vmsg_spsc_prod_reset(struct vmsg_spsc_prod *p, bool zero_slots)
+{
+	p->prod = p->published = p->cons_seen = 0;
+	p->broken = 0;
+	if (zero_slots) {
+		for (uint32_t i = 0; i < p->d.num_slots; i++)
+			slot_fill(&p->d, slot_at(&p->d, i), 0, 0);
+	}
+	idx_store(&p->d, &p->d.prod, 0);
+}
+
+void vmsg_spsc_cons_reset(struct vmsg_spsc_cons *c)
+{
+	c->cons = c->published = c->prod_seen = 0;
+	c->broken = 0;
+	idx_store(&c->d, &c->d.cons, 0);
+	awake_store(&c->d, 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Producer                                                               */
+/* ---------------------------------------------------------------------- */
+
+int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot)
+{
+	uint32_t n = p->d.num_slots;
+
+	if (p->broken)
+		return VMSG_EPROTO;
+	if (next(p->prod, n) == p->cons_seen) {
+		/* Looks full: only now look at the consumer's index. */
+		int err = prod_refresh(p);
+
+		if (err)
+			return err;
+		if (next(p->prod, n) == p->cons_seen) {
+			p->stats.full_or_empty++;
+			return VMSG_EAGAIN;
+		}
+	}
+	*slot = slot_at(&p->d, p->prod);
+	p->prod = next(p->prod, n);
+	return 0;
+}
+
+int vmsg_spsc_commit(struct vmsg_spsc_prod *p)
+{
+	uint32_t n = dist(p->published, p->prod, p->d.num_slots);
+
+	if (n == 0)
+		return 0;
+	idx_store(&p->d, &p->d.prod, p->prod);
+	p->published = p->prod;
+	p->stats.msgs += n;
+	p->stats.publishes++;
+	return (int)n;
+}
+
+int vmsg_spsc_push(struct vmsg_spsc_prod *p, const void *msg, size_t len)
+{
+	void *slot;
+	int err;
+
+	if (len > p->d.slot_size || (len && !msg))
+		return len > p->d.slot_size ? VMSG_EMSGSIZE : VMSG_EINVAL;
+	if (p->prod != p->published)
+		return VMSG_EBUSY;
+	err = vmsg_spsc_reserve(p, &slot);
+	if (err)
+		return err;
+	slot_fill(&p->d, slot, msg, len);
+	(void)vmsg_spsc_commit(p);
+	return 0;
+}
+
+int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, const size_t *lens,
+			 unsigned n)
+{
+	unsigned done = 0;
+
+	if (p->prod != p->published)
+		return VMSG_EBUSY;
+	for (; done < n; done++) {
+		void *slot;
+		int err;
+
+		if (lens[done] > p->d.slot_size)
+			err = VMSG_EMSGSIZE;
+		else
+			err = vmsg_spsc_reserve(p, &slot);
+		if (err) {
+			if (done || err == VMSG_EAGAIN)
+				break;
+			return err;
+		}
+		slot_fill(&p->d, slot, msgs[done], lens[done]);
+	}
+	(void)vmsg_spsc_commit(p);
+	return (int)done;
+}
+
+bool vmsg_spsc_prod_need_kick(struct vmsg_spsc_prod *p)
+{
+	bool kick = true;
+
+	if (p->d.awake) {
+		/* Pairs with the fence in vmsg_spsc_cons_arm(): either the
+		 * consumer's re-check sees our index, or we see its awake = 0. */
+		fence_full(&p->d);
+		kick = awake_load(&p->d) == 0;
+	}
+	if (kick)
+		p->stats.kicks++;
+	return kick;
+}
+
+int vmsg_spsc_prod_check(struct vmsg_spsc_prod *p)
+{
+	return p->broken ? VMSG_EPROTO : prod_refresh(p);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Consumer                                                               */
+/* ---------------------------------------------------------------------- */
+
+int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
+{
+	if (c->broken)
+		return VMSG_EPROTO;
+	if (c->cons == c->prod_seen) {
+		/* Looks empty: only now look at the producer's index. */
+		int err = cons_refresh(c);
+
+		if (err)
+			return err;
+		if (c->cons == c->prod_seen) {
+			c->stats.full_or_empty++;
+			return VMSG_EAGAIN;
+		}
+	}
+	*slot = slot_at(&c->d, c->cons);
+	c->cons = next(c->cons, c->d.num_slots);
+	return 0;
+}
+
+int vmsg_spsc_release(struct vmsg_spsc_cons *c)
+{
+	uint32_t n = dist(c->published, c->cons, c->d.num_slots);
+
+	if (n == 0)
+		return 0;
+	idx_store(&c->d, &c->d.cons, c->cons);
+	c->published = c->cons;
+	c->stats.msgs += n;
+	c->stats.publishes++;
+	return (int)n;
+}
+
+int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
+{
+	size_t len = cap < c->d.slot_size ? cap : c->d.slot_size;
+	const void *slot;
+	int err;
+
+	if (!buf || cap == 0)
+		return VMSG_EINVAL;
+	if (c->cons != c->published)
+		return VMSG_EBUSY;
+	err = vmsg_spsc_peek(c, &slot);
+	if (err)
+		return err;
+	vmsg_spsc_slot_read(&c->d, slot, buf, len);
+	(void)vmsg_spsc_release(c);
+	return (int)len;
+}
+
+int vmsg_spsc_pop_batch(struct vmsg_spsc_cons *c, void *const *bufs, size_t cap, unsigned n)
+{
+	size_t len = cap < c->d.slot_size ? cap : c->d.slot_size;
+	unsigned done = 0;
+
+	if (c->cons != c->published)
+		return VMSG_EBUSY;
+	for (; done < n; done++) {
+		const void *slot;
+		int err = vmsg_spsc_peek(c, &slot);
+
+		if (err) {
+			if (done || err == VMSG_EAGAIN)
+				break;
+			return err;
+		}
+		vmsg_spsc_slot_read(&c->d, slot, bufs[done], len);
+	}
+	(void)vmsg_spsc_release(c);
+	return (int)done;
+}
+
+int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c)
+{
+	int err;
+
+	if (c->broken)
+		return VMSG_EPROTO;
+	awake_store(&c->d, 0);
+	/* Pairs with the fence in vmsg_spsc_prod_need_kick(). */
+	fence_full(&c->d);
+	if (c->cons != c->prod_seen)
+		goto not_empty;
+	err = cons_refresh(c);
+	if (err)
+		return err;
+	if (c->cons == c->prod_seen)
+		return 0;
+not_empty:
+	awake_store(&c->d, 1);
+	return 1;
+}
+
+void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
+{
+	awake_store(&c->d, 1);
+}
+
+int vmsg_spsc_cons_pending(struct vmsg_spsc_cons *c)
+{
+	int err = c->broken ? VMSG_EPROTO : cons_refresh(c);
+
+	return err ? err : (int)dist(c->cons, c->prod_seen, c->d.num_slots);
+}
+
+int vmsg_spsc_cons_check(struct vmsg_spsc_cons *c)
+{
+	return c->broken ? VMSG_EPROTO : cons_refresh(c);
+}
