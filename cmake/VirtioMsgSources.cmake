@@ -33,11 +33,18 @@ set(VMSG_SHM_SOURCES
     "${VMSG_SOURCE_ROOT}/src/shm/layout_v1.c"
     "${VMSG_SOURCE_ROOT}/src/shm/channel.c")
 
+# The bus core and the bus over a shared-memory channel.
+set(VMSG_BUS_SOURCES
+    "${VMSG_SOURCE_ROOT}/src/bus/bus.c"
+    "${VMSG_SOURCE_ROOT}/src/bus/requests.c"
+    "${VMSG_SOURCE_ROOT}/src/bus/devices.c"
+    "${VMSG_SOURCE_ROOT}/src/bus/shm_bus.c")
+
 set(VMSG_COMMON_SOURCES
     "${VMSG_SOURCE_ROOT}/src/common/errors.c"
     "${VMSG_SOURCE_ROOT}/src/common/version.c")
 
-set(VMSG_CORE_SOURCES ${VMSG_COMMON_SOURCES} ${VMSG_PROTO_SOURCES} ${VMSG_SPSC_SOURCES} ${VMSG_SHM_SOURCES})
+set(VMSG_CORE_SOURCES ${VMSG_COMMON_SOURCES} ${VMSG_PROTO_SOURCES} ${VMSG_SPSC_SOURCES} ${VMSG_SHM_SOURCES} ${VMSG_BUS_SOURCES})
 
 # The project version, kept here so firmware builds that only include this
 # file can generate version.h too. The top-level project() reads it.

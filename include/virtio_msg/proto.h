@@ -26,7 +26,9 @@
  *  9. unknown standard ID                      -> VMSG_ENOTSUP
  * 10. per message: msg_size below what the fixed part and the count/length
  *     fields require, or inconsistent with them -> VMSG_EBADMSG; a reserved
- *     field, bit or value in use                -> VMSG_ERESERVED.
+ *     field, bit or value in use                -> VMSG_ERESERVED; a request
+ *     whose response could not fit the maximum, or a SET_CONFIG response
+ *     longer than any request could be          -> VMSG_EMSGSIZE.
  *
  * Trailing bytes (decision, documented in docs/wire-decisions.md): a request
  * or response may be longer than its defined size; the extra bytes are
@@ -291,12 +293,15 @@ VMSG_API VMSG_MUST_CHECK int vmsg_proto_decode(const struct vmsg_codec *c, const
  * @retval VMSG_EINVAL NULL argument, or a view that is NULL but must carry data.
  * @retval VMSG_EMSGSIZE the message would exceed the codec's maximum.
  * @retval VMSG_ENOSPC it fits the maximum but not @p cap.
- * @retval VMSG_ERESERVED a reserved type bit, field, flag or value is set.
+ * Encode refuses a field with the code decode would return for the bytes it
+ * would produce, so both directions enforce one set of rules.
+ * @retval VMSG_ERESERVED a reserved type bit, field, flag or value is set
+ *         (including GET_DEVICES bitmap bits past count, BUS-51).
  * @retval VMSG_EBADTYPE response bit on an event.
  * @retval VMSG_EBADDEV non-zero dev_num on a bus message.
  * @retval VMSG_EBADMSG fields that contradict each other (for example
- *         EVENT_CONFIG data without a length, a GET_DEVICES bitmap with bits
- *         past count, next_offset not above offset).
+ *         EVENT_CONFIG data without a length, a GET_DEVICES next_offset not
+ *         above offset, num_blocks 0).
  * @retval VMSG_ERANGE a value does not fit the wire field of this profile.
  * @retval VMSG_ENOTSUP unknown standard ID, or a value the 2025 profile
  *         cannot express.

@@ -275,6 +275,14 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_arm(struct vmsg_shm_chan *ch);
 /** @brief After waking: mark the receive side as polling again. */
 VMSG_API void vmsg_shm_chan_awake(struct vmsg_shm_chan *ch);
 
+/**
+ * @brief The port saw the peer die (socket hang-up, process exit): leave
+ *        RUN for PEER_DEAD as if the lifecycle had noticed, and wait for a
+ *        new peer.
+ * @return VMSG_SHM_EV_DOWN if the channel was RUN, else 0.
+ */
+VMSG_API int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch);
+
 /** @brief Publish SHUTDOWN (v1); the peer sees us go away. */
 VMSG_API void vmsg_shm_chan_shutdown(struct vmsg_shm_chan *ch);
 

@@ -288,6 +288,8 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		/* The echo is optional (wire note 4.4): 20 or 20 + length. */
 		if (cfg_range_check(m->u.config.offset, m->u.config.length))
 			return VMSG_EBADMSG;
+		if (m->u.config.length > vmsg_cap_config_bytes(c->max_msg_size))
+			return VMSG_EMSGSIZE; /* no request could have carried it */
 		if (m->u.config.length != 0 && size > l->size) {
 			need += m->u.config.length;
 			if (need > size)

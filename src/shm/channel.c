@@ -217,13 +217,8 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 		}
 		break;
 	case VMSG_SHM_RUN:
-		if (peer_lost(ch, magic, st, epoch)) {
-			publish_state(ch, VMSG_SHM_PEER_DEAD);
-			vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
-			vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
-			ch->restarts_seen++;
-			ev |= VMSG_SHM_EV_DOWN;
-		}
+		if (peer_lost(ch, magic, st, epoch))
+			ev |= vmsg_shm_chan_peer_gone(ch);
 		break;
 	case VMSG_SHM_PEER_DEAD:
 		/* Drop what the old peer never read; the new one starts clean. */
@@ -237,6 +232,23 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 		break;
 	}
 	return ev;
+}
+
+int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch)
+{
+	bool was_run = ch->state == VMSG_SHM_RUN;
+
+	if (ch->profile == 0) /* v0 has no lifecycle: the port decides */
+		return 0;
+	if (ch->state == VMSG_SHM_RUN || ch->state == VMSG_SHM_READY) {
+		publish_state(ch, VMSG_SHM_PEER_DEAD);
+		vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
+		vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+	}
+	if (!was_run)
+		return 0;
+	ch->restarts_seen++;
+	return VMSG_SHM_EV_DOWN;
 }
 
 int vmsg_shm_chan_state(const struct vmsg_shm_chan *ch)

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file bus.h
+ * @brief The bus: the one vtable a port implements (struct vmsg_bus_ops),
+ *        and the bus core written once for every port (struct vmsg_bus).
+ *
+ * The bus core correlates requests and responses by token with many
+ * requests in flight, bounds every request with a timeout, implements the
+ * bus messages (GET_DEVICES, PING, EVENT_DEVICE) in both roles, routes
+ * transport messages by device number, and counts everything it drops. It
+ * never runs a loop and never sleeps by itself: the application calls
+ * vmsg_bus_poll() when the port's wait handle fires (or from a busy loop),
+ * and the blocking helpers take a caller timeout.
+ *
+ * Thread safety: one thread drives a bus (poll, submit and respond).
+ */
+#ifndef VIRTIO_MSG_BUS_H
+#define VIRTIO_MSG_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "virtio_msg/defs.h"
+#include "virtio_msg/errors.h"
+#include "virtio_msg/proto.h"
+
+VMSG_BEGIN_DECLS
+
+/** Out-of-band bus parameters (BUS-5): fixed while a device is active. */
+struct vmsg_bus_params {
+	uint32_t revision;           /**< transport revision (1) */
+	uint32_t max_msg_size;       /**< 52..65535, header included */
+	uint64_t transport_features; /**< VMSG_TF_* supported by both sides */
+};
+
+/** Infinite wait for vmsg_bus_ops.wait. */
+#define VMSG_WAIT_FOREVER (-1)
+
+/**
+ * The port interface. Every op returns 0 or a negative VMSG_E* code. The
+ * table is validated once by vmsg_bus_init(); required ops must not be NULL.
+ * `priv` is the port's own state. No op may call back into the bus.
+ */
+struct vmsg_bus_ops {
+	/**
+	 * Required. Queue one encoded message (@p len bytes, msg_size) for the
+	 * peer and, if the peer needs it, ring its doorbell. Never blocks. The
+	 * bytes are copied before returning.
+	 * @retval 0 queued. @retval VMSG_EAGAIN no room now (the bus retries
+	 * later). @retval VMSG_ECONNRESET the peer is gone. @retval VMSG_EMSGSIZE
+	 * larger than the port's slots.
+	 */
+	int (*send)(void *priv, const uint8_t *msg, size_t len);
+	/**
+	 * Required. Take one received message without blocking, copying it into
+	 * @p buf (@p cap >= the maximum message size).
+	 * @return bytes stored (> 0; may exceed msg_size by slot padding),
+	 * VMSG_EAGAIN when nothing is there, VMSG_ECONNRESET once each time the
+	 * peer went away (pending requests fail), VMSG_EPROTO on a broken peer.
+	 */
+	int (*recv)(void *priv, uint8_t *buf, size_t cap);
+	/**
+	 * Required. Block until a doorbell or @p timeout_ns (VMSG_WAIT_FOREVER
+	 * allowed) passes. May return early or spuriously: the bus always
+	 * re-checks. Before sleeping the port must make sure a message that
+	 * arrived meanwhile is not missed (arm, then re-check).
+	 * @retval 0 woken or work pending. @retval VMSG_ETIMEDOUT.
+	 */
+	int (*wait)(void *priv, int64_t timeout_ns);
+	/** Required. Report the bus parameters. */
+	int (*params)(void *priv, struct vmsg_bus_params *out);
+	/**
+	 * Optional. Monotonic time in nanoseconds. Without it, timeouts are
+	 * counted in wait() calls that timed out (see vmsg_bus_cfg.tick_ns).
+	 */
+	int (*now)(void *priv, uint64_t *ns);
+	/**
+	 * Optional. Translate the bus address range [addr, addr + len) to a
+	 * local pointer, bounds-checked. @retval VMSG_ERANGE outside every
+	 * window. @retval VMSG_ENOTSUP the port has no shared buffer memory.
+	 */
+	int (*translate)(void *priv, uint64_t addr, uint64_t len, void **ptr);
+	/** Optional. Release the port's resources; the bus calls it from
+	 *  vmsg_bus_close(). */
+	int (*close)(void *priv);
+};
+
+/** Which side of the bus this endpoint is. */
+enum vmsg_bus_role {
+	VMSG_BUS_DRIVER = 0, /**< uses devices: sends requests, gets events */
+	VMSG_BUS_DEVICE = 1, /**< offers devices: answers requests */
+};
+
+struct vmsg_bus;
+
+/**
+ * Completion of a request: exactly once (BUS-27), with status 0 and the
+ * decoded response (views valid only during the call), or a negative
+ * status (VMSG_ETIMEDOUT, VMSG_ECONNRESET, VMSG_ECANCELED) and NULL.
+ */
+typedef void (*vmsg_bus_done_fn)(void *ctx, int status, const struct vmsg_msg *resp);
+
+/**
+ * A transport message for one device: on the device side every request and
+ * EVENT_AVAIL; on the driver side EVENT_CONFIG and EVENT_USED. Views are
+ * valid only during the call. A device answers with vmsg_bus_respond().
+ */
+typedef void (*vmsg_bus_msg_fn)(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *msg);
+
+/** Driver side: a device appeared (ADDED) or went away (REMOVED). */
+typedef void (*vmsg_bus_device_fn)(void *ctx, uint16_t dev_num, uint16_t state);
+
+/** An implementation-defined bus message (bus msg_id bit 7). */
+typedef void (*vmsg_bus_impl_fn)(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *msg);
+
+/** One in-flight request slot. The caller provides an array of them. */
+struct vmsg_bus_req {
+	vmsg_bus_done_fn done;
+	void *ctx;
+	uint64_t deadline;  /* in now() ns, or in ticks */
+	uint16_t token;
+	uint16_t dev_num;
+	uint8_t msg_id;
+	uint8_t type;
+	uint8_t busy;
+	uint8_t gen;        /* generation, part of the token */
+};
+
+/** One device number known to the bus. The caller provides an array. */
+struct vmsg_bus_dev {
+	uint16_t dev_num;
+	uint8_t present;  /* driver side: discovered and not removed */
+	uint8_t used;     /* slot in use */
+	vmsg_bus_msg_fn fn;
+	void *ctx;
+};
+
+/** Counters (plain, read them at any time from the bus's thread). */
+struct vmsg_bus_stats {
+	uint64_t sent, received;
+	uint64_t requests, responses, events_in, events_out;
+	uint64_t kicks_waits;          /**< wait() calls */
+	uint64_t timeouts;             /**< requests completed with VMSG_ETIMEDOUT */
+	uint64_t resets;               /**< times the peer went away */
+	uint64_t drop_malformed;       /**< decode failed (not VMSG_ENOTSUP) */
+	uint64_t drop_unsupported;     /**< unknown standard msg_id, or a role mismatch */
+	uint64_t drop_unknown_device;  /**< no such device number here */
+	uint64_t drop_unmatched;       /**< response nobody waits for (late, duplicate) */
+	uint64_t drop_no_handler;      /**< valid, but nobody registered for it */
+	uint64_t send_full;            /**< send() said VMSG_EAGAIN */
+	uint64_t respond_failed;       /**< a bus answer the port did not take */
+};
+
+/** Bus configuration. Arrays are the caller's and must outlive the bus. */
+struct vmsg_bus_cfg {
+	const struct vmsg_bus_ops *ops;
+	void *priv;
+	enum vmsg_bus_role role;
+	enum vmsg_profile profile;    /**< wire profile (default 2026) */
+	uint32_t codec_flags;         /**< VMSG_CODEC_F_* */
+	struct vmsg_bus_req *reqs;    /**< in-flight request slots (driver side; PING on both) */
+	uint16_t num_reqs;            /**< 1..256 */
+	struct vmsg_bus_dev *devs;    /**< device table */
+	uint16_t num_devs;
+	uint8_t *rx_buf;              /**< receive buffer, >= the maximum message size */
+	size_t rx_cap;
+	uint8_t *tx_buf;              /**< encode buffer, >= the maximum message size */
+	size_t tx_cap;
+	/** Driver side: device added/removed (EVENT_DEVICE or discovery). */
+	vmsg_bus_device_fn on_device;
+	void *on_device_ctx;
+	/** Implementation-defined bus messages (optional). */
+	vmsg_bus_impl_fn on_impl;
+	void *on_impl_ctx;
+	/** Without ops->now: length of one timed-out wait() in ns (0 = 1 ms). */
+	uint64_t tick_ns;
+};
+
+/** The bus. Visible so callers can allocate it; treat as opaque. */
+struct vmsg_bus {
+	struct vmsg_bus_cfg cfg;
+	struct vmsg_codec codec;
+	struct vmsg_bus_params params;
+	struct vmsg_bus_stats stats;
+	uint64_t ticks;     /* clock without ops->now */
+	const uint8_t *cur_raw; /* bytes of the message being dispatched */
+	size_t cur_len;
+	uint16_t next_slot; /* round-robin start for free request slots */
+	bool closed;
+	bool has_now;  /* ops->now works */
+};
+
+/**
+ * @brief Validate the ops table and configuration, read the bus parameters
+ *        and set up the codec.
+ * @retval 0 ready. @retval VMSG_EINVAL a required op is NULL, an array is
+ *         missing or too small, or the parameters are out of range
+ *         (max_msg_size 52..65535, revision 1).
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg);
+
+/** @brief Fail pending requests with VMSG_ECANCELED and close the port. */
+VMSG_API int vmsg_bus_close(struct vmsg_bus *b);
+
+/**
+ * @brief Drain what arrived, dispatch it, and expire timed-out requests.
+ * Never blocks. Call it whenever the port's wait handle fires.
+ * @return the number of messages processed (>= 0), or VMSG_EPROTO when the
+ *         port reports a broken peer.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_poll(struct vmsg_bus *b);
+
+/**
+ * @brief Block in the port until a doorbell or @p timeout_ns; then poll.
+ * @return as vmsg_bus_poll().
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns);
+
+/**
+ * @brief Send a request and return at once; @p done is called exactly once
+ *        from a later vmsg_bus_poll() (or vmsg_bus_close()).
+ * The bus sets the token; type must be a request (bit 0 clear).
+ * @retval 0 sent. @retval VMSG_ENODEV (driver side) transport request to a
+ *         device number not known present (BUS-15, BUS-18).
+ * @retval VMSG_EBUSY every request slot is in use. @retval VMSG_EAGAIN the
+ *         port is full: poll and retry. @retval VMSG_ECONNRESET no peer.
+ * @retval encode errors (see vmsg_proto_encode()).
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req,
+					     uint64_t timeout_ns, vmsg_bus_done_fn done,
+					     void *ctx);
+
+/**
+ * @brief Blocking request: submit, then poll and wait until the response
+ *        or the timeout; retry up to @p retries more times on timeout
+ *        (only safe for requests that may be repeated).
+ * @param[out] resp the response; its views point into @p buf.
+ * @param buf receives the response bytes (>= the maximum message size).
+ * @retval 0 answered. @retval VMSG_ETIMEDOUT, VMSG_ECONNRESET, or a
+ *         submit error.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_call(struct vmsg_bus *b, const struct vmsg_msg *req,
+					   struct vmsg_msg *resp, uint8_t *buf, size_t cap,
+					   uint64_t timeout_ns, unsigned retries);
+
+/**
+ * @brief Device side: answer @p req with @p resp (type, msg_id, dev_num
+ *        and token are taken from the request: DEV-3, DEV-6).
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_respond(struct vmsg_bus *b, const struct vmsg_msg *req,
+					      struct vmsg_msg *resp);
+
+/** @brief Send an event (transport or bus; token 0). Events are never held
+ *  back (BUS-37). */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_send_event(struct vmsg_bus *b, const struct vmsg_msg *ev);
+
+/**
+ * @brief Device side: offer device @p dev_num, whose requests go to @p fn.
+ *        Sends EVENT_DEVICE(ADDED) when @p announce (BUS-38, BUS-58).
+ * @retval VMSG_ENOSPC the device table is full. @retval VMSG_EBUSY taken.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_add_device(struct vmsg_bus *b, uint16_t dev_num,
+						 vmsg_bus_msg_fn fn, void *ctx, bool announce);
+
+/** @brief Device side: withdraw a device; sends EVENT_DEVICE(REMOVED) when
+ *  @p announce (BUS-59). Driver side: forget it. */
+VMSG_API int vmsg_bus_remove_device(struct vmsg_bus *b, uint16_t dev_num, bool announce);
+
+/**
+ * @brief Driver side: register the handler for events of @p dev_num (and
+ *        mark it present when known from platform data, BUS-23).
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_attach_device(struct vmsg_bus *b, uint16_t dev_num,
+						    vmsg_bus_msg_fn fn, void *ctx, bool present);
+
+/**
+ * @brief Driver side: enumerate devices with GET_DEVICES windows, following
+ *        next_offset until the terminal response (blocking, @p timeout_ns
+ *        per request). Each present number is validated and recorded, and
+ *        on_device(ADDED) is called for numbers new to the table.
+ * @return the number of present devices found, or a negative code.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_discover(struct vmsg_bus *b, uint64_t timeout_ns);
+
+/** @brief Whether the driver side knows @p dev_num as present. */
+VMSG_API bool vmsg_bus_device_present(const struct vmsg_bus *b, uint16_t dev_num);
+
+/** @brief Blocking PING (either side): @retval 0 echoed exactly (BUS-56). */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_ping(struct vmsg_bus *b, uint32_t data, uint64_t timeout_ns);
+
+/** @brief The bus parameters read at init. */
+VMSG_API const struct vmsg_bus_params *vmsg_bus_get_params(const struct vmsg_bus *b);
+
+/** @brief Translate a bus address range through the port (bounds-checked). */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_translate(struct vmsg_bus *b, uint64_t addr, uint64_t len,
+						void **ptr);
+
+VMSG_END_DECLS
+
+#endif /* VIRTIO_MSG_BUS_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/**
+ * @file shm_bus.h
+ * @brief The bus ops over a shared-memory channel (shm.h): everything but
+ *        the platform's doorbell, wait and mapping, which a port supplies.
+ *
+ * Kick suppression is built in: the port's kick() is called only when the
+ * peer armed its ring for sleep, and wait() arms our ring and re-checks it
+ * before calling the port's wait, so a doorbell that arrived before the
+ * port was waiting is never needed (doorbells are hints, not counts).
+ * Optionally, wait() first spins for spin_ns checking the ring, then sleeps.
+ */
+#ifndef VIRTIO_MSG_SHM_BUS_H
+#define VIRTIO_MSG_SHM_BUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "virtio_msg/bus.h"
+#include "virtio_msg/defs.h"
+#include "virtio_msg/shm.h"
+
+VMSG_BEGIN_DECLS
+
+/** What a port supplies. */
+struct vmsg_shm_bus_hooks {
+	/** Required: ring the peer's doorbell (a hint; may coalesce). */
+	int (*kick)(void *ctx);
+	/** Required: sleep until our doorbell rings or @p timeout_ns passes.
+	 *  Returns 0 or VMSG_ETIMEDOUT. May return early. */
+	int (*wait)(void *ctx, int64_t timeout_ns);
+	/** Optional: monotonic time in ns (needed for spinning and timeouts). */
+	int (*now)(void *ctx, uint64_t *ns);
+	/** Optional: bus address range to local pointer, bounds-checked. */
+	int (*translate)(void *ctx, uint64_t addr, uint64_t len, void **ptr);
+	/** Optional: look at OS events (hang-ups, new peers) without blocking;
+	 *  called when the ring is empty, at most every service_ns. */
+	int (*service)(void *ctx);
+	/** Optional: release the port (vmsg_bus_close()). */
+	int (*close)(void *ctx);
+	void *ctx;
+	uint64_t spin_ns;    /**< adaptive mode: spin this long before sleeping */
+	uint64_t service_ns; /**< 0 = 10 ms */
+};
+
+/** State of a shm bus. Visible for allocation; treat as opaque. */
+struct vmsg_shm_bus {
+	struct vmsg_shm_chan *ch;
+	struct vmsg_shm_bus_hooks hooks;
+	uint64_t transport_features;
+	uint64_t last_service;
+	uint64_t kicks;      /**< doorbells rung */
+	uint64_t spins_hit;  /**< waits that found work while spinning */
+	bool peer_gone;      /**< set by the port; reported once by recv */
+};
+
+/** The ops table to put in vmsg_bus_cfg.ops, with the vmsg_shm_bus as priv. */
+VMSG_API extern const struct vmsg_bus_ops vmsg_shm_bus_ops;
+
+/**
+ * @brief Bind a channel and a port's hooks.
+ * @param transport_features VMSG_TF_* both sides support (BUS-7).
+ * @retval 0 ready. @retval VMSG_EINVAL missing kick or wait.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
+					       const struct vmsg_shm_bus_hooks *hooks,
+					       uint64_t transport_features);
+
+/** @brief The port saw the peer die: the next recv reports VMSG_ECONNRESET
+ *  and the channel waits for a new peer. */
+VMSG_API void vmsg_shm_bus_peer_gone(struct vmsg_shm_bus *sb);
+
+VMSG_END_DECLS
+
+#endif /* VIRTIO_MSG_SHM_BUS_H */

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The bus core: set-up, the poll loop body that drains and dispatches what
+ * arrived, and the send paths (responses, events). Requests in flight are in
+ * requests.c; device numbers and the bus messages in devices.c.
+ */
+#include "bus/bus_internal.h"
+
+#define POLL_BUDGET 64u /* messages per poll, so one busy peer cannot starve the caller */
+
+int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
+{
+	const struct vmsg_bus_ops *ops = cfg ? cfg->ops : 0;
+	struct vmsg_bus_params p = { 0 };
+	int err;
+
+	if (!b || !ops || !ops->send || !ops->recv || !ops->wait || !ops->params)
+		return VMSG_EINVAL;
+	if (cfg->role > VMSG_BUS_DEVICE || cfg->num_reqs > 256 || (cfg->num_reqs && !cfg->reqs) ||
+	    (cfg->num_devs && !cfg->devs) || !cfg->rx_buf || !cfg->tx_buf)
+		return VMSG_EINVAL;
+	err = ops->params(cfg->priv, &p);
+	if (err)
+		return err;
+	/* BUS-10; a revision above ours is fine: we use only revision 1. */
+	if (p.revision < 1 || p.max_msg_size > VMSG_MAX_MSG_SIZE_MAX)
+		return VMSG_EINVAL;
+	if (cfg->rx_cap < p.max_msg_size || cfg->tx_cap < p.max_msg_size)
+		return VMSG_EINVAL;
+	*b = (struct vmsg_bus){ 0 };
+	b->cfg = *cfg;
+	b->params = p;
+	err = vmsg_codec_init(&b->codec, cfg->profile, p.max_msg_size, cfg->codec_flags);
+	if (err)
+		return err;
+	{
+		uint64_t t;
+
+		b->has_now = ops->now && ops->now(cfg->priv, &t) == 0;
+	}
+	for (unsigned i = 0; i < cfg->num_reqs; i++)
+		cfg->reqs[i] = (struct vmsg_bus_req){ 0 };
+	for (unsigned i = 0; i < cfg->num_devs; i++)
+		cfg->devs[i] = (struct vmsg_bus_dev){ 0 };
+	return 0;
+}
+
+int vmsg_bus_close(struct vmsg_bus *b)
+{
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	vmsg_bus_fail_pending(b, VMSG_ECANCELED, false, 0);
+	b->closed = true;
+	return b->cfg.ops->close ? b->cfg.ops->close(b->cfg.priv) : 0;
+}
+
+/* A transport message for a device: route it by number (BUS-15, BUS-16). */
+static void route(struct vmsg_bus *b, const struct vmsg_msg *m)
+{
+	struct vmsg_bus_dev *d = vmsg_bus_find_dev(b, m->dev_num);
+
+	if (!d || (b->cfg.role == VMSG_BUS_DRIVER && !d->present)) {
+		b->stats.drop_unknown_device++;
+		return;
+	}
+	if (!d->fn) {
+		b->stats.drop_no_handler++;
+		return;
+	}
+	d->fn(d->ctx, b, m);
+}
+
+static void dispatch_transport(struct vmsg_bus *b, const struct vmsg_msg *m)
+{
+	bool device = b->cfg.role == VMSG_BUS_DEVICE;
+
+	if (m->type & VMSG_TYPE_RESPONSE) {
+		if (device)
+			b->stats.drop_unsupported++; /* devices get no responses */
+		else
+			vmsg_bus_complete_response(b, m);
+		return;
+	}
+	if (m->msg_id & VMSG_ID_EVENT) {
+		/* Events run in the direction the spec gives them; the impl-
+		 * defined ones go to the device handler either way. */
+		bool ok = (m->msg_id & VMSG_ID_IMPL) ||
+			  (device ? m->msg_id == VMSG_ID_EVENT_AVAIL :
+				    m->msg_id != VMSG_ID_EVENT_AVAIL);
+
+		if (!ok) {
+			b->stats.drop_unsupported++;
+			return;
+		}
+		b->stats.events_in++;
+		route(b, m);
+		return;
+	}
+	if (!device) {
+		b->stats.drop_unsupported++; /* drivers get no transport requests */
+		return;
+	}
+	route(b, m);
+}
+
+static void dispatch(struct vmsg_bus *b, const uint8_t *buf, size_t len)
+{
+	struct vmsg_msg m;
+	int err = vmsg_proto_decode(&b->codec, buf, len, &m);
+
+	if (err) {
+		/* Malformed or unsupported: discarded and counted, never
+		 * answered (DRV-24, DEV-30, BUS-29). */
+		if (err == VMSG_ENOTSUP)
+			b->stats.drop_unsupported++;
+		else
+			b->stats.drop_malformed++;
+		return;
+	}
+	b->cur_raw = buf;
+	b->cur_len = len < m.msg_size ? len : m.msg_size;
+	if (m.type & VMSG_TYPE_BUS)
+		vmsg_bus_handle_bus_msg(b, &m);
+	else
+		dispatch_transport(b, &m);
+	b->cur_raw = 0;
+	b->cur_len = 0;
+}
+
+int vmsg_bus_poll(struct vmsg_bus *b)
+{
+	unsigned n = 0;
+
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	while (n < POLL_BUDGET) {
+		int r = b->cfg.ops->recv(b->cfg.priv, b->cfg.rx_buf, b->cfg.rx_cap);
+
+		if (r == VMSG_EAGAIN)
+			break;
+		if (r == VMSG_ECONNRESET) {
+			/* The peer went away: every request fails cleanly. */
+			b->stats.resets++;
+			vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
+			continue;
+		}
+		if (r < 0)
+			return r;
+		b->stats.received++;
+		n++;
+		dispatch(b, b->cfg.rx_buf, (size_t)r);
+	}
+	vmsg_bus_expire(b);
+	return (int)n;
+}
+
+int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns)
+{
+	int r;
+
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	b->stats.kicks_waits++;
+	r = b->cfg.ops->wait(b->cfg.priv, timeout_ns);
+	if (r == VMSG_ETIMEDOUT && !b->has_now)
+		b->ticks += timeout_ns > 0 ? (uint64_t)timeout_ns : 1u;
+	else if (r < 0 && r != VMSG_ETIMEDOUT)
+		return r;
+	return vmsg_bus_poll(b);
+}
+
+int vmsg_bus_respond(struct vmsg_bus *b, const struct vmsg_msg *req, struct vmsg_msg *resp)
+{
+	if (!b || !req || !resp || (req->type & VMSG_TYPE_RESPONSE) || (req->msg_id & VMSG_ID_EVENT))
+		return VMSG_EINVAL;
+	resp->type = (uint8_t)(req->type | VMSG_TYPE_RESPONSE);
+	resp->msg_id = req->msg_id;
+	resp->dev_num = req->dev_num; /* DEV-3 */
+	resp->token = req->token;     /* DEV-6 */
+	return vmsg_bus_send_msg(b, resp);
+}
+
+int vmsg_bus_send_event(struct vmsg_bus *b, const struct vmsg_msg *ev)
+{
+	struct vmsg_msg m;
+	int err;
+
+	if (!b || !ev || !(ev->msg_id & VMSG_ID_EVENT) || (ev->type & VMSG_TYPE_RESPONSE))
+		return VMSG_EINVAL;
+	m = *ev;
+	m.token = 0;
+	err = vmsg_bus_send_msg(b, &m);
+	if (!err)
+		b->stats.events_out++;
+	return err;
+}
+
+const struct vmsg_bus_params *vmsg_bus_get_params(const struct vmsg_bus *b)
+{
+	return &b->params;
+}
+
+int vmsg_bus_translate(struct vmsg_bus *b, uint64_t addr, uint64_t len, void **ptr)
+{
+	if (!b || !ptr)
+		return VMSG_EINVAL;
+	if (!b->cfg.ops->translate)
+		return VMSG_ENOTSUP;
+	if (len && addr + len < addr)
+		return VMSG_ERANGE;
+	return b->cfg.ops->translate(b->cfg.priv, addr, len, ptr);
+}

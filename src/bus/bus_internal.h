@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal to src/bus: pieces shared by the bus core's files. */
+#ifndef VMSG_BUS_INTERNAL_H
+#define VMSG_BUS_INTERNAL_H
+
+#include "virtio_msg/bus.h"
+
+/* Current time in the bus clock (ns from ops->now, else counted ticks). */
+uint64_t vmsg_bus_now(struct vmsg_bus *b);
+
+/* Encode @m into tx_buf and hand it to the port. */
+int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m);
+
+/* A response arrived: complete its request, or count it as unmatched. */
+void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m);
+
+/* Complete every pending request (optionally only those for one device). */
+void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num);
+
+/* Complete requests whose deadline passed with VMSG_ETIMEDOUT. */
+void vmsg_bus_expire(struct vmsg_bus *b);
+
+/* Handle a response inside the dispatch (its views are valid only then). */
+typedef int (*vmsg_bus_resp_fn)(void *ctx, const struct vmsg_msg *resp);
+
+/* Submit @req and poll/wait until it completes; @on_resp runs on success
+ * and its return value is the result. Retries on timeout. */
+int vmsg_bus_call_fn(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t timeout_ns,
+		     unsigned retries, vmsg_bus_resp_fn on_resp, void *ctx);
+
+/* Device table. */
+struct vmsg_bus_dev *vmsg_bus_find_dev(const struct vmsg_bus *b, uint16_t dev_num);
+struct vmsg_bus_dev *vmsg_bus_new_dev(struct vmsg_bus *b, uint16_t dev_num);
+
+/* Bus messages (GET_DEVICES, PING, EVENT_DEVICE). */
+void vmsg_bus_handle_bus_msg(struct vmsg_bus *b, const struct vmsg_msg *m);
+
+#endif /* VMSG_BUS_INTERNAL_H */

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Requests in flight: token allocation, correlation of responses, timeouts
+ * and the blocking call helper (virtio-msg 1.10, 1.11; BUS-26..28, 33..36).
+ *
+ * The bus owns the token (BUS-4): the low byte is the request slot, the
+ * high byte a generation that changes every time the slot is reused, so a
+ * late response to a timed-out request can never complete a newer one. The
+ * generation is never 0, so no request ever carries token 0 (the token of
+ * events, and a value older peers reject on requests).
+ */
+#include "bus/bus_internal.h"
+
+uint64_t vmsg_bus_now(struct vmsg_bus *b)
+{
+	uint64_t ns;
+
+	if (b->has_now && b->cfg.ops->now(b->cfg.priv, &ns) == 0)
+		return ns;
+	return b->ticks;
+}
+
+int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
+{
+	int n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
+
+	if (n < 0)
+		return n;
+	n = b->cfg.ops->send(b->cfg.priv, b->cfg.tx_buf, (size_t)n);
+	if (n == VMSG_EAGAIN)
+		b->stats.send_full++;
+	if (n == 0)
+		b->stats.sent++;
+	return n;
+}
+
+static void finish(struct vmsg_bus *b, struct vmsg_bus_req *r, int status,
+		   const struct vmsg_msg *resp)
+{
+	vmsg_bus_done_fn done = r->done;
+	void *ctx = r->ctx;
+
+	/* Free the slot first: the callback may submit the next request. */
+	r->busy = 0;
+	if (status == VMSG_ETIMEDOUT)
+		b->stats.timeouts++;
+	if (done)
+		done(ctx, status, resp);
+}
+
+static bool matches(const struct vmsg_bus_req *r, const struct vmsg_msg *m)
+{
+	/* Correlation is by token; the echoed fields must agree too (wire
+	 * note 4.7), so a confused peer cannot complete the wrong request. */
+	return r->busy && r->msg_id == m->msg_id && r->dev_num == m->dev_num &&
+	       (r->type | VMSG_TYPE_RESPONSE) == m->type;
+}
+
+void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m)
+{
+	unsigned slot = m->token & 0xFFu;
+	struct vmsg_bus_req *r = 0;
+
+	if (slot < b->cfg.num_reqs && b->cfg.reqs[slot].token == m->token &&
+	    matches(&b->cfg.reqs[slot], m))
+		r = &b->cfg.reqs[slot];
+	/* 2025-era peers answer bus requests with token 0 (wire note 1.11):
+	 * take the oldest matching bus request instead. */
+	if (!r && b->codec.profile == VMSG_PROFILE_2025 && (m->type & VMSG_TYPE_BUS) &&
+	    m->token == 0) {
+		for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
+			struct vmsg_bus_req *c = &b->cfg.reqs[i];
+
+			if (matches(c, m) && (!r || c->deadline < r->deadline))
+				r = c;
+		}
+	}
+	if (!r) {
+		b->stats.drop_unmatched++;
+		return;
+	}
+	b->stats.responses++;
+	finish(b, r, 0, m);
+}
+
+void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num)
+{
+	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
+		struct vmsg_bus_req *r = &b->cfg.reqs[i];
+
+		if (r->busy && (!one_dev || (!(r->type & VMSG_TYPE_BUS) && r->dev_num == dev_num)))
+			finish(b, r, status, 0);
+	}
+}
+
+void vmsg_bus_expire(struct vmsg_bus *b)
+{
+	uint64_t now = vmsg_bus_now(b);
+
+	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
+		struct vmsg_bus_req *r = &b->cfg.reqs[i];
+
+		if (r->busy && now >= r->deadline)
+			finish(b, r, VMSG_ETIMEDOUT, 0);
+	}
+}
+
+static struct vmsg_bus_req *free_slot(struct vmsg_bus *b)
+{
+	for (unsigned k = 0; k < b->cfg.num_reqs; k++) {
+		unsigned i = (b->next_slot + k) % b->cfg.num_reqs;
+
+		if (!b->cfg.reqs[i].busy) {
+			b->next_slot = (uint16_t)((i + 1) % b->cfg.num_reqs);
+			return &b->cfg.reqs[i];
+		}
+	}
+	return 0;
+}
+
+int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t timeout_ns,
+		    vmsg_bus_done_fn done, void *ctx)
+{
+	struct vmsg_bus_req *r;
+	struct vmsg_msg m;
+	uint64_t now;
+	int err;
+
+	if (!b || !req || b->closed || (req->type & VMSG_TYPE_RESPONSE) ||
+	    (req->msg_id & VMSG_ID_EVENT))
+		return VMSG_EINVAL;
+	if (!(req->type & VMSG_TYPE_BUS)) {
+		/* Transport requests go driver -> device only, and only to a
+		 * device number known to be there (BUS-15, BUS-18). */
+		if (b->cfg.role != VMSG_BUS_DRIVER)
+			return VMSG_EINVAL;
+		if (!vmsg_bus_device_present(b, req->dev_num))
+			return VMSG_ENODEV;
+	}
+	r = free_slot(b);
+	if (!r)
+		return VMSG_EBUSY;
+	m = *req;
+	r->gen = (uint8_t)(r->gen == 0xFF ? 1 : r->gen + 1);
+	m.token = (uint16_t)((r->gen << 8) | (unsigned)(r - b->cfg.reqs));
+	err = vmsg_bus_send_msg(b, &m);
+	if (err)
+		return err;
+	now = vmsg_bus_now(b);
+	r->done = done;
+	r->ctx = ctx;
+	r->deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+	r->token = m.token;
+	r->dev_num = m.dev_num;
+	r->msg_id = m.msg_id;
+	r->type = m.type;
+	r->busy = 1;
+	b->stats.requests++;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Blocking helpers                                                       */
+/* ---------------------------------------------------------------------- */
+
+struct call_state {
+	vmsg_bus_resp_fn on_resp;
+	void *ctx;
+	int status;
+	bool done;
+};
+
+static void call_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	struct call_state *cs = ctx;
+
+	cs->done = true;
+	cs->status = status;
+	if (!status && resp && cs->on_resp)
+		cs->status = cs->on_resp(cs->ctx, resp);
+}
+
+/* Time left until @deadline, as a wait budget. */
+static int64_t remaining(struct vmsg_bus *b, uint64_t deadline)
+{
+	uint64_t now = vmsg_bus_now(b);
+	uint64_t left = deadline > now ? deadline - now : 0;
+
+	if (!b->has_now) /* counted ticks: wait one tick at a time */
+		return (int64_t)(b->cfg.tick_ns ? b->cfg.tick_ns : 1000000u);
+	return left > INT64_MAX ? INT64_MAX : (int64_t)left;
+}
+
+static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call_state *cs,
+		     uint64_t timeout_ns)
+{
+	uint64_t deadline = vmsg_bus_now(b) + timeout_ns;
+	int err;
+
+	cs->done = false;
+	/* The port may be full or the link not up yet: keep trying until the
+	 * same deadline, waiting on the port in between. */
+	while ((err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs)) == VMSG_EAGAIN) {
+		if (vmsg_bus_now(b) >= deadline)
+			return VMSG_ETIMEDOUT;
+		err = vmsg_bus_wait(b, remaining(b, deadline));
+		if (err < 0)
+			return err;
+	}
+	if (err)
+		return err;
+	while (!cs->done) {
+		err = vmsg_bus_wait(b, remaining(b, deadline));
+		if (err < 0 && !cs->done)
+			return err;
+	}
+	return cs->status;
+}
+
+int vmsg_bus_call_fn(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t timeout_ns,
+		     unsigned retries, vmsg_bus_resp_fn on_resp, void *ctx)
+{
+	struct call_state cs = { on_resp, ctx, 0, false };
+	int err;
+
+	/* A first poll lets what is already queued be seen. */
+	err = vmsg_bus_poll(b);
+	if (err < 0)
+		return err;
+	do {
+		err = call_once(b, req, &cs, timeout_ns);
+	} while (err == VMSG_ETIMEDOUT && retries-- > 0);
+	return err;
+}
+
+struct copy_out {
+	struct vmsg_bus *b;
+	struct vmsg_msg *resp;
+	uint8_t *buf;
+	size_t cap;
+};
+
+/* Keep the response: copy its raw bytes into the caller's buffer and decode
+ * them again there, so the views point into memory the caller owns. */
+static int copy_response(void *ctx, const struct vmsg_msg *resp)
+{
+	struct copy_out *co = ctx;
+	size_t n = co->b->cur_len;
+
+	(void)resp;
+	if (n > co->cap)
+		return VMSG_ENOSPC;
+	for (size_t i = 0; i < n; i++)
+		co->buf[i] = co->b->cur_raw[i];
+	return vmsg_proto_decode(&co->b->codec, co->buf, n, co->resp);
+}
+
+int vmsg_bus_call(struct vmsg_bus *b, const struct vmsg_msg *req, struct vmsg_msg *resp,
+		  uint8_t *buf, size_t cap, uint64_t timeout_ns, unsigned retries)
+{
+	struct copy_out co = { b, resp, buf, cap };
+
+	if (!b || !req || !resp || !buf)
+		return VMSG_EINVAL;
+	return vmsg_bus_call_fn(b, req, timeout_ns, retries, copy_response, &co);
+}

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The bus ops over a shared-memory channel. A port only supplies a doorbell,
+ * a wait and the mapping; the ring, the lifecycle and kick suppression are
+ * here, written once.
+ */
+#include "virtio_msg/shm_bus.h"
+
+#define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
+
+static uint64_t now_ns(struct vmsg_shm_bus *sb)
+{
+	uint64_t ns = 0;
+
+	if (sb->hooks.now)
+		(void)sb->hooks.now(sb->hooks.ctx, &ns);
+	return ns;
+}
+
+static void kick(struct vmsg_shm_bus *sb)
+{
+	if (sb->hooks.kick(sb->hooks.ctx) == 0)
+		sb->kicks++;
+}
+
+/* Advance the lifecycle; kick the peer whenever our state moved, so it
+ * re-polls at once instead of at its next timeout. */
+static int lifecycle(struct vmsg_shm_bus *sb)
+{
+	int before = vmsg_shm_chan_state(sb->ch);
+	int ev = vmsg_shm_chan_poll(sb->ch);
+
+	if (ev >= 0 && vmsg_shm_chan_state(sb->ch) != before)
+		kick(sb);
+	return ev;
+}
+
+/* OS events (hang-ups, new peers): when idle, rate-limited. */
+static void service(struct vmsg_shm_bus *sb)
+{
+	uint64_t period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
+	uint64_t t;
+
+	if (!sb->hooks.service)
+		return;
+	t = now_ns(sb);
+	if (sb->hooks.now && t - sb->last_service < period)
+		return;
+	sb->last_service = t;
+	(void)sb->hooks.service(sb->hooks.ctx);
+}
+
+static int shm_send(void *priv, const uint8_t *msg, size_t len)
+{
+	struct vmsg_shm_bus *sb = priv;
+	int st = vmsg_shm_chan_state(sb->ch), r;
+
+	if (st != VMSG_SHM_RUN) {
+		if (lifecycle(sb) < 0)
+			return VMSG_EPROTO;
+		st = vmsg_shm_chan_state(sb->ch);
+		if (st != VMSG_SHM_RUN)
+			return st == VMSG_SHM_INIT || st == VMSG_SHM_READY ? VMSG_EAGAIN :
+									     VMSG_ECONNRESET;
+	}
+	r = vmsg_shm_chan_send(sb->ch, msg, len);
+	if (r == 0 && vmsg_shm_chan_need_kick(sb->ch))
+		kick(sb);
+	return r;
+}
+
+static int shm_recv(void *priv, uint8_t *buf, size_t cap)
+{
+	struct vmsg_shm_bus *sb = priv;
+	int r, ev;
+
+	if (sb->peer_gone) {
+		sb->peer_gone = false;
+		if (vmsg_shm_chan_peer_gone(sb->ch) & VMSG_SHM_EV_DOWN)
+			return VMSG_ECONNRESET;
+	}
+	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
+		r = vmsg_shm_chan_recv(sb->ch, buf, cap);
+		if (r > 0 || (r != VMSG_EAGAIN && r != VMSG_ECONNRESET))
+			return r;
+	}
+	/* Empty, or the guard saw a restart: look at the lifecycle and the OS. */
+	service(sb);
+	if (sb->peer_gone)
+		return shm_recv(priv, buf, cap);
+	ev = lifecycle(sb);
+	if (ev < 0)
+		return ev;
+	if (ev & VMSG_SHM_EV_DOWN)
+		return VMSG_ECONNRESET;
+	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
+		return VMSG_EAGAIN;
+	return vmsg_shm_chan_recv(sb->ch, buf, cap);
+}
+
+/* Spin first (adaptive mode), then arm and re-check, then sleep. */
+static int shm_wait(void *priv, int64_t timeout_ns)
+{
+	struct vmsg_shm_bus *sb = priv;
+	int r;
+
+	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
+		if (sb->hooks.spin_ns && sb->hooks.now) {
+			uint64_t end = now_ns(sb) + sb->hooks.spin_ns;
+
+			do {
+				if (vmsg_spsc_cons_pending(&sb->ch->rx) != 0) {
+					sb->spins_hit++;
+					return 0;
+				}
+			} while (now_ns(sb) < end);
+		}
+		r = vmsg_shm_chan_arm(sb->ch);
+		if (r != 0)
+			return 0; /* work arrived, or an error recv will report */
+	} else if (timeout_ns < 0 || timeout_ns > LIFECYCLE_POLL_NS) {
+		timeout_ns = LIFECYCLE_POLL_NS;
+	}
+	r = sb->hooks.wait(sb->hooks.ctx, timeout_ns);
+	vmsg_shm_chan_awake(sb->ch);
+	return r;
+}
+
+static int shm_params(void *priv, struct vmsg_bus_params *out)
+{
+	struct vmsg_shm_bus *sb = priv;
+	uint32_t slot = vmsg_shm_chan_slot_size(sb->ch);
+
+	out->revision = 1;
+	out->max_msg_size = slot > VMSG_MAX_MSG_SIZE_MAX ? VMSG_MAX_MSG_SIZE_MAX : slot;
+	out->transport_features = sb->transport_features;
+	return 0;
+}
+
+static int shm_now(void *priv, uint64_t *ns)
+{
+	struct vmsg_shm_bus *sb = priv;
+
+	return sb->hooks.now ? sb->hooks.now(sb->hooks.ctx, ns) : VMSG_ENOTSUP;
+}
+
+static int shm_translate(void *priv, uint64_t addr, uint64_t len, void **ptr)
+{
+	struct vmsg_shm_bus *sb = priv;
+
+	if (!sb->hooks.translate)
+		return VMSG_ENOTSUP;
+	return sb->hooks.translate(sb->hooks.ctx, addr, len, ptr);
+}
+
+static int shm_close(void *priv)
+{
+	struct vmsg_shm_bus *sb = priv;
+
+	vmsg_shm_chan_shutdown(sb->ch);
+	kick(sb); /* let the peer see SHUTDOWN now */
+	return sb->hooks.close ? sb->hooks.close(sb->hooks.ctx) : 0;
+}
+
+const struct vmsg_bus_ops vmsg_shm_bus_ops = {
+	.send = shm_send,
+	.recv = shm_recv,
+	.wait = shm_wait,
+	.params = shm_params,
+	.now = shm_now,
+	.translate = shm_translate,
+	.close = shm_close,
+};
+
+int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
+		      const struct vmsg_shm_bus_hooks *hooks, uint64_t transport_features)
+{
+	if (!sb || !ch || !hooks || !hooks->kick || !hooks->wait)
+		return VMSG_EINVAL;
+	*sb = (struct vmsg_shm_bus){ 0 };
+	sb->ch = ch;
+	sb->hooks = *hooks;
+	sb->transport_features = transport_features;
+	return 0;
+}
+
+void vmsg_shm_bus_peer_gone(struct vmsg_shm_bus *sb)
+{
+	sb->peer_gone = true;
+}
