@@ -19,7 +19,7 @@
  *  4. msg_size > len                           -> VMSG_ESHORT
  *     (len > msg_size is fine: bytes past msg_size are bus framing or slot
  *     padding, which the receiver ignores.)
- *  5. type bits 2..7 are ignored (GEN-1).
+ *  5. type bits 2..7 are ignored (GEN-1) and cleared in the decoded type.
  *  6. event ID (bit 6) with the response bit   -> VMSG_EBADTYPE (GEN-2)
  *  7. bus message with dev_num != 0            -> VMSG_EBADDEV (GEN-3)
  *  8. implementation-defined ID (bit 7): decoded as an opaque payload.
@@ -29,6 +29,12 @@
  *     field, bit or value in use                -> VMSG_ERESERVED; a request
  *     whose response could not fit the maximum, or a SET_CONFIG response
  *     longer than any request could be          -> VMSG_EMSGSIZE.
+ *     Cross-field rules (each in docs/wire-decisions.md): a config range
+ *     (offset + length) past 0xFFFFFFFF; GET_DEVICE_INFO with more than
+ *     65536 queues or an admin range outside max_virtqueues (DEV-41/43/44);
+ *     a GET_VQUEUE response that breaks the Linux PoC v2 rules (max_size 0
+ *     with other fields set, cur_size > max_size, cur_size 0 but enabled or
+ *     with an address, cur_size set but an address 0) -> VMSG_EBADMSG.
  *
  * Trailing bytes (decision, documented in docs/wire-decisions.md): a request
  * or response may be longer than its defined size; the extra bytes are

@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * posix-shm port: the region, the rendezvous socket and the doorbells. All
+ * protocol work is in the core (shm_bus, channel, bus); this file only owns
+ * OS resources. See port_posix_shm.h.
+ */
+#define _GNU_SOURCE /* memfd_create, accept4, SOCK_CLOEXEC */
+#include "virtio_msg/port_posix_shm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#endif
+
+#define HELLO_MAGIC "VMPSHM01"
+#define HELLO_SIZE 32u
+#define HELLO_F_EVENTFD 0x1u
+
+static int err_from_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return VMSG_ENOENT;
+	case ENOMEM:
+		return VMSG_ENOMEM;
+	case EEXIST:
+	case EADDRINUSE:
+	case EBUSY:
+		return VMSG_EBUSY;
+	case EINVAL:
+	case ENAMETOOLONG:
+		return VMSG_EINVAL;
+	case ECONNRESET:
+	case EPIPE:
+	case ECONNREFUSED:
+		return VMSG_ECONNRESET;
+	default:
+		return VMSG_EIO;
+	}
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* The poll set: doorbell, connection, listening socket                   */
+/* ---------------------------------------------------------------------- */
+
+#ifdef __linux__
+static void watch(struct vmsg_posix_shm *p, int fd, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
+
+	if (fd >= 0)
+		(void)epoll_ctl(p->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd, &ev);
+}
+#endif
+
+/* Wait up to @ms for anything on our fds; returns > 0 when something is ready. */
+static int wait_fds(struct vmsg_posix_shm *p, int ms)
+{
+#ifdef __linux__
+	struct epoll_event ev[4];
+
+	return epoll_wait(p->epoll_fd, ev, 4, ms);
+#else
+	struct pollfd f[2] = { { p->conn_fd, POLLIN, 0 }, { p->listen_fd, POLLIN, 0 } };
+
+	return poll(f, 2, ms);
+#endif
+}
+
+/* ---------------------------------------------------------------------- */
+/* Peers                                                                  */
+/* ---------------------------------------------------------------------- */
+
+static void drop_peer(struct vmsg_posix_shm *p)
+{
+#ifdef __linux__
+	watch(p, p->conn_fd, false);
+	watch(p, p->efd_wait, false);
+#endif
+	close_fd(&p->conn_fd);
+	close_fd(&p->efd_wait);
+	close_fd(&p->efd_kick);
+	p->hangups++;
+	vmsg_shm_bus_peer_gone(&p->sb);
+}
+
+static int send_hello(struct vmsg_posix_shm *p, int peer_wait, int peer_kick)
+{
+	uint8_t hello[HELLO_SIZE] = { 0 };
+	int fds[3] = { p->shm_fd, peer_kick, peer_wait };
+	unsigned nfds = p->eventfd ? 3 : 1;
+	char ctl[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { hello, sizeof(hello) };
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+
+	memcpy(hello, HELLO_MAGIC, 8);
+	vmsg_put_le32(hello + 8, 1);
+	vmsg_put_le32(hello + 12, p->eventfd ? HELLO_F_EVENTFD : 0);
+	vmsg_put_le64(hello + 16, p->map_size);
+	vmsg_put_le32(hello + 24, (uint32_t)p->cfg.side);
+	memset(ctl, 0, sizeof(ctl));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl;
+	mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	return sendmsg(p->conn_fd, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(hello) ? 0 : VMSG_EIO;
+}
+
+/* Server: take a new client (one at a time) and hand it the region. */
+static void accept_peer(struct vmsg_posix_shm *p)
+{
+	int fd = accept4(p->listen_fd, 0, 0, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int peer_wait = -1, peer_kick = -1;
+
+	if (fd < 0)
+		return;
+	if (p->conn_fd >= 0) {
+		close(fd); /* busy: a bus has one peer */
+		return;
+	}
+	p->conn_fd = fd;
+#ifdef __linux__
+	if (p->eventfd) {
+		/* Fresh doorbells per peer: no stale count crosses over. */
+		p->efd_wait = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		peer_wait = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		p->efd_kick = peer_wait;
+		peer_kick = p->efd_wait;
+	}
+#endif
+	if ((p->eventfd && (p->efd_wait < 0 || peer_wait < 0)) ||
+	    send_hello(p, peer_wait, peer_kick) != 0) {
+		if (peer_wait >= 0 && p->efd_kick != peer_wait)
+			close(peer_wait);
+		drop_peer(p);
+		return;
+	}
+#ifdef __linux__
+	watch(p, p->conn_fd, true);
+	watch(p, p->efd_wait, true);
+#endif
+	p->peers_accepted++;
+}
+
+/* Look at the fds without blocking: hang-ups, new peers, doorbell bytes. */
+static int service(void *ctx)
+{
+	struct vmsg_posix_shm *p = ctx;
+	uint8_t junk[64];
+	uint64_t cnt;
+
+	if (p->listen_fd >= 0) {
+		struct pollfd lf = { p->listen_fd, POLLIN, 0 };
+
+		if (poll(&lf, 1, 0) > 0)
+			accept_peer(p);
+	}
+	if (p->conn_fd >= 0) {
+		ssize_t n;
+
+		/* Doorbell bytes (portable mode) or nothing; 0 = hang-up. */
+		while ((n = recv(p->conn_fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0)
+			;
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			drop_peer(p);
+	}
+	if (p->efd_wait >= 0)
+		while (read(p->efd_wait, &cnt, sizeof(cnt)) > 0)
+			;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Hooks for shm_bus                                                      */
+/* ---------------------------------------------------------------------- */
+
+static int hook_kick(void *ctx)
+{
+	struct vmsg_posix_shm *p = ctx;
+	uint64_t one = 1;
+
+	if (p->conn_fd < 0)
+		return 0; /* nobody to wake */
+	if (p->eventfd)
+		return write(p->efd_kick, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN ?
+			       0 : VMSG_EIO;
+	/* A full socket buffer already holds plenty of wake-ups. */
+	return send(p->conn_fd, "k", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 || errno == EAGAIN ?
+		       0 : VMSG_EIO;
+}
+
+static int hook_wait(void *ctx, int64_t timeout_ns)
+{
+	struct vmsg_posix_shm *p = ctx;
+	int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+	int r;
+
+	if (timeout_ns > (int64_t)1000000 * 0x7FFFFFFF)
+		ms = 0x7FFFFFFF;
+	r = wait_fds(p, ms);
+	service(p);
+	return r > 0 ? 0 : VMSG_ETIMEDOUT;
+}
+
+static int hook_now(void *ctx, uint64_t *ns)
+{
+	(void)ctx;
+	*ns = mono_ns();
+	return 0;
+}
+
+static int hook_translate(void *ctx, uint64_t addr, uint64_t len, void **ptr)
+{
+	struct vmsg_posix_shm *p = ctx;
+	const struct vmsg_shm_v1_info *in = &p->ch.info;
+
+	/* Bus addresses are offsets into the buffer window (single-segment). */
+	if (!in->window_size)
+		return VMSG_ENOTSUP;
+	if (addr > in->window_size || len > in->window_size - addr)
+		return VMSG_ERANGE;
+	*ptr = (uint8_t *)p->map + in->window_off + addr;
+	return 0;
+}
+
+static int hook_close(void *ctx)
+{
+	return vmsg_posix_shm_close(ctx);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Open and close                                                         */
+/* ---------------------------------------------------------------------- */
+
+static int make_region(struct vmsg_posix_shm *p, uint64_t size)
+{
+	if (p->cfg.shm_name) {
+		p->shm_fd = shm_open(p->cfg.shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (p->shm_fd >= 0)
+			snprintf(p->name, sizeof(p->name), "%s", p->cfg.shm_name);
+	} else {
+#ifdef __linux__
+		p->shm_fd = memfd_create("virtio-msg", MFD_CLOEXEC);
+#else
+		return VMSG_ENOTSUP;
+#endif
+	}
+	if (p->shm_fd < 0)
+		return err_from_errno(errno);
+	if (ftruncate(p->shm_fd, (off_t)size) != 0)
+		return err_from_errno(errno);
+	p->map_size = (size_t)size;
+	p->map = mmap(0, p->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->shm_fd, 0);
+	if (p->map == MAP_FAILED) {
+		p->map = 0;
+		return err_from_errno(errno);
+	}
+	return 0;
+}
+
+static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+{
+	p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (p->listen_fd < 0)
+		return err_from_errno(errno);
+	if (bind(p->listen_fd, (struct sockaddr *)sa, sizeof(*sa)) != 0) {
+		/* A path left by a server that died: reuse it only if nobody
+		 * answers there. */
+		int bind_errno = errno, probe, alive;
+
+		if (bind_errno != EADDRINUSE)
+			return err_from_errno(bind_errno);
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		alive = probe >= 0 && connect(probe, (struct sockaddr *)sa, sizeof(*sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (alive || unlink(sa->sun_path) != 0 ||
+		    bind(p->listen_fd, (struct sockaddr *)sa, sizeof(*sa)) != 0)
+			return VMSG_EBUSY;
+	}
+	snprintf(p->path, sizeof(p->path), "%s", sa->sun_path);
+	if (chmod(sa->sun_path, 0600) != 0 || listen(p->listen_fd, 4) != 0)
+		return err_from_errno(errno);
+	return 0;
+}
+
+static int open_server(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+{
+	struct vmsg_shm_cfg sc = { 0 };
+	struct vmsg_shm_v1_params prm = p->cfg.layout;
+	uint64_t size;
+	int err;
+
+	if (!prm.num_elems) {
+		prm = (struct vmsg_shm_v1_params){ .num_elems = 64, .elem_size = 264,
+						   .extended = true };
+	}
+	err = vmsg_shm_v1_size(&prm, &size);
+	if (err)
+		return err;
+	err = make_region(p, size);
+	if (err)
+		return err;
+	sc.side = p->cfg.side;
+	sc.owner = true;
+	sc.peer_id = p->cfg.peer_id;
+	sc.v1 = prm;
+	err = vmsg_shm_chan_open_v1(&p->ch, p->map, p->map_size, &sc);
+	return err ? err : bind_socket(p, sa);
+}
+
+/* Client: the hello, with the region fd and the doorbells. */
+static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
+{
+	uint8_t hello[HELLO_SIZE];
+	int fds[3] = { -1, -1, -1 };
+	char ctl[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov = { hello, sizeof(hello) };
+	struct msghdr mh = { 0 };
+	struct pollfd pf = { p->conn_fd, POLLIN, 0 };
+	struct cmsghdr *c;
+	unsigned nfds = 0;
+	ssize_t n;
+
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl;
+	mh.msg_controllen = sizeof(ctl);
+	if (poll(&pf, 1, 5000) <= 0)
+		return VMSG_ETIMEDOUT;
+	n = recvmsg(p->conn_fd, &mh, MSG_CMSG_CLOEXEC);
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			nfds = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfds > 3)
+				nfds = 3;
+			memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
+		}
+	}
+	p->shm_fd = fds[0];
+	p->efd_kick = fds[1];
+	p->efd_wait = fds[2];
+	/* The server is a peer too: check everything it sent. */
+	if (n != (ssize_t)sizeof(hello) || memcmp(hello, HELLO_MAGIC, 8) != 0 ||
+	    vmsg_get_le32(hello + 8) != 1 || nfds < 1)
+		return VMSG_EPROTO;
+	p->eventfd = (vmsg_get_le32(hello + 12) & HELLO_F_EVENTFD) != 0;
+	if (p->eventfd && nfds != 3)
+		return VMSG_EPROTO;
+	*size = vmsg_get_le64(hello + 16);
+	if (*size < VMSG_V1_HDR_SIZE || *size > SIZE_MAX / 2 ||
+	    vmsg_get_le32(hello + 24) == (uint32_t)p->cfg.side)
+		return VMSG_EPROTO; /* both claim the same side */
+	return 0;
+}
+
+static int connect_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+{
+	uint64_t budget = p->cfg.connect_timeout_ns ? p->cfg.connect_timeout_ns : 5000000000u;
+	uint64_t end = mono_ns() + budget;
+
+	for (;;) {
+		p->conn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (p->conn_fd < 0)
+			return err_from_errno(errno);
+		if (connect(p->conn_fd, (struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return 0;
+		close_fd(&p->conn_fd);
+		if ((errno != ENOENT && errno != ECONNREFUSED) || mono_ns() >= end)
+			return errno == ENOENT || errno == ECONNREFUSED ? VMSG_ETIMEDOUT :
+									   err_from_errno(errno);
+		/* The server is not up yet: a short nap inside the caller's budget. */
+		nanosleep(&(struct timespec){ 0, 5000000 }, 0);
+	}
+}
+
+static int open_client(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+{
+	struct vmsg_shm_cfg sc = { 0 };
+	struct stat st;
+	uint64_t size;
+	int err = connect_socket(p, sa);
+
+	if (!err)
+		err = take_hello(p, &size);
+	if (err)
+		return err;
+	if (p->cfg.shm_name) { /* attach by name instead of the passed fd */
+		close_fd(&p->shm_fd);
+		p->shm_fd = shm_open(p->cfg.shm_name, O_RDWR | O_CLOEXEC, 0);
+		if (p->shm_fd < 0)
+			return err_from_errno(errno);
+	}
+	/* Map only what really is there: the hello could lie about the size. */
+	if (fstat(p->shm_fd, &st) != 0 || (uint64_t)st.st_size < size)
+		return VMSG_EPROTO;
+	p->map_size = (size_t)size;
+	p->map = mmap(0, p->map_size, PROT_READ | PROT_WRITE, MAP_SHARED, p->shm_fd, 0);
+	if (p->map == MAP_FAILED) {
+		p->map = 0;
+		return err_from_errno(errno);
+	}
+	if (fcntl(p->conn_fd, F_SETFL, O_NONBLOCK) != 0)
+		return err_from_errno(errno);
+	sc.side = p->cfg.side;
+	sc.peer_id = p->cfg.peer_id;
+	return vmsg_shm_chan_open_v1(&p->ch, p->map, p->map_size, &sc);
+}
+
+int vmsg_posix_shm_open(struct vmsg_posix_shm *p, const struct vmsg_posix_shm_cfg *cfg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vmsg_shm_bus_hooks h = { 0 };
+	int err;
+
+	if (!p || !cfg || !cfg->socket_path || strlen(cfg->socket_path) >= sizeof(sa.sun_path) ||
+	    cfg->side > VMSG_SHM_DEVICE)
+		return VMSG_EINVAL;
+	memset(p, 0, sizeof(*p));
+	p->cfg = *cfg;
+	p->listen_fd = p->conn_fd = p->shm_fd = p->efd_wait = p->efd_kick = p->epoll_fd = -1;
+	strcpy(sa.sun_path, cfg->socket_path);
+#ifdef __linux__
+	p->eventfd = !cfg->socket_doorbell;
+	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epoll_fd < 0)
+		return err_from_errno(errno);
+#endif
+	err = cfg->server ? open_server(p, &sa) : open_client(p, &sa);
+	if (!err) {
+		h.kick = hook_kick;
+		h.wait = hook_wait;
+		h.now = hook_now;
+		h.translate = hook_translate;
+		h.service = service;
+		h.close = hook_close;
+		h.ctx = p;
+		h.spin_ns = cfg->spin_ns;
+		err = vmsg_shm_bus_init(&p->sb, &p->ch, &h, 0);
+	}
+	if (err) {
+		(void)vmsg_posix_shm_close(p);
+		return err;
+	}
+#ifdef __linux__
+	watch(p, p->listen_fd, true);
+	watch(p, p->conn_fd, true);
+	watch(p, p->efd_wait, true);
+#endif
+	return 0;
+}
+
+struct vmsg_shm_bus *vmsg_posix_shm_bus(struct vmsg_posix_shm *p)
+{
+	return &p->sb;
+}
+
+int vmsg_posix_shm_fd(const struct vmsg_posix_shm *p)
+{
+#ifdef __linux__
+	return p->epoll_fd;
+#else
+	return p->conn_fd >= 0 ? p->conn_fd : p->listen_fd;
+#endif
+}
+
+bool vmsg_posix_shm_connected(const struct vmsg_posix_shm *p)
+{
+	return p->conn_fd >= 0;
+}
+
+int vmsg_posix_shm_close(struct vmsg_posix_shm *p)
+{
+	if (!p)
+		return VMSG_EINVAL;
+	close_fd(&p->conn_fd);
+	close_fd(&p->listen_fd);
+	close_fd(&p->efd_wait);
+	close_fd(&p->efd_kick);
+	close_fd(&p->shm_fd);
+	close_fd(&p->epoll_fd);
+	if (p->map)
+		munmap(p->map, p->map_size);
+	p->map = 0;
+	if (p->cfg.server && p->path[0])
+		unlink(p->path);
+	if (p->cfg.server && p->name[0])
+		shm_unlink(p->name);
+	p->path[0] = p->name[0] = '\0';
+	return 0;
+}
