@@ -50,6 +50,9 @@ set(VMSG_CORE_SOURCES ${VMSG_COMMON_SOURCES} ${VMSG_PROTO_SOURCES} ${VMSG_SPSC_S
 set(VMSG_PORT_POSIX_SHM_SOURCES "${VMSG_SOURCE_ROOT}/ports/posix-shm/posix_shm.c")
 set(VMSG_PORT_POSIX_SHM_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/posix-shm/include")
 
+set(VMSG_PORT_BAREMETAL_SOURCES "${VMSG_SOURCE_ROOT}/ports/baremetal/baremetal.c")
+set(VMSG_PORT_BAREMETAL_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/baremetal/include")
+
 # The project version, kept here so firmware builds that only include this
 # file can generate version.h too. The top-level project() reads it.
 set(VMSG_VERSION "0.1.0")
