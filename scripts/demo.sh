@@ -10,3 +10,5 @@ cmake -S . -B build/demo -G Ninja -DCMAKE_BUILD_TYPE=Release -DVMSG_BUILD_TESTS=
 cmake --build build/demo
 echo
 ./build/demo/examples/proto_roundtrip
+echo
+./build/demo/examples/bus_demo
