@@ -182,12 +182,7 @@ static int service(void *ctx)
 	uint8_t junk[64];
 	uint64_t cnt;
 
-	if (p->listen_fd >= 0) {
-		struct pollfd lf = { p->listen_fd, POLLIN, 0 };
-
-		if (poll(&lf, 1, 0) > 0)
-			accept_peer(p);
-	}
+	/* Hang-ups first: a new client may be waiting right behind a dead one. */
 	if (p->conn_fd >= 0) {
 		ssize_t n;
 
@@ -196,6 +191,12 @@ static int service(void *ctx)
 			;
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
 			drop_peer(p);
+	}
+	if (p->listen_fd >= 0) {
+		struct pollfd lf = { p->listen_fd, POLLIN, 0 };
+
+		if (poll(&lf, 1, 0) > 0)
+			accept_peer(p);
 	}
 	if (p->efd_wait >= 0)
 		while (read(p->efd_wait, &cnt, sizeof(cnt)) > 0)

@@ -226,6 +226,15 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 			vmsg_spsc_prod_reset(&ch->tx, true);
 			vmsg_spsc_cons_reset(&ch->rx);
 			publish_state(ch, VMSG_SHM_READY);
+		} else if (magic && st == VMSG_SHM_PEER_DEAD) {
+			/* Each thinks the other died: neither would move. Start
+			 * our own side again (a new epoch); the peer sees INIT.
+			 * (Copies: start() re-initialises the endpoints.) */
+			struct vmsg_spsc_desc txd = ch->tx.d, rxd = ch->rx.d;
+			int err = start(ch, &txd, &rxd);
+
+			if (err)
+				return err;
 		}
 		break;
 	default: /* SHUTDOWN: closed by us */
