@@ -28,11 +28,22 @@ for arch in arm64 s390x armhf; do
 	fi
 done
 
+# installed <pkg>[:<arch>]: whether that package is completely installed for
+# that architecture (default: the native one). A plain "dpkg-query -W pkg"
+# is not enough: for a Multi-Arch: same package such as libcmocka-dev it
+# prints one status per installed architecture, so the answer would never
+# match (and apt ran on every call), or would match an arm64-only install.
+native_arch=$(dpkg --print-architecture)
+installed() {
+	local name=${1%%:*} arch=$native_arch
+	case $1 in *:*) arch=${1#*:} ;; esac
+	dpkg-query -W -f='${Architecture} ${Status}\n' "$name" 2>/dev/null |
+		grep -qx -e "$arch install ok installed" -e "all install ok installed"
+}
+
 missing=""
 for p in $want; do
-	# dpkg-query answers "install ok installed" only for a complete install.
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	[ "$st" = "install ok installed" ] || missing="$missing $p"
+	installed "$p" || missing="$missing $p"
 done
 
 if [ -z "$missing" ]; then

@@ -1,0 +1,213 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# The project's one test command (CI runs it through .ci/run). It installs
+# what is missing (scripts/install-deps.sh), then runs every stage below in
+# a fresh build dir build/ci/<stage>, keeps going after a failed stage, and
+# ends with a PASS/FAIL table and the line "<N> passed, <M> failed". The exit
+# status is non-zero if any stage failed.
+#
+#   bash scripts/test-all.sh                      # everything
+#   VMSG_STAGES="gcc consumer" bash scripts/test-all.sh   # a subset
+#
+# Environment:
+#   VMSG_STAGES     space-separated stage names (default: all, in order)
+#   VMSG_JOBS       build and ctest parallelism (default: nproc)
+#   VMSG_SKIP_DEPS  set to 1 to skip scripts/install-deps.sh
+#
+# Adding a stage: write a function stage_<name> (dashes become underscores)
+# that takes its build dir as $1 and fails with a non-zero status (it runs
+# with set -e in a subshell), and append <name> to ALL_STAGES.
+set -uo pipefail
+
+ALL_STAGES="gcc clang asan-ubsan tsan aarch64 s390x armhf freestanding firmware consumer"
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT" || exit 1
+CI_DIR=$ROOT/build/ci
+LOG_DIR=$CI_DIR/logs
+JOBS=${VMSG_JOBS:-$(nproc 2>/dev/null || echo 2)}
+# Per-test ctest timeouts: a hang must never burn the CI budget (ctest's
+# default is 1500 s). qemu-user runs get more room.
+NATIVE_TIMEOUT=300
+CROSS_TIMEOUT=600
+# Messages per ring stress run (tests/CMakeLists.txt VMSG_STRESS_MSGS). The
+# plain native builds keep the default; TSan costs 20x to 70x, qemu-user about
+# 10x to 30x (ci-toolchain.md), and the -O0 ASan build of the stress test took
+# 74 s for the default 10^7 on 2 busy cores, so those stages move fewer.
+REDUCED_STRESS_MSGS=1000000
+
+# --------------------------------------------------------------------------
+# Helpers for the stages
+
+# cmake_build <build-dir> <cmake args...>: configure with Ninja and build.
+cmake_build() {
+	local dir=$1
+	shift
+	cmake -S "$ROOT" -B "$dir" -G Ninja "$@"
+	cmake --build "$dir" -j "$JOBS"
+}
+
+# run_ctest <build-dir> <timeout>
+run_ctest() {
+	ctest --test-dir "$1" --output-on-failure --timeout "$2" -j "$JOBS" </dev/null
+}
+
+# cross_stage <build-dir> <triplet>: cross build, tests under qemu-user
+# through the toolchain file's CMAKE_CROSSCOMPILING_EMULATOR. UBSan is on:
+# it is cheap and works under qemu-user on all three targets, and catches
+# misaligned and out-of-range accesses that only show on 32-bit or
+# big-endian hosts. ASan and TSan stay native (ci-toolchain.md, P10).
+cross_stage() {
+	cmake_build "$1" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchains/$2.cmake" \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMSG_WERROR=ON -DVMSG_SANITIZE=undefined \
+		-DVMSG_STRESS_MSGS="$REDUCED_STRESS_MSGS"
+	UBSAN_OPTIONS=print_stacktrace=1 run_ctest "$1" "$CROSS_TIMEOUT"
+}
+
+# --------------------------------------------------------------------------
+# Stages: one function each, $1 = the stage's fresh build dir.
+
+stage_gcc() {
+	cmake_build "$1" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+		-DCMAKE_BUILD_TYPE=Debug -DVMSG_WERROR=ON
+	run_ctest "$1" "$NATIVE_TIMEOUT"
+}
+
+stage_clang() {
+	cmake_build "$1" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMSG_WERROR=ON
+	run_ctest "$1" "$NATIVE_TIMEOUT"
+}
+
+stage_asan_ubsan() {
+	cmake_build "$1" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+		-DCMAKE_BUILD_TYPE=Debug -DVMSG_WERROR=ON -DVMSG_SANITIZE=address,undefined \
+		-DVMSG_STRESS_MSGS="$REDUCED_STRESS_MSGS"
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		run_ctest "$1" "$NATIVE_TIMEOUT"
+}
+
+# TSan: with pthreads only (C11 <threads.h> crashes under TSan, P2).
+stage_tsan() {
+	cmake_build "$1" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMSG_WERROR=ON -DVMSG_SANITIZE=thread \
+		-DVMSG_STRESS_MSGS="$REDUCED_STRESS_MSGS"
+	TSAN_OPTIONS=halt_on_error=1 run_ctest "$1" "$NATIVE_TIMEOUT"
+}
+
+stage_aarch64() {
+	cross_stage "$1" aarch64-linux-gnu
+}
+
+# s390x: the big-endian target.
+stage_s390x() {
+	cross_stage "$1" s390x-linux-gnu
+}
+
+# armhf: the 32-bit target.
+stage_armhf() {
+	cross_stage "$1" arm-linux-gnueabihf
+}
+
+stage_freestanding() {
+	bash "$ROOT/scripts/build-freestanding.sh" "$1"
+}
+
+# Both sides of a bus in one Cortex-M4 image under qemu-system-arm; prints
+# the linked size per module.
+stage_firmware() {
+	bash "$ROOT/scripts/run-firmware.sh" "$1"
+}
+
+stage_consumer() {
+	bash "$ROOT/scripts/consumer-check.sh" "$1"
+}
+
+# --------------------------------------------------------------------------
+# Driver
+
+stages=${VMSG_STAGES:-$ALL_STAGES}
+for s in $stages; do
+	if ! declare -F "stage_${s//-/_}" >/dev/null; then
+		echo "test-all: unknown stage '$s' (known: $ALL_STAGES)" >&2
+		exit 2
+	fi
+done
+
+banner() {
+	printf '\n==========================================================================\n'
+	printf '== %s\n' "$*"
+	printf '==========================================================================\n'
+}
+
+t_start=$SECONDS
+deps_ok=1
+if [ "${VMSG_SKIP_DEPS:-0}" != 1 ]; then
+	banner "install-deps"
+	if ! bash "$ROOT/scripts/install-deps.sh" </dev/null; then
+		echo "test-all: install-deps.sh failed; running the stages anyway" >&2
+		deps_ok=0
+	fi
+fi
+
+mkdir -p "$LOG_DIR"
+names=()
+results=()
+times=()
+n_pass=0
+n_fail=0
+total=$(echo $stages | wc -w)
+i=0
+for s in $stages; do
+	i=$((i + 1))
+	dir=$CI_DIR/$s
+	log=$LOG_DIR/$s.log
+	banner "stage $s ($i/$total)  build dir: build/ci/$s"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	t0=$SECONDS
+	# A subshell with set -e, not in an if/||/&& context (which would turn
+	# set -e off inside it): the first failing command ends the stage.
+	(
+		set -e
+		"stage_${s//-/_}" "$dir"
+	) </dev/null 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	dt=$((SECONDS - t0))
+	names+=("$s")
+	times+=("$dt")
+	if [ "$rc" -eq 0 ]; then
+		results+=(PASS)
+		n_pass=$((n_pass + 1))
+		echo "== stage $s: PASS (${dt}s)"
+	else
+		results+=(FAIL)
+		n_fail=$((n_fail + 1))
+		echo "== stage $s: FAIL (exit $rc, ${dt}s; log: build/ci/logs/$s.log)"
+	fi
+done
+
+# The tail of each failed stage's log again, so a CI reader finds the error
+# without scrolling through the other stages.
+for idx in "${!names[@]}"; do
+	if [ "${results[$idx]}" = FAIL ]; then
+		banner "last lines of failed stage ${names[$idx]}"
+		tail -n 40 "$LOG_DIR/${names[$idx]}.log"
+	fi
+done
+
+banner "summary ($((SECONDS - t_start))s)"
+printf '%-16s %-6s %s\n' stage result seconds
+for idx in "${!names[@]}"; do
+	printf '%-16s %-6s %s\n' "${names[$idx]}" "${results[$idx]}" "${times[$idx]}"
+done
+if [ "$deps_ok" -eq 0 ]; then
+	echo "(install-deps.sh failed)"
+fi
+echo "$n_pass passed, $n_fail failed"
+
+if [ "$n_fail" -ne 0 ] || [ "$deps_ok" -eq 0 ]; then
+	exit 1
+fi
+exit 0
