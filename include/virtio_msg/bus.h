@@ -148,6 +148,7 @@ struct vmsg_bus_stats {
 	uint64_t drop_unknown_device;  /**< no such device number here */
 	uint64_t drop_unmatched;       /**< response nobody waits for (late, duplicate) */
 	uint64_t drop_no_handler;      /**< valid, but nobody registered for it */
+	uint64_t drop_table_full;      /**< a present device the device table could not hold */
 	uint64_t send_full;            /**< send() said VMSG_EAGAIN */
 	uint64_t respond_failed;       /**< a bus answer the port did not take */
 };
@@ -257,7 +258,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_send_event(struct vmsg_bus *b, const struc
 
 /**
  * @brief Device side: offer device @p dev_num, whose requests go to @p fn.
- *        Sends EVENT_DEVICE(ADDED) when @p announce (BUS-38, BUS-58).
+ *        Sends EVENT_DEVICE(ADDED) when @p announce (BUS-38, BUS-58); if that
+ *        send fails, the device is not added and the error is returned.
  * @retval VMSG_ENOSPC the device table is full. @retval VMSG_EBUSY taken.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_add_device(struct vmsg_bus *b, uint16_t dev_num,
@@ -279,7 +281,9 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_attach_device(struct vmsg_bus *b, uint16_t
  *        next_offset until the terminal response (blocking, @p timeout_ns
  *        per request). Each present number is validated and recorded, and
  *        on_device(ADDED) is called for numbers new to the table.
- * @return the number of present devices found, or a negative code.
+ * @return the number of present devices found, or a negative code
+ *         (VMSG_ENOSPC: more devices are present than the table holds; the
+ *         ones that fit are recorded).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_discover(struct vmsg_bus *b, uint64_t timeout_ns);
 

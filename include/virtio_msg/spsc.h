@@ -65,11 +65,12 @@ struct vmsg_spsc_index {
 	uint8_t bits; /**< 16 or 32 */
 };
 
-/** A 32-bit little-endian word whose masked bits must hold a given value. */
+/** A 32-bit little-endian word whose masked bits must hold one of two values. */
 struct vmsg_spsc_guard {
-	const void *addr; /**< 4-byte aligned, or NULL for no check */
-	uint32_t mask;    /**< bits compared (host order after LE decoding) */
-	uint32_t expect;  /**< their required value */
+	const void *addr;    /**< 4-byte aligned, or NULL for no check */
+	uint32_t mask;       /**< bits compared (host order after LE decoding) */
+	uint32_t expect;     /**< a required value */
+	uint32_t expect_alt; /**< another accepted value (repeat expect if none) */
 };
 
 /** Where one ring lives. Filled by a layout (shm.h) or by hand. */
@@ -147,7 +148,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c,
 
 /**
  * @brief Require up to two guard words to hold given values before the
- *        peer's index is trusted (see docs/ring-protocol.md, "Guard").
+ *        peer's index is trusted, and (consumer) before each slot is taken
+ *        (see docs/ring-protocol.md, "Guard").
  * Pass NULL to clear. A mismatch makes operations return VMSG_ECONNRESET.
  */
 VMSG_API void vmsg_spsc_prod_set_guard(struct vmsg_spsc_prod *p, const struct vmsg_spsc_guard *g,

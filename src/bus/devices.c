@@ -50,7 +50,15 @@ int vmsg_bus_add_device(struct vmsg_bus *b, uint16_t dev_num, vmsg_bus_msg_fn fn
 	d->fn = fn;
 	d->ctx = ctx;
 	d->present = 1;
-	return announce ? send_event_device(b, dev_num, VMSG_EVDEV_STATE_ADDED) : 0;
+	if (announce) {
+		int err = send_event_device(b, dev_num, VMSG_EVDEV_STATE_ADDED);
+
+		if (err) {
+			*d = (struct vmsg_bus_dev){ 0 }; /* all or nothing: retry later */
+			return err;
+		}
+	}
+	return 0;
 }
 
 int vmsg_bus_remove_device(struct vmsg_bus *b, uint16_t dev_num, bool announce)
@@ -91,20 +99,27 @@ bool vmsg_bus_device_present(const struct vmsg_bus *b, uint16_t dev_num)
 	return d && d->present;
 }
 
-/* Driver side: a device is there (EVENT_DEVICE ADDED or a discovery). */
-static void mark_present(struct vmsg_bus *b, uint16_t dev_num, bool present)
+/* Driver side: a device is there (EVENT_DEVICE ADDED or a discovery).
+ * Returns false when a present device could not be recorded (table full). */
+static bool mark_present(struct vmsg_bus *b, uint16_t dev_num, bool present)
 {
 	struct vmsg_bus_dev *d = present ? vmsg_bus_new_dev(b, dev_num) : vmsg_bus_find_dev(b, dev_num);
 
+	if (!d) {
+		if (present)
+			b->stats.drop_table_full++;
+		return !present;
+	}
 	/* Duplicates and reordering are tolerated: only changes are reported. */
-	if (!d || d->present == present)
-		return;
+	if (d->present == present)
+		return true;
 	d->present = present;
 	if (!present)
 		vmsg_bus_fail_pending(b, VMSG_ENODEV, true, dev_num);
 	if (b->cfg.on_device)
 		b->cfg.on_device(b->cfg.on_device_ctx, dev_num,
 				 present ? VMSG_EVDEV_STATE_ADDED : VMSG_EVDEV_STATE_REMOVED);
+	return true;
 }
 
 /* Answer a bus request. If the port cannot take it the answer is lost and
@@ -208,9 +223,9 @@ void vmsg_bus_handle_bus_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 		}
 		b->stats.events_in++;
 		if (m->u.event_device.state == VMSG_EVDEV_STATE_ADDED)
-			mark_present(b, m->u.event_device.dev_num, true);
+			(void)mark_present(b, m->u.event_device.dev_num, true); /* counted if full */
 		else if (m->u.event_device.state == VMSG_EVDEV_STATE_REMOVED)
-			mark_present(b, m->u.event_device.dev_num, false);
+			(void)mark_present(b, m->u.event_device.dev_num, false);
 		else if (b->cfg.on_device) /* bus-defined states pass through */
 			b->cfg.on_device(b->cfg.on_device_ctx, m->u.event_device.dev_num,
 					 m->u.event_device.state);
@@ -231,6 +246,7 @@ struct discovery {
 	uint32_t count;
 	uint32_t next;       /* next_offset of the answer */
 	int found;
+	bool overflow;       /* a present device did not fit the table */
 };
 
 /* One GET_DEVICES window: validated before any number is exposed (BUS-23). */
@@ -243,8 +259,10 @@ static int take_window(void *ctx, const struct vmsg_msg *resp)
 		return VMSG_EPROTO;
 	for (uint32_t n = 0; n < g->count; n++) {
 		if (vmsg_get_devices_present(g, n)) {
-			mark_present(ds->b, (uint16_t)(ds->off + n), true);
-			ds->found++;
+			if (mark_present(ds->b, (uint16_t)(ds->off + n), true))
+				ds->found++;
+			else
+				ds->overflow = true;
 		}
 	}
 	ds->next = g->next_offset;
@@ -253,7 +271,7 @@ static int take_window(void *ctx, const struct vmsg_msg *resp)
 
 int vmsg_bus_discover(struct vmsg_bus *b, uint64_t timeout_ns)
 {
-	struct discovery ds = { b, 0, 0, 0, 0 };
+	struct discovery ds = { b, 0, 0, 0, 0, false };
 
 	if (!b || b->cfg.role != VMSG_BUS_DRIVER)
 		return VMSG_EINVAL;
@@ -272,7 +290,7 @@ int vmsg_bus_discover(struct vmsg_bus *b, uint64_t timeout_ns)
 		if (err)
 			return err;
 		if (ds.next == 0)
-			return ds.found;
+			return ds.overflow ? VMSG_ENOSPC : ds.found;
 		ds.off = ds.next; /* > offset (checked by the codec): this ends */
 	}
 }

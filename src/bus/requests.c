@@ -191,6 +191,19 @@ static int64_t remaining(struct vmsg_bus *b, uint64_t deadline)
 	return left > INT64_MAX ? INT64_MAX : (int64_t)left;
 }
 
+/* The call gives up (the port failed): its request must not outlive it,
+ * or its completion would run on a stack frame that is gone. A response
+ * that still arrives is counted as unmatched. */
+static void forget_call(struct vmsg_bus *b, struct call_state *cs)
+{
+	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
+		struct vmsg_bus_req *r = &b->cfg.reqs[i];
+
+		if (r->busy && r->done == call_done && r->ctx == cs)
+			r->busy = 0;
+	}
+}
+
 static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call_state *cs,
 		     uint64_t timeout_ns)
 {
@@ -211,8 +224,10 @@ static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call
 		return err;
 	while (!cs->done) {
 		err = vmsg_bus_wait(b, remaining(b, deadline));
-		if (err < 0 && !cs->done)
+		if (err < 0 && !cs->done) {
+			forget_call(b, cs);
 			return err;
+		}
 	}
 	return cs->status;
 }

@@ -30,6 +30,14 @@ void vmsg_shm_store32(uint8_t mem, void *p, uint32_t v)
 	vmsg_store_release32(p, v);
 }
 
+void vmsg_shm_fence(uint8_t mem)
+{
+	if (mem == VMSG_SPSC_MEM_DEVICE)
+		vmsg_dev_mb();
+	else
+		vmsg_fence_full();
+}
+
 void vmsg_shm_read(uint8_t mem, const void *src, void *dst, uint32_t n)
 {
 	const uint8_t *s = src;

@@ -66,30 +66,30 @@ static int setup_rings(struct vmsg_shm_chan *ch, struct vmsg_spsc_desc *txd,
 }
 
 /*
- * Step 1: a new epoch and INIT are published first, then our array and
- * indices are reset, so a peer that sees a reset index also sees the restart.
+ * Step 1: INIT is published first, then the new epoch, then our indices are
+ * reset, so a peer that sees a reset index or a new epoch also sees INIT.
+ * Our array is zeroed later (step 2), once the peer no longer reads it: a
+ * survivor may still copy slots it learned of before we restarted.
  */
 static int start(struct vmsg_shm_chan *ch, const struct vmsg_spsc_desc *txd,
 		 const struct vmsg_spsc_desc *rxd)
 {
+	uint32_t old_epoch = 0;
 	int err;
 
+	if (ch->extended && (word_load(ch, ch->own_qh) & 0xFFFFu) == VMSG_V1_QH_MAGIC)
+		old_epoch = word_load(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH);
+	publish_state(ch, VMSG_SHM_INIT);
 	if (ch->extended) {
-		uint32_t qh = word_load(ch, ch->own_qh);
-		uint32_t epoch = (qh & 0xFFFFu) == VMSG_V1_QH_MAGIC ?
-					 word_load(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH) : 0;
-
-		ch->own_epoch = epoch + 1 ? epoch + 1 : 1;
+		ch->own_epoch = old_epoch + 1 ? old_epoch + 1 : 1;
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH, ch->own_epoch);
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_PEER_ID, ch->cfg.peer_id);
 	}
-	publish_state(ch, VMSG_SHM_INIT);
 	err = vmsg_spsc_prod_init(&ch->tx, txd, VMSG_SPSC_INIT_RESET);
 	if (!err)
 		err = vmsg_spsc_cons_init(&ch->rx, rxd, VMSG_SPSC_INIT_RESET);
 	if (err)
 		return err;
-	vmsg_spsc_prod_reset(&ch->tx, true);
 	ch->peer_was_run = false;
 	ch->attached = true;
 	return 0;
@@ -151,16 +151,47 @@ int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base, size_t size,
 	return err == VMSG_EAGAIN ? 0 : err; /* poll retries until the owner wrote it */
 }
 
+/* While we run, the peer must stay READY or RUN, in the epoch we paired with. */
 static void set_guards(struct vmsg_shm_chan *ch)
 {
+	const uint32_t qh_mask = 0xFFFFu | ((uint32_t)VMSG_V1_STATE_MASK << 16);
 	struct vmsg_spsc_guard g[2] = {
-		{ ch->peer_qh, 0xFFFFu, VMSG_V1_QH_MAGIC },
-		{ ch->peer_qh + VMSG_SIDE_OFF_EPOCH, 0xFFFFFFFFu, ch->peer_epoch },
+		{ ch->peer_qh, qh_mask, VMSG_V1_QH_MAGIC | ((uint32_t)VMSG_SHM_RUN << 16),
+		  VMSG_V1_QH_MAGIC | ((uint32_t)VMSG_SHM_READY << 16) },
+		{ ch->peer_qh + VMSG_SIDE_OFF_EPOCH, 0xFFFFFFFFu, ch->peer_epoch, ch->peer_epoch },
 	};
 	unsigned n = ch->extended ? 2 : 1;
 
 	vmsg_spsc_prod_set_guard(&ch->tx, g, n);
 	vmsg_spsc_cons_set_guard(&ch->rx, g, n);
+}
+
+/*
+ * Step 3: pair with the peer life we see, publish RUN, then look again after
+ * a full fence. If the peer restarted meanwhile, it either saw our RUN and
+ * waits in INIT, or we see its restart here: back to READY, nothing sent or
+ * consumed yet (model/lifecycle.pml, DOC_STEP3).
+ */
+static int enter_run(struct vmsg_shm_chan *ch, uint32_t st, uint32_t epoch)
+{
+	uint32_t pw;
+
+	ch->peer_epoch = epoch;
+	ch->peer_was_run = st == VMSG_SHM_RUN;
+	set_guards(ch);
+	publish_state(ch, VMSG_SHM_RUN);
+	vmsg_shm_fence(ch->mem);
+	pw = word_load(ch, ch->peer_qh);
+	st = (pw >> 16) & VMSG_V1_STATE_MASK;
+	if ((pw & 0xFFFFu) != VMSG_V1_QH_MAGIC || (st != VMSG_SHM_READY && st != VMSG_SHM_RUN) ||
+	    (ch->extended && word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_EPOCH) != epoch)) {
+		vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
+		vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+		publish_state(ch, VMSG_SHM_READY);
+		return 0;
+	}
+	ch->peer_id = ch->extended ? word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_PEER_ID) : 0;
+	return VMSG_SHM_EV_UP;
 }
 
 /* RUN: has the peer gone away or restarted since we entered RUN? */
@@ -201,20 +232,16 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 
 	switch (ch->state) {
 	case VMSG_SHM_INIT:
-		/* A peer still in RUN has not seen our restart yet: wait. */
-		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY))
+		/* A peer still in RUN has not seen our restart yet: wait. Once
+		 * it is INIT or READY it reads nothing of ours: zero our array. */
+		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY)) {
+			vmsg_spsc_prod_reset(&ch->tx, true);
 			publish_state(ch, VMSG_SHM_READY);
+		}
 		break;
 	case VMSG_SHM_READY:
-		if (magic && (st == VMSG_SHM_READY || st == VMSG_SHM_RUN)) {
-			ch->peer_epoch = epoch;
-			ch->peer_was_run = st == VMSG_SHM_RUN;
-			ch->peer_id = ch->extended ?
-					      word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_PEER_ID) : 0;
-			set_guards(ch);
-			publish_state(ch, VMSG_SHM_RUN);
-			ev |= VMSG_SHM_EV_UP;
-		}
+		if (magic && (st == VMSG_SHM_READY || st == VMSG_SHM_RUN))
+			ev |= enter_run(ch, st, epoch);
 		break;
 	case VMSG_SHM_RUN:
 		if (peer_lost(ch, magic, st, epoch))
@@ -226,15 +253,6 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 			vmsg_spsc_prod_reset(&ch->tx, true);
 			vmsg_spsc_cons_reset(&ch->rx);
 			publish_state(ch, VMSG_SHM_READY);
-		} else if (magic && st == VMSG_SHM_PEER_DEAD) {
-			/* Each thinks the other died: neither would move. Start
-			 * our own side again (a new epoch); the peer sees INIT.
-			 * (Copies: start() re-initialises the endpoints.) */
-			struct vmsg_spsc_desc txd = ch->tx.d, rxd = ch->rx.d;
-			int err = start(ch, &txd, &rxd);
-
-			if (err)
-				return err;
 		}
 		break;
 	default: /* SHUTDOWN: closed by us */

@@ -14,5 +14,7 @@ void vmsg_shm_write(uint8_t mem, void *dst, const void *src, uint32_t n);
 /* One aligned 32-bit word: acquire load / release store, value as stored. */
 uint32_t vmsg_shm_load32(uint8_t mem, const void *p);
 void vmsg_shm_store32(uint8_t mem, void *p, uint32_t v);
+/* Full fence (store-load) for either memory kind. */
+void vmsg_shm_fence(uint8_t mem);
 
 #endif /* VMSG_SHM_INTERNAL_H */

@@ -148,6 +148,7 @@ void vmsg_spsc_slot_write(const struct vmsg_spsc_desc *d, void *slot, const void
 				u.b[k] = s[i + k];
 			vmsg_mmio_write32(dst + i, u.w);
 		}
+		len = (len + 3u) & ~(size_t)3; /* whole words were written */
 	}
 	cache_clean(d, slot, len);
 }
@@ -222,7 +223,8 @@ static int guard_check(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_gu
 		} else {
 			v = vmsg_load_acquire32(g[i].addr);
 		}
-		if ((vmsg_le32_swap(v) & g[i].mask) != g[i].expect)
+		v = vmsg_le32_swap(v) & g[i].mask;
+		if (v != g[i].expect && v != g[i].expect_alt)
 			return VMSG_ECONNRESET;
 	}
 	return 0;
@@ -356,6 +358,7 @@ static void set_guard(struct vmsg_spsc_guard *dst, const struct vmsg_spsc_guard 
 		dst[i].addr = (g && i < n) ? g[i].addr : 0;
 		dst[i].mask = (g && i < n) ? g[i].mask : 0;
 		dst[i].expect = (g && i < n) ? g[i].expect : 0;
+		dst[i].expect_alt = (g && i < n) ? g[i].expect_alt : 0;
 	}
 }
 
@@ -498,6 +501,14 @@ int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
 {
 	if (c->broken)
 		return VMSG_EPROTO;
+	if (c->cons != c->prod_seen && c->guard[0].addr) {
+		/* Taking a slot known from an earlier index load: the peer must
+		 * still be the life that published it. */
+		int err = guard_check(&c->d, c->guard);
+
+		if (err)
+			return err;
+	}
 	if (c->cons == c->prod_seen) {
 		/* Looks empty: only now look at the producer's index. */
 		int err = cons_refresh(c);
