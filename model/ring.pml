@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * ring.pml - one SPSC ring of docs/ring-protocol.md ("One ring" and
+ * "Kick suppression"), checked with spin. Run it through
+ * scripts/check-model.sh; model/README.md explains what is modelled.
+ *
+ * Memory model: spin interleaves whole statements and every statement sees
+ * every earlier one, i.e. the model is sequentially consistent. That is
+ * exactly what the protocol's full fences (kick suppression) give, and it
+ * is stronger than the release/acquire pairs the C code uses for P, C and
+ * the slots; the doc argues those pairs. The BUG_NO_FENCE_* variants
+ * emulate the store->load reordering a missing full fence allows, by
+ * swapping the two accesses in program order.
+ *
+ * Properties:
+ *   - assertions: every delivered message is the next sequence number
+ *     (no loss, duplication, reordering, no stale slot contents); every
+ *     load of the peer's index passes the doc's validation;
+ *   - no lost wake-up: the monitor asserts, when nothing else can move, that
+ *     the consumer is not asleep on a non-empty ring; pan's invalid-end-state
+ *     check catches any other stuck state (there are no end labels: only
+ *     normal termination of both processes is a valid end);
+ *   - ltl all_delivered: <> cdone (the consumer eventually delivers all M
+ *     messages), checked with pan -a. No fairness is needed: nothing
+ *     busy-waits (a poll that would find nothing new is a blocked guard).
+ *
+ * Bug variants (spin -D...), each of which pan must reject:
+ *   BUG_NO_RECHECK           consumer sleeps right after awake = 0
+ *   BUG_NO_FENCE_CONSUMER    consumer loads P before its awake = 0 is visible
+ *   BUG_NO_FENCE_PRODUCER    producer loads awake before its P is visible
+ *   BUG_PUBLISH_BEFORE_WRITE producer publishes P before writing the slot
+ *   BUG_NO_EMPTY_SLOT        producer's room test forgets the empty slot
+ *                            (FILL < N), so it overwrites unconsumed slots
+ */
+
+#define N 3        /* slots; one always stays empty */
+#define M 4        /* messages, sequence numbers 1..M (wraps the ring) */
+
+byte P;            /* producer index, written only by the producer */
+byte C;            /* consumer index, written only by the consumer */
+byte slot[N];      /* slot contents: the sequence number, 0 = never written */
+bit  awake;        /* consumer's awake word: 0 = "kick me" (fresh memory) */
+bit  doorbell;     /* a kick: a pending, coalescing hint (not a count) */
+
+bit  sleeping;     /* ghost: consumer is blocked waiting for the doorbell */
+bit  cdone;        /* ghost: consumer has delivered all M messages */
+
+/* number of filled slots from a to b */
+#define FILL(a, b) (((b) + N - (a)) % N)
+
+active proctype Producer()
+{
+	byte p = 0;        /* own index, private */
+	byte cseen = 0;    /* cached peer index C */
+	byte seq = 1;      /* next sequence number to send */
+	byte tmp;
+	bit aw;
+
+	do
+	:: seq > M -> break
+#ifdef BUG_NO_EMPTY_SLOT
+	:: seq <= M && FILL(cseen, p) < N ->      /* forgets the empty slot */
+#else
+	:: seq <= M && (p + 1) % N != cseen ->    /* room, by the cache */
+#endif
+#if defined(BUG_PUBLISH_BEFORE_WRITE)
+		P = (p + 1) % N;
+		slot[p] = seq;
+		aw = awake;
+#elif defined(BUG_NO_FENCE_PRODUCER)
+		slot[p] = seq;
+		aw = awake;                 /* load hoisted above the store of P */
+		P = (p + 1) % N;
+#else
+		slot[p] = seq;              /* write the slot ... */
+		P = (p + 1) % N;            /* ... then publish P (release) */
+		/* full fence: implied by SC */
+		aw = awake;
+#endif
+		d_step { p = (p + 1) % N; seq++ };
+		if
+		:: aw == 0 -> doorbell = 1  /* kick */
+		:: else -> skip             /* consumer is polling: suppressed */
+		fi
+#ifdef BUG_NO_EMPTY_SLOT
+	:: seq <= M && FILL(cseen, p) >= N ->     /* never true */
+#else
+	:: seq <= M && (p + 1) % N == cseen ->    /* full by the cache */
+#endif
+		/*
+		 * Reload C. Blocking until it moved abstracts polling (a poll that
+		 * finds nothing new changes no state).
+		 */
+		C != cseen;
+		tmp = C;
+		/* validation: C < N, moves forward from cseen up to p */
+		assert(tmp < N && FILL(cseen, tmp) <= FILL(cseen, p));
+		cseen = tmp
+	od
+}
+
+active proctype Consumer()
+{
+	byte c = 0;        /* own index, private */
+	byte pseen = 0;    /* cached peer index P */
+	byte expect = 1;   /* next sequence number to deliver */
+	byte tmp;
+
+	awake = 1;         /* starts polling */
+	do
+	:: c != pseen ->                    /* a message, by the cache */
+		tmp = slot[c];
+		assert(tmp == expect);          /* in order, no loss/dup/stale */
+		d_step { expect++; c = (c + 1) % N };
+		C = c;                          /* publish C (release) */
+		if
+		:: expect > M -> break
+		:: else -> skip
+		fi
+	:: c == pseen ->                    /* empty by the cache: reload P */
+		tmp = P;
+		/* validation: P < N, filled count never shrinks */
+		assert(tmp < N && FILL(c, tmp) >= FILL(c, pseen));
+		pseen = tmp;
+		if
+		:: c != pseen -> skip           /* work: process it */
+		:: else ->
+			/* empty: arm the kick, then re-check, then sleep */
+#ifdef BUG_NO_FENCE_CONSUMER
+			tmp = P;                    /* load hoisted above awake = 0 */
+			awake = 0;
+#else
+			awake = 0;
+			/* full fence: implied by SC */
+#ifndef BUG_NO_RECHECK
+			tmp = P;
+#else
+			tmp = pseen;                /* no re-check: trust the cache */
+#endif
+#endif
+			assert(tmp < N && FILL(c, tmp) >= FILL(c, pseen));
+			pseen = tmp;
+			if
+			:: c != pseen ->
+				awake = 1               /* not empty after all: no sleep */
+			:: else ->
+				sleeping = 1;
+				/* sleep until kicked (no timeout: it would hide a lost
+				 * wake-up); then clear the doorbell, store awake = 1 and
+				 * re-check the ring at the top of the loop */
+				doorbell == 1;
+				d_step { sleeping = 0; doorbell = 0 };
+				awake = 1
+			fi
+		fi
+	od;
+	cdone = 1
+}
+
+/*
+ * Lost wake-up monitor: timeout is executable only when no other process
+ * can move. At that point the consumer must not be asleep on a ring that
+ * holds published, unconsumed messages.
+ */
+active proctype Monitor()
+{
+	timeout -> assert(!(sleeping && P != C))
+}
+
+ltl all_delivered { <> cdone }
