@@ -49,8 +49,9 @@ int vmsg_bus_close(struct vmsg_bus *b)
 {
 	if (!b || b->closed)
 		return VMSG_EINVAL;
-	vmsg_bus_fail_pending(b, VMSG_ECANCELED, false, 0);
+	/* Closed first: a callback that submits from here is refused. */
 	b->closed = true;
+	vmsg_bus_fail_pending(b, VMSG_ECANCELED, false, 0);
 	return b->cfg.ops->close ? b->cfg.ops->close(b->cfg.priv) : 0;
 }
 
@@ -139,9 +140,11 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 		if (r == VMSG_EAGAIN)
 			break;
 		if (r == VMSG_ECONNRESET) {
-			/* The peer went away: every request fails cleanly. */
+			/* The peer went away: every request fails cleanly. Counts
+			 * towards the budget, so a flapping port cannot hold us. */
 			b->stats.resets++;
 			vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
+			n++;
 			continue;
 		}
 		if (r < 0)

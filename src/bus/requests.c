@@ -85,12 +85,25 @@ void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m)
 
 void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num)
 {
+	uint32_t victims[256 / 32] = { 0 };
+
+	/* Decide first, then complete: a callback may submit a new request
+	 * into a freed slot, and that one must not fail with the old ones. */
 	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
-		struct vmsg_bus_req *r = &b->cfg.reqs[i];
+		const struct vmsg_bus_req *r = &b->cfg.reqs[i];
 
 		if (r->busy && (!one_dev || (!(r->type & VMSG_TYPE_BUS) && r->dev_num == dev_num)))
-			finish(b, r, status, 0);
+			victims[i / 32] |= 1u << (i % 32);
 	}
+	for (unsigned i = 0; i < b->cfg.num_reqs; i++)
+		if (victims[i / 32] & (1u << (i % 32)))
+			finish(b, &b->cfg.reqs[i], status, 0);
+}
+
+/* now + d without wrapping: a huge budget means "never", not "long ago". */
+static uint64_t deadline_after(uint64_t now, uint64_t d)
+{
+	return d > UINT64_MAX - now ? UINT64_MAX : now + d;
 }
 
 void vmsg_bus_expire(struct vmsg_bus *b)
@@ -149,7 +162,7 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	now = vmsg_bus_now(b);
 	r->done = done;
 	r->ctx = ctx;
-	r->deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+	r->deadline = deadline_after(now, timeout_ns);
 	r->token = m.token;
 	r->dev_num = m.dev_num;
 	r->msg_id = m.msg_id;
@@ -207,7 +220,7 @@ static void forget_call(struct vmsg_bus *b, struct call_state *cs)
 static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call_state *cs,
 		     uint64_t timeout_ns)
 {
-	uint64_t deadline = vmsg_bus_now(b) + timeout_ns;
+	uint64_t deadline = deadline_after(vmsg_bus_now(b), timeout_ns);
 	int err;
 
 	cs->done = false;

@@ -232,6 +232,7 @@ static int cfg_range_check(uint32_t offset, uint32_t length)
 	return (uint64_t)offset + length > 0xFFFFFFFFull ? VMSG_EBADMSG : 0;
 }
 
+#if !VMSG_CONFIG_NO_PROFILE_2025
 static int uuid_is_nil(const uint8_t *u)
 {
 	uint8_t acc = 0;
@@ -240,6 +241,7 @@ static int uuid_is_nil(const uint8_t *u)
 		acc |= u[i];
 	return acc == 0;
 }
+#endif
 
 /* ---------------------------------------------------------------------- */
 /* Decode                                                                 */
@@ -297,11 +299,10 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 			m->u.config.data = buf + VMSG_OFF_CFG_DATA;
 		}
 		break;
+#if !VMSG_CONFIG_NO_PROFILE_2025
 	case VMSG_VAR_DEVINFO_2025:
 		m->u.device_info.num_feature_blocks =
 			(uint32_t)(((uint64_t)m->u.device_info.num_feature_bits + 31u) / 32u);
-		return devinfo_check(&m->u.device_info) ? VMSG_EBADMSG : (int)need;
-	case VMSG_VAR_DEVINFO:
 		return devinfo_check(&m->u.device_info) ? VMSG_EBADMSG : (int)need;
 	case VMSG_VAR_VQ_GET_RESP_2025: {
 		int err;
@@ -312,16 +313,19 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		err = vq_get_resp_check(&m->u.vqueue);
 		return err ? err : (int)need;
 	}
-	case VMSG_VAR_VQ_GET_RESP: {
-		int err = vq_get_resp_check(&m->u.vqueue);
-
-		return err ? err : (int)need;
-	}
 	case VMSG_VAR_VQ_SET_REQ_2025:
 		if (vmsg_get_le32(buf + VMSG_OFF_SETVQ_FLAGS) != 0)
 			return VMSG_ERESERVED;
 		m->u.vqueue.flags = VMSG_SETVQ_OP_ENABLE; /* a 2025 device always enables */
 		break;
+#endif
+	case VMSG_VAR_DEVINFO:
+		return devinfo_check(&m->u.device_info) ? VMSG_EBADMSG : (int)need;
+	case VMSG_VAR_VQ_GET_RESP: {
+		int err = vq_get_resp_check(&m->u.vqueue);
+
+		return err ? err : (int)need;
+	}
 	case VMSG_VAR_SHM_RESP:
 		if (vmsg_get_le32(buf + VMSG_OFF_SHM_RESERVED) != 0)
 			return VMSG_ERESERVED;
@@ -495,6 +499,7 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		v->len = cfg->length;
 		v->off = VMSG_OFF_CFG_DATA;
 		return 0;
+#if !VMSG_CONFIG_NO_PROFILE_2025
 	case VMSG_VAR_DEVINFO_2025: {
 		const struct vmsg_device_info *d = &m->u.device_info;
 
@@ -504,20 +509,21 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 			return VMSG_EBADMSG;
 		return devinfo_check(d);
 	}
-	case VMSG_VAR_DEVINFO:
-		return devinfo_check(&m->u.device_info);
 	case VMSG_VAR_VQ_GET_RESP_2025:
 		if (m->u.vqueue.flags & ~(uint32_t)VMSG_GETVQ_F_ENABLED)
 			return VMSG_ERESERVED;
 		if ((m->u.vqueue.flags != 0) != (m->u.vqueue.size != 0))
 			return VMSG_ENOTSUP; /* 2025 queues are enabled iff configured */
 		return vq_get_resp_check(&m->u.vqueue);
-	case VMSG_VAR_VQ_GET_RESP:
-		return vq_get_resp_check(&m->u.vqueue);
 	case VMSG_VAR_VQ_SET_REQ_2025:
 		if (m->u.vqueue.reserved)
 			return VMSG_ERESERVED;
 		return m->u.vqueue.flags == VMSG_SETVQ_OP_ENABLE ? 0 : VMSG_ENOTSUP;
+#endif
+	case VMSG_VAR_DEVINFO:
+		return devinfo_check(&m->u.device_info);
+	case VMSG_VAR_VQ_GET_RESP:
+		return vq_get_resp_check(&m->u.vqueue);
 	case VMSG_VAR_VQ_SET_REQ:
 		/* DRV-54, DRV-55: never send reserved bits or state op 3. */
 		if (m->u.vqueue.reserved || (m->u.vqueue.flags & VMSG_SETVQ_F_RESERVED_MASK) ||
