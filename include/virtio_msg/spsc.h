@@ -59,7 +59,11 @@ struct vmsg_spsc_cache_ops {
 	void *ctx;
 };
 
-/** Where an index lives: an aligned 16- or 32-bit field. */
+/**
+ * Where an index lives: an aligned 16- or 32-bit field. In device-memory
+ * mode a 16-bit index is written by read-modify-write of its aligned 32-bit
+ * word, so that whole word must be mapped and belong to the same side.
+ */
 struct vmsg_spsc_index {
 	void *addr;   /**< aligned to its width */
 	uint8_t bits; /**< 16 or 32 */
@@ -69,8 +73,8 @@ struct vmsg_spsc_index {
 struct vmsg_spsc_guard {
 	const void *addr;    /**< 4-byte aligned, or NULL for no check */
 	uint32_t mask;       /**< bits compared (host order after LE decoding) */
-	uint32_t expect;     /**< a required value */
-	uint32_t expect_alt; /**< another accepted value (repeat expect if none) */
+	uint32_t expect;     /**< the required value */
+	uint32_t expect_alt; /**< another accepted value; 0 = none */
 };
 
 /** Where one ring lives. Filled by a layout (shm.h) or by hand. */
@@ -185,7 +189,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, cons
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot);
 
-/** @brief Publish all reserved slots. @return how many were published. */
+/** @brief Publish all reserved slots. @return how many were published, or
+ *  VMSG_EPROTO when the endpoint is latched broken (nothing published). */
 VMSG_API int vmsg_spsc_commit(struct vmsg_spsc_prod *p);
 
 /**
@@ -223,7 +228,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_pop_batch(struct vmsg_spsc_cons *c, void 
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot);
 
-/** @brief Release all peeked slots. @return how many were released. */
+/** @brief Release all peeked slots. @return how many were released, or
+ *  VMSG_EPROTO when the endpoint is latched broken (nothing released). */
 VMSG_API int vmsg_spsc_release(struct vmsg_spsc_cons *c);
 
 /**

@@ -6,6 +6,7 @@
  */
 #include "shm/shm_internal.h"
 
+#include "spsc/arch.h"
 #include "virtio_msg/endian.h"
 
 #define ROUND_UP(x, a) (((x) + ((a) - 1)) / (a) * (a))
@@ -101,7 +102,7 @@ int vmsg_shm_v1_write(void *base, size_t size, const struct vmsg_shm_v1_params *
 	}
 	/* The magic last, with release: a validator that sees it sees the rest. */
 	vmsg_put_le16(hdr + VMSG_V1_OFF_MAGIC, VMSG_V1_MAGIC);
-	vmsg_shm_store32(mem, b, vmsg_get_le32(hdr));
+	vmsg_shm_store32(mem, b, vmsg_le32_swap(vmsg_get_le32(hdr))); /* the bytes as stored */
 	return 0;
 }
 

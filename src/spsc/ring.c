@@ -224,7 +224,7 @@ static int guard_check(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_gu
 			v = vmsg_load_acquire32(g[i].addr);
 		}
 		v = vmsg_le32_swap(v) & g[i].mask;
-		if (v != g[i].expect && v != g[i].expect_alt)
+		if (v != g[i].expect && (g[i].expect_alt == 0 || v != g[i].expect_alt))
 			return VMSG_ECONNRESET;
 	}
 	return 0;
@@ -417,7 +417,9 @@ int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot)
 	return 0;
 }
 
-int vmsg_spsc_commit(struct vmsg_spsc_prod *p)
+/* Publish what was reserved. Internal: a batch that met an error midway
+ * still publishes the slots it filled before it. */
+static int publish_prod(struct vmsg_spsc_prod *p)
 {
 	uint32_t n = dist(p->published, p->prod, p->d.num_slots);
 
@@ -428,6 +430,11 @@ int vmsg_spsc_commit(struct vmsg_spsc_prod *p)
 	p->stats.msgs += n;
 	p->stats.publishes++;
 	return (int)n;
+}
+
+int vmsg_spsc_commit(struct vmsg_spsc_prod *p)
+{
+	return p->broken ? VMSG_EPROTO : publish_prod(p);
 }
 
 int vmsg_spsc_push(struct vmsg_spsc_prod *p, const void *msg, size_t len)
@@ -443,7 +450,7 @@ int vmsg_spsc_push(struct vmsg_spsc_prod *p, const void *msg, size_t len)
 	if (err)
 		return err;
 	slot_fill(&p->d, slot, msg, len);
-	(void)vmsg_spsc_commit(p);
+	(void)publish_prod(p);
 	return 0;
 }
 
@@ -452,6 +459,8 @@ int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, cons
 {
 	unsigned done = 0;
 
+	if (!msgs || !lens)
+		return VMSG_EINVAL;
 	if (p->prod != p->published)
 		return VMSG_EBUSY;
 	for (; done < n; done++) {
@@ -460,6 +469,8 @@ int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, cons
 
 		if (lens[done] > p->d.slot_size)
 			err = VMSG_EMSGSIZE;
+		else if (lens[done] && !msgs[done])
+			err = VMSG_EINVAL;
 		else
 			err = vmsg_spsc_reserve(p, &slot);
 		if (err) {
@@ -469,7 +480,7 @@ int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, cons
 		}
 		slot_fill(&p->d, slot, msgs[done], lens[done]);
 	}
-	(void)vmsg_spsc_commit(p);
+	(void)publish_prod(p);
 	return (int)done;
 }
 
@@ -525,7 +536,8 @@ int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
 	return 0;
 }
 
-int vmsg_spsc_release(struct vmsg_spsc_cons *c)
+/* Give back what was peeked (internal, see publish_prod()). */
+static int publish_cons(struct vmsg_spsc_cons *c)
 {
 	uint32_t n = dist(c->published, c->cons, c->d.num_slots);
 
@@ -536,6 +548,11 @@ int vmsg_spsc_release(struct vmsg_spsc_cons *c)
 	c->stats.msgs += n;
 	c->stats.publishes++;
 	return (int)n;
+}
+
+int vmsg_spsc_release(struct vmsg_spsc_cons *c)
+{
+	return c->broken ? VMSG_EPROTO : publish_cons(c);
 }
 
 int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
@@ -552,7 +569,7 @@ int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
 	if (err)
 		return err;
 	vmsg_spsc_slot_read(&c->d, slot, buf, len);
-	(void)vmsg_spsc_release(c);
+	(void)publish_cons(c);
 	return (int)len;
 }
 
@@ -561,6 +578,8 @@ int vmsg_spsc_pop_batch(struct vmsg_spsc_cons *c, void *const *bufs, size_t cap,
 	size_t len = cap < c->d.slot_size ? cap : c->d.slot_size;
 	unsigned done = 0;
 
+	if (!bufs || cap == 0)
+		return VMSG_EINVAL;
 	if (c->cons != c->published)
 		return VMSG_EBUSY;
 	for (; done < n; done++) {
@@ -574,7 +593,7 @@ int vmsg_spsc_pop_batch(struct vmsg_spsc_cons *c, void *const *bufs, size_t cap,
 		}
 		vmsg_spsc_slot_read(&c->d, slot, bufs[done], len);
 	}
-	(void)vmsg_spsc_release(c);
+	(void)publish_cons(c);
 	return (int)done;
 }
 

@@ -1,0 +1,971 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The peer lifecycle of a vmamp v1 channel (docs/ring-protocol.md,
+ * "Lifecycle"): two channel endpoints on one buffer, driven from one thread
+ * by polling both. Every message carries its sender's side, life number and
+ * sequence number, so a receiver can tell that nothing from an old life is
+ * ever delivered and nothing is lost or reordered within a life.
+ *
+ * A plain v1 peer (Linux, QEMU) is simulated by hand from the spec note
+ * (shared/spec/shm-and-ports.md §4.3): its queue head is written by the test.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "virtio_msg/shm.h"
+
+#define BUF_SIZE 0x2000u
+#define NELEMS 8u
+#define ESIZE 64u
+#define USABLE (NELEMS - 1u)
+#define MAX_POLLS 64
+
+/* Extended layout positions (docs/ring-protocol.md). */
+#define X_DEV_QH 0x80u
+#define X_DRV_QH 0xC0u
+
+static uint8_t *buf;
+
+static int setup(void **state)
+{
+	void *p = NULL;
+
+	(void)state;
+	if (posix_memalign(&p, 64, BUF_SIZE))
+		return -1;
+	buf = p;
+	memset(buf, 0, BUF_SIZE);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(buf);
+	buf = NULL;
+	return 0;
+}
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+static void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Tagged messages                                                        */
+/* ---------------------------------------------------------------------- */
+
+/* "LIFE", side, 3 zero bytes, le32 life, le32 seq, then a pattern. */
+static void make_msg(uint8_t *m, int side, uint32_t life, uint32_t seq)
+{
+	memcpy(m, "LIFE", 4);
+	m[4] = (uint8_t)side;
+	m[5] = m[6] = m[7] = 0;
+	put_le32(m + 8, life);
+	put_le32(m + 12, seq);
+	for (unsigned i = 16; i < 64; i++)
+		m[i] = (uint8_t)(life * 7u + seq + i);
+}
+
+/* One endpoint and what it expects from its peer. */
+struct ep {
+	struct vmsg_shm_chan ch;
+	int side;
+	uint32_t life;	    /* this endpoint's life number */
+	uint32_t tx_seq;    /* next to send in this session */
+	uint32_t peer_life; /* the life the current session's peer has */
+	uint32_t rx_seq;    /* next expected from the peer */
+	unsigned ups, downs;
+};
+
+/* Check a received message: well-formed, from the peer's current life, in
+ * order. Any message of an old life, or garbage, fails. */
+static void check_rx(struct ep *e, const uint8_t *m, int len)
+{
+	uint8_t exp[64];
+
+	assert_int_equal(len, 64);
+	if (memcmp(m, "LIFE", 4) != 0) {
+		print_error("side %d received garbage (a zeroed or stale slot?): "
+			    "%02x %02x %02x %02x ...\n",
+			    e->side, m[0], m[1], m[2], m[3]);
+		fail();
+	}
+	if (get_le32(m + 8) != e->peer_life) {
+		print_error("side %d received a message of peer life %u, expected life %u\n",
+			    e->side, get_le32(m + 8), e->peer_life);
+		fail();
+	}
+	assert_int_equal(m[4], 1 - e->side);
+	assert_int_equal(get_le32(m + 12), e->rx_seq);
+	make_msg(exp, 1 - e->side, e->peer_life, e->rx_seq);
+	assert_memory_equal(m, exp, 64);
+	e->rx_seq++;
+}
+
+static int send_one(struct ep *e)
+{
+	uint8_t m[64];
+	int rc;
+
+	make_msg(m, e->side, e->life, e->tx_seq);
+	rc = vmsg_shm_chan_send(&e->ch, m, 64);
+	if (rc == 0)
+		e->tx_seq++;
+	return rc;
+}
+
+/* Receive everything there is; returns how many. */
+static unsigned drain(struct ep *e)
+{
+	uint8_t m[64];
+	unsigned n = 0;
+	int rc;
+
+	while ((rc = vmsg_shm_chan_recv(&e->ch, m, sizeof(m))) > 0) {
+		check_rx(e, m, rc);
+		n++;
+	}
+	assert_int_equal(rc, VMSG_EAGAIN);
+	return n;
+}
+
+static struct vmsg_shm_cfg make_cfg(int side, bool owner, bool extended, uint8_t mem,
+				    uint32_t peer_id)
+{
+	struct vmsg_shm_cfg c;
+
+	memset(&c, 0, sizeof(c));
+	c.side = side ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
+	c.mem = mem;
+	c.peer_id = peer_id;
+	c.owner = owner;
+	c.v1.num_elems = NELEMS;
+	c.v1.elem_size = ESIZE;
+	c.v1.extended = extended;
+	return c;
+}
+
+static void ep_open(struct ep *e, const struct vmsg_shm_cfg *c, uint32_t life)
+{
+	e->side = c->side == VMSG_SHM_DEVICE;
+	e->life = life;
+	e->tx_seq = 0;
+	e->ups = e->downs = 0;
+	assert_int_equal(vmsg_shm_chan_open_v1(&e->ch, buf, BUF_SIZE, c), 0);
+}
+
+static void poll_ep(struct ep *e)
+{
+	int ev = vmsg_shm_chan_poll(&e->ch);
+
+	assert_true(ev >= 0);
+	if (ev & VMSG_SHM_EV_DOWN)
+		e->downs++;
+	if (ev & VMSG_SHM_EV_UP)
+		e->ups++;
+}
+
+/* Poll both until both are RUN; a new session starts on UP. */
+static void run_both(struct ep *a, struct ep *b)
+{
+	unsigned a_ups = a->ups, b_ups = b->ups;
+	int i;
+
+	for (i = 0; i < MAX_POLLS; i++) {
+		if (vmsg_shm_chan_state(&a->ch) == VMSG_SHM_RUN &&
+		    vmsg_shm_chan_state(&b->ch) == VMSG_SHM_RUN)
+			break;
+		poll_ep(a);
+		poll_ep(b);
+	}
+	assert_true(i < MAX_POLLS);
+	/* Both entered RUN once more: a fresh session with fresh numbering. */
+	assert_true(a->ups == a_ups + 1 || a->ups == a_ups);
+	assert_true(b->ups == b_ups + 1 || b->ups == b_ups);
+	if (a->ups != a_ups) {
+		a->peer_life = b->life;
+		a->rx_seq = 0;
+		a->tx_seq = 0;
+	}
+	if (b->ups != b_ups) {
+		b->peer_life = a->life;
+		b->rx_seq = 0;
+		b->tx_seq = 0;
+	}
+	/* A few more polls change nothing. */
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(vmsg_shm_chan_poll(&a->ch), 0);
+		assert_int_equal(vmsg_shm_chan_poll(&b->ch), 0);
+	}
+}
+
+/* Fill both directions to N - 1, then drain, twice round the ring. */
+static void traffic(struct ep *a, struct ep *b)
+{
+	for (int round = 0; round < 3; round++) {
+		for (unsigned i = 0; i < USABLE; i++) {
+			assert_int_equal(send_one(a), 0);
+			assert_int_equal(send_one(b), 0);
+		}
+		assert_int_equal(send_one(a), VMSG_EAGAIN);
+		assert_int_equal(send_one(b), VMSG_EAGAIN);
+		assert_int_equal(drain(b), USABLE);
+		assert_int_equal(drain(a), USABLE);
+	}
+}
+
+static uint8_t *qh_of(int side)
+{
+	return buf + (side ? X_DEV_QH : X_DRV_QH);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Reaching RUN                                                           */
+/* ---------------------------------------------------------------------- */
+
+static void test_shm_lifecycle_reach_run(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++) {
+		for (uint8_t mem = 0; mem < 2; mem++) {
+			for (int owner_side = 0; owner_side < 2; owner_side++) {
+				struct ep drv, dev;
+				struct vmsg_shm_cfg cd = make_cfg(0, owner_side == 0, ext, mem, 1);
+				struct vmsg_shm_cfg cv = make_cfg(1, owner_side == 1, ext, mem, 2);
+				uint8_t m[64];
+
+				memset(buf, 0, BUF_SIZE);
+				memset(&drv, 0, sizeof(drv));
+				memset(&dev, 0, sizeof(dev));
+				/* the owner first */
+				if (owner_side) {
+					ep_open(&dev, &cv, 1);
+					ep_open(&drv, &cd, 1);
+				} else {
+					ep_open(&drv, &cd, 1);
+					ep_open(&dev, &cv, 1);
+				}
+				/* Not RUN yet: nothing flows. */
+				assert_int_equal(vmsg_shm_chan_state(&drv.ch), VMSG_SHM_INIT);
+				make_msg(m, 0, 1, 0);
+				assert_int_equal(vmsg_shm_chan_send(&drv.ch, m, 64), VMSG_ESTATE);
+				assert_int_equal(vmsg_shm_chan_recv(&dev.ch, m, 64), VMSG_ESTATE);
+				assert_int_equal(vmsg_shm_chan_arm(&dev.ch), VMSG_ESTATE);
+				run_both(&drv, &dev);
+				assert_int_equal(drv.ups, 1);
+				assert_int_equal(dev.ups, 1);
+				assert_int_equal(drv.downs, 0);
+				assert_int_equal(dev.downs, 0);
+				/* Both queue heads carry magic 4f 51 and RUN (2). */
+				{
+					const uint8_t *dq = buf + get_le64(buf + 0x18);
+					const uint8_t *rq = buf + get_le64(buf + 0x30);
+
+					assert_int_equal(get_le16(dq), 0x514F);
+					assert_int_equal(get_le16(rq), 0x514F);
+					assert_int_equal(get_le16(dq + 2) & 0x1F, 2);
+					assert_int_equal(get_le16(rq + 2) & 0x1F, 2);
+				}
+				traffic(&drv, &dev);
+			}
+		}
+	}
+}
+
+/* Step 2 and 3 of the lifecycle: a side goes READY when the peer is INIT or
+ * READY, but RUN only when the peer is READY or RUN. Polled alone, a side
+ * never gets past READY. */
+static void test_shm_lifecycle_ready_waits_for_peer(void **state)
+{
+	(void)state;
+	for (int alone = 0; alone < 2; alone++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c[2];
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		c[0] = make_cfg(0, false, true, 0, 1);
+		c[1] = make_cfg(1, true, true, 0, 2);
+		ep_open(&e[1], &c[1], 1);
+		ep_open(&e[0], &c[0], 1);
+		for (int i = 0; i < 8; i++)
+			poll_ep(&e[alone]);
+		assert_int_equal(vmsg_shm_chan_state(&e[alone].ch), VMSG_SHM_READY);
+		assert_int_equal(vmsg_shm_chan_state(&e[1 - alone].ch), VMSG_SHM_INIT);
+		assert_int_equal(e[alone].ups, 0);
+		/* its queue head says READY (1) */
+		assert_int_equal(get_le16(qh_of(e[alone].side) + 2) & 0x1F, 1);
+		poll_ep(&e[1 - alone]); /* INIT -> READY: the peer is READY */
+		assert_int_equal(vmsg_shm_chan_state(&e[1 - alone].ch), VMSG_SHM_READY);
+		run_both(&e[0], &e[1]);
+		assert_int_equal(e[0].ups, 1);
+		assert_int_equal(e[1].ups, 1);
+		traffic(&e[0], &e[1]);
+	}
+}
+
+/* The driver opens first, before any layout exists: EAGAIN is not an
+ * error; it polls until the owner has written the layout. */
+static void test_shm_lifecycle_layout_written_later(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++) {
+		struct ep drv, dev;
+		struct vmsg_shm_cfg cd = make_cfg(0, false, ext, 0, 1);
+		struct vmsg_shm_cfg cv = make_cfg(1, true, ext, 0, 2);
+		uint8_t m[64] = { 0 };
+
+		memset(buf, 0, BUF_SIZE);
+		memset(&drv, 0, sizeof(drv));
+		memset(&dev, 0, sizeof(dev));
+		ep_open(&drv, &cd, 1);
+		for (int i = 0; i < 10; i++)
+			assert_int_equal(vmsg_shm_chan_poll(&drv.ch), 0);
+		assert_int_equal(vmsg_shm_chan_state(&drv.ch), VMSG_SHM_INIT);
+		assert_int_equal(vmsg_shm_chan_send(&drv.ch, m, 64), VMSG_ESTATE);
+		/* it wrote nothing while waiting */
+		for (size_t i = 0; i < BUF_SIZE; i++)
+			assert_int_equal(buf[i], 0);
+		ep_open(&dev, &cv, 1);
+		run_both(&drv, &dev);
+		assert_int_equal(drv.ups, 1);
+		assert_int_equal(dev.ups, 1);
+		traffic(&drv, &dev);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Restarts                                                               */
+/* ---------------------------------------------------------------------- */
+
+/* Put some traffic in flight both ways: each side has sent 5 and read 1,
+ * so each side has 4 unread messages waiting, already seen by its cache. */
+static void in_flight(struct ep *a, struct ep *b)
+{
+	uint8_t m[64];
+	int rc;
+
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(send_one(a), 0);
+		assert_int_equal(send_one(b), 0);
+	}
+	rc = vmsg_shm_chan_recv(&a->ch, m, 64);
+	check_rx(a, m, rc);
+	rc = vmsg_shm_chan_recv(&b->ch, m, 64);
+	check_rx(b, m, rc);
+}
+
+/*
+ * One side restarts (re-opens) while the other has unread messages in both
+ * directions. The survivor polls first (the normal loop): it sees DOWN,
+ * both get back to RUN, and nothing of the old life is delivered to either.
+ * A message the survivor sent after the restart but before noticing it may
+ * be accepted, but must never reach the new life.
+ */
+static void restart_case(bool ext, uint8_t mem, int restarting_side, bool owner_is_dev)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c[2];
+	struct ep *r = &e[restarting_side], *s = &e[1 - restarting_side];
+	uint8_t hdr_before[0x80], peer_line[64], peer_arr[NELEMS * ESIZE];
+	uint64_t peer_elems;
+	int rc;
+
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	c[0] = make_cfg(0, !owner_is_dev, ext, mem, 0x100);
+	c[1] = make_cfg(1, owner_is_dev, ext, mem, 0x200);
+	ep_open(&e[owner_is_dev ? 1 : 0], &c[owner_is_dev ? 1 : 0], 1);
+	ep_open(&e[owner_is_dev ? 0 : 1], &c[owner_is_dev ? 0 : 1], 1);
+	run_both(&e[0], &e[1]);
+	in_flight(&e[0], &e[1]);
+
+	/* What the restart must not touch: the header (and extension line),
+	 * the survivor's queue-head line and the survivor's element array. */
+	memcpy(hdr_before, buf, sizeof(hdr_before));
+	{
+		uint64_t sqh = get_le64(buf + (s->side ? 0x18 : 0x30));
+
+		memcpy(peer_line, buf + sqh, ext ? 64 : 8);
+	}
+	peer_elems = get_le64(buf + (s->side ? 0x20 : 0x38));
+	memcpy(peer_arr, buf + peer_elems, sizeof(peer_arr));
+
+	/* The restart: a new process opens the same side again. */
+	ep_open(r, &c[restarting_side], r->life + 1);
+	if (!ext)
+		assert_memory_equal(buf, hdr_before, 64);
+	else
+		assert_memory_equal(buf, hdr_before, sizeof(hdr_before));
+	{
+		uint64_t sqh = get_le64(buf + (s->side ? 0x18 : 0x30));
+
+		assert_memory_equal(buf + sqh, peer_line, ext ? 64 : 8);
+	}
+	assert_memory_equal(buf + peer_elems, peer_arr, sizeof(peer_arr));
+
+	/* The survivor notices on its next poll. */
+	poll_ep(s);
+	assert_int_equal(s->downs, 1);
+	assert_int_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_PEER_DEAD);
+	/* Down: nothing flows until UP. */
+	{
+		uint8_t m[64];
+
+		assert_int_equal(vmsg_shm_chan_recv(&s->ch, m, 64), VMSG_ESTATE);
+		make_msg(m, s->side, s->life, 999);
+		assert_int_equal(vmsg_shm_chan_send(&s->ch, m, 64), VMSG_ESTATE);
+	}
+	run_both(&e[0], &e[1]);
+	assert_int_equal(s->downs, 1);
+	assert_int_equal(r->downs, 0);
+	assert_int_equal(r->ups, 1);
+	/* Steps 2 and 5: before READY each side zeroed its own element array
+	 * (the survivor discarded what the old peer never read). */
+	for (int side = 0; side < 2; side++) {
+		const uint8_t *a = buf + get_le64(buf + (side ? 0x20 : 0x38));
+
+		for (size_t i = 0; i < NELEMS * ESIZE; i++)
+			assert_int_equal(a[i], 0);
+	}
+	/* Nothing of the old life in either direction. */
+	{
+		uint8_t m[64];
+
+		rc = vmsg_shm_chan_recv(&s->ch, m, 64);
+		if (rc > 0)
+			check_rx(s, m, rc);
+		assert_int_equal(rc, VMSG_EAGAIN);
+		rc = vmsg_shm_chan_recv(&r->ch, m, 64);
+		if (rc > 0)
+			check_rx(r, m, rc);
+		assert_int_equal(rc, VMSG_EAGAIN);
+	}
+	traffic(&e[0], &e[1]);
+}
+
+static void test_shm_lifecycle_driver_restart(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++)
+		for (uint8_t mem = 0; mem < 2; mem++)
+			restart_case(ext, mem, 0, true);
+}
+
+/* The owner restarts: it reuses the layout (the header never changes, so
+ * the driver never sees the magic vanish) and leaves the driver's side
+ * alone. */
+static void test_shm_lifecycle_device_owner_restart(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++)
+		for (uint8_t mem = 0; mem < 2; mem++)
+			restart_case(ext, mem, 1, true);
+}
+
+/* The other combinations: the driver owns the layout. */
+static void test_shm_lifecycle_restart_driver_owner(void **state)
+{
+	(void)state;
+	restart_case(true, 0, 0, false);
+	restart_case(true, 0, 1, false);
+	restart_case(false, 1, 0, false);
+	restart_case(false, 1, 1, false);
+}
+
+/*
+ * The survivor does NOT poll before touching its rings: it has unread
+ * messages that its cache already counted. The protocol says the survivor
+ * observes the restart "before it touches another slot", by the state drop
+ * or the epoch change (docs/ring-protocol.md, "Why no stale delivery"), so
+ * recv must fail with ECONNRESET instead of delivering a slot of the old
+ * life (or the zeros the restarted side wrote over it).
+ */
+static void test_shm_lifecycle_restart_survivor_recv_without_poll(void **state)
+{
+	(void)state;
+	for (int restarting = 0; restarting < 2; restarting++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c[2];
+		struct ep *r = &e[restarting], *s = &e[1 - restarting];
+		uint8_t m[64];
+		int rc;
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		c[0] = make_cfg(0, false, true, 0, 0x100);
+		c[1] = make_cfg(1, true, true, 0, 0x200);
+		ep_open(&e[1], &c[1], 1);
+		ep_open(&e[0], &c[0], 1);
+		run_both(&e[0], &e[1]);
+		in_flight(&e[0], &e[1]);
+		ep_open(r, &c[restarting], 2);
+		rc = vmsg_shm_chan_recv(&s->ch, m, 64);
+		if (rc > 0) {
+			print_error("survivor (side %d) delivered a slot after the peer restarted "
+				    "(first bytes %02x %02x %02x %02x)\n",
+				    s->side, m[0], m[1], m[2], m[3]);
+		}
+		assert_int_equal(rc, VMSG_ECONNRESET);
+		poll_ep(s);
+		assert_int_equal(s->downs, 1);
+		run_both(&e[0], &e[1]);
+		traffic(&e[0], &e[1]);
+	}
+}
+
+/* A survivor whose ring is full must reload the peer's index to send, and
+ * the guard (epoch) then says ECONNRESET. */
+static void test_shm_lifecycle_restart_survivor_send_full(void **state)
+{
+	(void)state;
+	for (int restarting = 0; restarting < 2; restarting++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c[2];
+		struct ep *r = &e[restarting], *s = &e[1 - restarting];
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		c[0] = make_cfg(0, false, true, 1, 0x100);
+		c[1] = make_cfg(1, true, true, 1, 0x200);
+		ep_open(&e[1], &c[1], 1);
+		ep_open(&e[0], &c[0], 1);
+		run_both(&e[0], &e[1]);
+		for (unsigned i = 0; i < USABLE; i++)
+			assert_int_equal(send_one(s), 0);
+		assert_int_equal(send_one(s), VMSG_EAGAIN);
+		ep_open(r, &c[restarting], 2);
+		assert_int_equal(send_one(s), VMSG_ECONNRESET);
+		assert_int_equal(send_one(s), VMSG_ECONNRESET); /* not latched as EPROTO */
+		poll_ep(s);
+		assert_int_equal(s->downs, 1);
+		run_both(&e[0], &e[1]);
+		assert_int_equal(drain(r), 0); /* the 7 of the old life are gone */
+		traffic(&e[0], &e[1]);
+	}
+}
+
+/* Many restarts in a row, of either side: the restarting side's epoch (in
+ * its queue-head line at +8, le32) goes up by one each time, and every
+ * restart is one DOWN and one UP for the survivor. */
+static void test_shm_lifecycle_many_restarts(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c[2];
+	uint32_t rng = 77;
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	c[0] = make_cfg(0, false, true, 0, 0x100);
+	c[1] = make_cfg(1, true, true, 0, 0x200);
+	ep_open(&e[1], &c[1], 1);
+	ep_open(&e[0], &c[0], 1);
+	run_both(&e[0], &e[1]);
+	for (int k = 0; k < 60; k++) {
+		int side;
+		struct ep *r, *s;
+		uint32_t epoch, sdowns, sups;
+
+		rng = rng * 1103515245u + 12345u;
+		side = (rng >> 16) & 1;
+		r = &e[side];
+		s = &e[1 - side];
+		epoch = get_le32(qh_of(r->side) + 8);
+		assert_int_not_equal(epoch, 0);
+		sdowns = s->downs;
+		sups = s->ups;
+		if ((rng >> 20) & 1)
+			in_flight(&e[0], &e[1]);
+		ep_open(r, &c[side], r->life + 1);
+		assert_int_equal(get_le32(qh_of(r->side) + 8), epoch + 1);
+		/* the survivor's epoch did not move */
+		poll_ep(s);
+		assert_int_equal(s->downs, sdowns + 1);
+		run_both(&e[0], &e[1]);
+		assert_int_equal(s->ups, sups + 1);
+		assert_int_equal(r->ups, 1);
+		assert_int_equal(drain(&e[0]), 0);
+		assert_int_equal(drain(&e[1]), 0);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(send_one(&e[0]), 0);
+			assert_int_equal(send_one(&e[1]), 0);
+		}
+		assert_int_equal(drain(&e[0]), 3);
+		assert_int_equal(drain(&e[1]), 3);
+	}
+}
+
+/* Two restarts of the same side before the survivor polls once. */
+static void test_shm_lifecycle_double_restart_unseen(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c[2];
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	c[0] = make_cfg(0, false, true, 0, 0x100);
+	c[1] = make_cfg(1, true, true, 0, 0x200);
+	ep_open(&e[1], &c[1], 1);
+	ep_open(&e[0], &c[0], 1);
+	run_both(&e[0], &e[1]);
+	in_flight(&e[0], &e[1]);
+	ep_open(&e[0], &c[0], 2);
+	poll_ep(&e[0]); /* the new driver waits: the device is still RUN */
+	assert_int_equal(vmsg_shm_chan_state(&e[0].ch), VMSG_SHM_INIT);
+	ep_open(&e[0], &c[0], 3);
+	run_both(&e[0], &e[1]);
+	assert_int_equal(e[1].downs, 1);
+	assert_int_equal(drain(&e[0]), 0);
+	assert_int_equal(drain(&e[1]), 0);
+	traffic(&e[0], &e[1]);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Shutdown and peer ids                                                  */
+/* ---------------------------------------------------------------------- */
+
+static void test_shm_lifecycle_shutdown_peer_dead(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++) {
+		for (int closing = 0; closing < 2; closing++) {
+			struct ep e[2];
+			struct vmsg_shm_cfg c[2];
+			struct ep *x = &e[closing], *s = &e[1 - closing];
+			uint8_t m[64];
+
+			memset(buf, 0, BUF_SIZE);
+			memset(e, 0, sizeof(e));
+			c[0] = make_cfg(0, false, ext, 0, 0x100);
+			c[1] = make_cfg(1, true, ext, 0, 0x200);
+			ep_open(&e[1], &c[1], 1);
+			ep_open(&e[0], &c[0], 1);
+			run_both(&e[0], &e[1]);
+			vmsg_shm_chan_shutdown(&x->ch);
+			assert_int_equal(vmsg_shm_chan_state(&x->ch), VMSG_SHM_SHUTDOWN);
+			/* its own queue head says SHUTDOWN (3) */
+			{
+				const uint8_t *q = buf + get_le64(buf + (x->side ? 0x18 : 0x30));
+
+				assert_int_equal(get_le16(q), 0x514F);
+				assert_int_equal(get_le16(q + 2) & 0x1F, 3);
+			}
+			make_msg(m, x->side, 1, 0);
+			assert_int_equal(vmsg_shm_chan_send(&x->ch, m, 64), VMSG_ESTATE);
+			poll_ep(s);
+			assert_int_equal(s->downs, 1);
+			assert_int_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_PEER_DEAD);
+			/* a closed endpoint stays closed */
+			for (int i = 0; i < 5; i++) {
+				poll_ep(x);
+				poll_ep(s);
+			}
+			assert_int_equal(vmsg_shm_chan_state(&x->ch), VMSG_SHM_SHUTDOWN);
+			assert_int_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_PEER_DEAD);
+			assert_int_equal(s->ups, 1);
+			/* the closed side comes back: a new life */
+			ep_open(x, &c[closing], 2);
+			run_both(&e[0], &e[1]);
+			traffic(&e[0], &e[1]);
+		}
+	}
+}
+
+static void test_shm_lifecycle_peer_ids(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++) {
+		struct ep drv, dev;
+		struct vmsg_shm_cfg cd = make_cfg(0, false, ext, 1, 0x11223344u);
+		struct vmsg_shm_cfg cv = make_cfg(1, true, ext, 1, 0x55667788u);
+
+		memset(buf, 0, BUF_SIZE);
+		memset(&drv, 0, sizeof(drv));
+		memset(&dev, 0, sizeof(dev));
+		ep_open(&dev, &cv, 1);
+		ep_open(&drv, &cd, 1);
+		run_both(&drv, &dev);
+		if (ext) {
+			assert_int_equal(vmsg_shm_chan_peer_id(&drv.ch), 0x55667788u);
+			assert_int_equal(vmsg_shm_chan_peer_id(&dev.ch), 0x11223344u);
+			/* published in each side's queue-head line at +0x10, le32 */
+			assert_int_equal(get_le32(buf + X_DRV_QH + 0x10), 0x11223344u);
+			assert_int_equal(get_le32(buf + X_DEV_QH + 0x10), 0x55667788u);
+		} else {
+			/* plain v1 has nowhere to put it */
+			assert_int_equal(vmsg_shm_chan_peer_id(&drv.ch), 0);
+			assert_int_equal(vmsg_shm_chan_peer_id(&dev.ch), 0);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* A plain v1 peer written by hand (as Linux / QEMU do, spec §4.3)         */
+/* ---------------------------------------------------------------------- */
+
+/* The hand-written peer: its queue head, its array, the peer's array. */
+struct v1peer {
+	uint8_t *qh, *own_elems, *peer_qh, *peer_elems;
+	uint16_t n, es;
+	uint16_t tail, head; /* its private indices */
+};
+
+static void v1peer_state(struct v1peer *p, uint16_t st)
+{
+	put_le16(p->qh + 2, st);
+}
+
+static void v1peer_start(struct v1peer *p)
+{
+	/* zero own elements, QH magic + INIT */
+	memset(p->own_elems, 0, (size_t)p->n * p->es);
+	put_le16(p->qh + 0, 0x514F);
+	v1peer_state(p, 0);
+	p->tail = p->head = 0;
+	put_le16(p->qh + 4, 0);
+	put_le16(p->qh + 6, 0);
+}
+
+static uint16_t peer_state_of(const struct v1peer *p)
+{
+	return get_le16(p->peer_qh + 2) & 0x1F;
+}
+
+static void v1peer_send(struct v1peer *p, const uint8_t *m)
+{
+	memcpy(p->own_elems + (size_t)p->tail * p->es, m, 64);
+	p->tail = (uint16_t)((p->tail + 1) % p->n);
+	put_le16(p->qh + 4, p->tail);
+}
+
+static bool v1peer_recv(struct v1peer *p, uint8_t *m)
+{
+	if (p->head == get_le16(p->peer_qh + 4))
+		return false;
+	memcpy(m, p->peer_elems + (size_t)p->head * p->es, 64);
+	p->head = (uint16_t)((p->head + 1) % p->n);
+	put_le16(p->qh + 6, p->head);
+	return true;
+}
+
+/* Handshake of the Linux driver (spec §4.3): INIT, wait for the peer's
+ * magic, READY, wait for the peer to leave INIT, RUN. Our endpoint is polled
+ * meanwhile. On a restart our survivor sits in PEER_DEAD, which is not INIT
+ * either; the simulated peer waits for READY or RUN there (our protocol's
+ * step 3), since the note does not say what Linux does in that case. */
+static void v1peer_handshake(struct v1peer *p, struct ep *ours)
+{
+	int i;
+
+	v1peer_start(p);
+	for (i = 0; i < MAX_POLLS && get_le16(p->peer_qh) != 0x514F; i++)
+		poll_ep(ours);
+	assert_true(i < MAX_POLLS);
+	v1peer_state(p, 1); /* READY */
+	for (i = 0; i < MAX_POLLS && peer_state_of(p) != 1 && peer_state_of(p) != 2; i++)
+		poll_ep(ours);
+	assert_true(i < MAX_POLLS);
+	v1peer_state(p, 2); /* RUN */
+	for (i = 0; i < MAX_POLLS && vmsg_shm_chan_state(&ours->ch) != VMSG_SHM_RUN; i++)
+		poll_ep(ours);
+	assert_true(i < MAX_POLLS);
+}
+
+/* Our device owns a plain layout; the test is the Linux driver. */
+static void test_shm_lifecycle_plain_v1_linux_peer(void **state)
+{
+	struct ep dev;
+	struct vmsg_shm_cfg cv = make_cfg(1, true, false, 0, 0);
+	struct v1peer lx;
+	uint8_t m[64];
+	uint32_t life;
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(&dev, 0, sizeof(dev));
+	ep_open(&dev, &cv, 1);
+	/* the driver validates and finds the offsets in the header */
+	assert_int_equal(get_le16(buf), 0x4C4F);
+	lx.qh = buf + get_le64(buf + 0x30);
+	lx.own_elems = buf + get_le64(buf + 0x38);
+	lx.peer_qh = buf + get_le64(buf + 0x18);
+	lx.peer_elems = buf + get_le64(buf + 0x20);
+	lx.n = get_le16(buf + 0x0A);
+	lx.es = get_le16(buf + 0x0C);
+	assert_int_equal(lx.n, NELEMS);
+	assert_memory_not_equal(buf + 0x40, "VMX1", 4);
+	/* A peer whose bytes next to its queue head are not zero: a plain v1
+	 * layout has no awake word, so they must never suppress a kick. */
+	memset(lx.qh + 8, 0xFF, 8);
+
+	for (life = 1; life <= 3; life++) {
+		v1peer_handshake(&lx, &dev);
+		assert_int_equal(dev.ups, 1);
+		dev.ups = 0;
+		dev.peer_life = life;
+		dev.rx_seq = 0;
+		dev.tx_seq = 0;
+		/* nothing left over from the previous life */
+		assert_int_equal(drain(&dev), 0);
+		assert_false(v1peer_recv(&lx, m));
+		for (int round = 0; round < 4; round++) {
+			for (uint32_t i = 0; i < USABLE; i++) {
+				make_msg(m, 0, life, (uint32_t)round * USABLE + i);
+				v1peer_send(&lx, m);
+				assert_int_equal(send_one(&dev), 0);
+				assert_true(vmsg_shm_chan_need_kick(&dev.ch));
+			}
+			assert_int_equal(send_one(&dev), VMSG_EAGAIN);
+			assert_int_equal(drain(&dev), USABLE);
+			for (uint32_t i = 0; i < USABLE; i++) {
+				uint32_t seq = (uint32_t)round * USABLE + i;
+				uint8_t exp[64];
+
+				assert_true(v1peer_recv(&lx, m));
+				make_msg(exp, 1, dev.life, seq);
+				assert_memory_equal(m, exp, 64);
+			}
+			assert_false(v1peer_recv(&lx, m));
+		}
+		/* leave unread messages both ways, then the peer restarts */
+		for (uint32_t i = 0; i < 3; i++) {
+			make_msg(m, 0, life, 100 + i);
+			v1peer_send(&lx, m);
+			assert_int_equal(send_one(&dev), 0);
+		}
+		/* Linux restarts: INIT, and on its way back it meets our side */
+		v1peer_state(&lx, 0);
+		poll_ep(&dev);
+		assert_int_equal(dev.downs, 1);
+		dev.downs = 0;
+	}
+}
+
+/* The QEMU layout (spec §4.3), written by the test acting as the QEMU
+ * device; our driver attaches, is not extended, reaches RUN, exchanges
+ * traffic and asks for a kick every time, although the word at the place
+ * an awake word would be (device QH + 0x0C = the driver's own tail) moves. */
+static void test_shm_lifecycle_qemu_device_peer(void **state)
+{
+	struct ep drv;
+	struct vmsg_shm_cfg cd = make_cfg(0, false, false, 0, 0);
+	struct v1peer q;
+	uint8_t m[64];
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(&drv, 0, sizeof(drv));
+	/* the QEMU header for its 8 KiB window */
+	put_le16(buf + 0x00, 0x4C4F);
+	put_le16(buf + 0x02, 64);
+	put_le16(buf + 0x04, 1);
+	put_le16(buf + 0x0A, 63);
+	put_le16(buf + 0x0C, 64);
+	put_le64(buf + 0x18, 0x40);
+	put_le64(buf + 0x20, 0x50);
+	put_le64(buf + 0x30, 0x48);
+	put_le64(buf + 0x38, 0x1010);
+	q.qh = buf + 0x40;
+	q.own_elems = buf + 0x50;
+	q.peer_qh = buf + 0x48;
+	q.peer_elems = buf + 0x1010;
+	q.n = 63;
+	q.es = 64;
+	drv.side = 0;
+	drv.life = 1;
+	assert_int_equal(vmsg_shm_chan_open_v1(&drv.ch, buf, BUF_SIZE, &cd), 0);
+	v1peer_handshake(&q, &drv);
+	assert_int_equal(drv.ups, 1);
+	drv.peer_life = 1;
+	for (uint32_t i = 0; i < 200; i++) {
+		make_msg(m, 1, 1, i);
+		v1peer_send(&q, m);
+		assert_int_equal(send_one(&drv), 0);
+		assert_true(vmsg_shm_chan_need_kick(&drv.ch));
+		assert_int_equal(drain(&drv), 1);
+		assert_true(v1peer_recv(&q, m));
+		{
+			uint8_t exp[64];
+
+			make_msg(exp, 0, 1, i);
+			assert_memory_equal(m, exp, 64);
+		}
+	}
+	/* our side wrote nothing outside its queue head and its elements */
+	assert_int_equal(get_le16(buf), 0x4C4F);
+	for (size_t i = 0x1FD0; i < BUF_SIZE; i++)
+		assert_int_equal(buf[i], 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_reach_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_ready_waits_for_peer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_layout_written_later, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_driver_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_device_owner_restart, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_restart_driver_owner, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_shm_lifecycle_restart_survivor_recv_without_poll, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_restart_survivor_send_full,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_many_restarts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_double_restart_unseen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_shutdown_peer_dead, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_peer_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_v1_linux_peer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_qemu_device_peer, setup,
+						teardown),
+	};
+
+	return cmocka_run_group_tests_name("shm_lifecycle", tests, NULL, NULL);
+}
