@@ -20,7 +20,7 @@
 # with set -e in a subshell), and append <name> to ALL_STAGES.
 set -uo pipefail
 
-ALL_STAGES="gcc clang asan-ubsan tsan aarch64 s390x armhf freestanding firmware model consumer"
+ALL_STAGES="gcc clang asan-ubsan tsan minimal aarch64 s390x armhf freestanding firmware model consumer"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -94,6 +94,16 @@ stage_tsan() {
 		-DCMAKE_BUILD_TYPE=RelWithDebInfo -DVMSG_WERROR=ON -DVMSG_SANITIZE=thread \
 		-DVMSG_STRESS_MSGS="$REDUCED_STRESS_MSGS"
 	TSAN_OPTIONS=halt_on_error=1 run_ctest "$1" "$NATIVE_TIMEOUT"
+}
+
+# The smallest configuration (no 2025 profile, no formatter, no error
+# strings): the same tests, built from the same sources (a config matrix).
+stage_minimal() {
+	cmake_build "$1" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+		-DCMAKE_BUILD_TYPE=Release -DVMSG_WERROR=ON \
+		-DVMSG_STRESS_MSGS="$REDUCED_STRESS_MSGS" \
+		-DCMAKE_C_FLAGS="-DVMSG_CONFIG_NO_PROFILE_2025=1 -DVMSG_CONFIG_NO_FORMAT=1 -DVMSG_CONFIG_NO_STRERROR=1"
+	run_ctest "$1" "$NATIVE_TIMEOUT"
 }
 
 stage_aarch64() {

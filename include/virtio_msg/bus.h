@@ -30,7 +30,7 @@ VMSG_BEGIN_DECLS
 /** Out-of-band bus parameters (BUS-5): fixed while a device is active. */
 struct vmsg_bus_params {
 	uint32_t revision;           /**< transport revision (1) */
-	uint32_t max_msg_size;       /**< 52..65535, header included */
+	uint32_t max_msg_size;       /**< 52..65535 (2025 profile: 48..), header included */
 	uint64_t transport_features; /**< VMSG_TF_* supported by both sides */
 };
 
@@ -97,7 +97,9 @@ struct vmsg_bus;
 /**
  * Completion of a request: exactly once (BUS-27), with status 0 and the
  * decoded response (views valid only during the call), or a negative
- * status (VMSG_ETIMEDOUT, VMSG_ECONNRESET, VMSG_ECANCELED) and NULL.
+ * status and NULL: VMSG_ETIMEDOUT (no answer in time), VMSG_ECONNRESET (the
+ * peer went away), VMSG_ECANCELED (the bus closed), VMSG_ENODEV (the device
+ * was removed while the request was in flight).
  */
 typedef void (*vmsg_bus_done_fn)(void *ctx, int status, const struct vmsg_msg *resp);
 
@@ -197,7 +199,8 @@ struct vmsg_bus {
  *        and set up the codec.
  * @retval 0 ready. @retval VMSG_EINVAL a required op is NULL, an array is
  *         missing or too small, or the parameters are out of range
- *         (max_msg_size 52..65535, revision 1).
+ *         (max_msg_size 52..65535, or 48..65535 with the 2025 profile,
+ *         whose peers advertise 48; revision >= 1).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg);
 
