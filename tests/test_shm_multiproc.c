@@ -564,8 +564,8 @@ static void test_shm_multiproc_restart_v1_extended(void **state)
 			}
 		}
 		for (int i = 0; i < 16; i++) {
-			uint32_t l;
-			uint64_t seq;
+			uint32_t l = 0; /* set by parse_msg(); 0 only quiets -O3 */
+			uint64_t seq = 0;
 			int rc = vmsg_shm_chan_recv(&ch, m, sizeof(m));
 
 			if (rc == VMSG_EAGAIN || rc == VMSG_ESTATE || rc == VMSG_ECONNRESET)
