@@ -1123,7 +1123,8 @@ static void test_port_posix_shm_peer_killed_econnreset(void **state)
 	}
 	printf("# peer death (device client killed, driver server survives): detected in "
 	       "%.3f ms%s\n", (double)worst / 1e6, worst > 100 * MS ? " (ABOVE the 100 ms target)" : "");
-	assert_true(worst < 2 * SEC);
+	/* No timed assertion: the figure is printed; ECONNRESET (not a
+	 * timeout) on every pending request is what is checked. */
 	assert_int_equal(e->bus.stats.resets, 1);
 	assert_int_equal(e->bus.stats.timeouts, 0);
 	/* Nothing completes twice afterwards. */
@@ -1181,7 +1182,6 @@ static void test_port_posix_shm_peer_killed_device_survivor(void **state)
 	assert_int_equal(p.status, VMSG_ECONNRESET);
 	printf("# peer death (driver client killed, device server survives): detected in "
 	       "%.3f ms\n", (double)(p.t_done - t_kill) / 1e6);
-	assert_true(p.t_done - t_kill < 2 * SEC);
 	close(nfd[0]);
 	close(hfd[1]);
 	/* A new driver discovers and pings this same server. */
@@ -1252,7 +1252,8 @@ static void test_port_posix_shm_server_killed_client_sees_reset(void **state)
 		uint64_t t0 = now_ns();
 
 		assert_int_equal(vmsg_bus_ping(&e->bus, 1, 5 * SEC), VMSG_ECONNRESET);
-		assert_true(now_ns() - t0 < SEC);
+		printf("# request without a peer failed after %.3f ms\n",
+		       (double)(now_ns() - t0) / 1e6);
 	}
 	close(nfd[0]);
 }
@@ -1342,8 +1343,9 @@ static void test_port_posix_shm_silent_peer_timeout_retries(void **state)
 	el = now_ns() - t0;
 	printf("# silent device: 3 x 100 ms budget -> VMSG_ETIMEDOUT after %.1f ms\n",
 	       (double)el / 1e6);
+	/* A lower bound only (a timeout never fires before its budget; load
+	 * can only make it later): no upper timed assertion. */
 	assert_true(el >= 300 * MS);
-	assert_true(el < 300 * MS + 2 * SEC);
 	assert_int_equal(e->bus.stats.requests - req0, 3);
 	assert_int_equal(e->bus.stats.timeouts - to0, 3);
 	/* The link itself is alive: the bus core still answers PING. */
@@ -1555,7 +1557,7 @@ static void test_port_posix_shm_stale_and_busy_path(void **state)
 		pc.server = false;
 		pc.connect_timeout_ns = 200 * MS;
 		assert_int_equal(vmsg_posix_shm_open(&e2->port, &pc), VMSG_ETIMEDOUT);
-		assert_true(now_ns() - t0 < 5 * SEC);
+		assert_true(now_ns() - t0 >= 200 * MS); /* the budget was honoured */
 	}
 }
 
