@@ -325,12 +325,13 @@ def replace_function(e, start_marker, end_marker, orig, body, what):
 
 def apply_lean(e):
     e.rep("""#if defined(__GNUC__) || defined(__clang__)
-	__builtin_memcpy(dst, src, len);
+	if (len) /* memcpy(p, NULL, 0) is undefined; slot zeroing passes that */
+		__builtin_memcpy(dst, src, len);
 #else""", """#if defined(__GNUC__) || defined(__clang__)
 	/* EXPERIMENT (lean): a whole 64-byte slot, with a constant size. */
 	if (len == 64)
 		__builtin_memcpy(dst, src, 64);
-	else
+	else if (len)
 		__builtin_memcpy(dst, src, len);
 #else""", what="lean: constant copy")
     replace_function(e, "int vmsg_spsc_push_batch(", "bool vmsg_spsc_prod_need_kick(",

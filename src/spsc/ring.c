@@ -132,7 +132,8 @@ static uint32_t awake_load(const struct vmsg_spsc_desc *d)
 static inline void copy_plain(void *dst, const void *src, size_t len)
 {
 #if defined(__GNUC__) || defined(__clang__)
-	__builtin_memcpy(dst, src, len);
+	if (len) /* memcpy(p, NULL, 0) is undefined; slot zeroing passes that */
+		__builtin_memcpy(dst, src, len);
 #else
 	uint8_t *o = dst;
 	const uint8_t *s = src;
