@@ -53,6 +53,29 @@ set(VMSG_PORT_POSIX_SHM_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/posix-shm/include
 set(VMSG_PORT_BAREMETAL_SOURCES "${VMSG_SOURCE_ROOT}/ports/baremetal/baremetal.c")
 set(VMSG_PORT_BAREMETAL_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/baremetal/include")
 
+# The ivshmem device logic shared by the three ivshmem ports (doorbell
+# encoding, peer discovery, layout choice); pulled in by any of them.
+set(VMSG_PORT_IVSHMEM_SOURCES "${VMSG_SOURCE_ROOT}/ports/ivshmem/ivshmem.c")
+set(VMSG_PORT_IVSHMEM_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/ivshmem/include")
+
+# A host process joining an ivshmem server, and our own server.
+set(VMSG_PORT_IVSHMEM_HOST_SOURCES
+    "${VMSG_SOURCE_ROOT}/ports/ivshmem-host/ivsh_client.c"
+    "${VMSG_SOURCE_ROOT}/ports/ivshmem-host/ivsh_server.c"
+    "${VMSG_SOURCE_ROOT}/ports/ivshmem-host/ivshmem_host.c")
+set(VMSG_PORT_IVSHMEM_HOST_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/ivshmem-host/include")
+
+# VFIO user-space device access, ivshmem over it, and the AMP-PCI profile.
+set(VMSG_PORT_IVSHMEM_VFIO_SOURCES
+    "${VMSG_SOURCE_ROOT}/ports/ivshmem-vfio/vfio_dev.c"
+    "${VMSG_SOURCE_ROOT}/ports/ivshmem-vfio/ivshmem_vfio.c"
+    "${VMSG_SOURCE_ROOT}/ports/ivshmem-vfio/amp_pci.c")
+set(VMSG_PORT_IVSHMEM_VFIO_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/ivshmem-vfio/include")
+
+# UIO (uio_pci_generic or a UIO driver with named maps).
+set(VMSG_PORT_UIO_SOURCES "${VMSG_SOURCE_ROOT}/ports/uio/uio.c")
+set(VMSG_PORT_UIO_INCLUDE_DIR "${VMSG_SOURCE_ROOT}/ports/uio/include")
+
 # The project version, kept here so firmware builds that only include this
 # file can generate version.h too. The top-level project() reads it.
 set(VMSG_VERSION "0.1.0")
