@@ -86,6 +86,8 @@ enum vmsg_shm_state {
 #define VMSG_SIDE_OFF_AWAKE 0x0Cu   /**< 32-bit: non-zero = polling the peer's ring */
 #define VMSG_SIDE_OFF_PEER_ID 0x10u /**< le32: this side's port peer id (e.g. ivshmem) */
 #define VMSG_SHM_LINE 64u           /**< fixed line size, never the local CPU's */
+/** Ports whose ids may be 0 (ivshmem) publish id | VALID, so 0 stays "none". */
+#define VMSG_SHM_PEER_ID_VALID 0x80000000u
 
 /** Which side of a channel this endpoint is. */
 enum vmsg_shm_side {
@@ -174,6 +176,7 @@ struct vmsg_shm_v0_params {
 #define VMSG_V0_OFF_HEAD 0x00u  /**< producer index (they call it head) */
 #define VMSG_V0_OFF_TAIL 0x40u  /**< consumer index */
 #define VMSG_V0_OFF_AWAKE 0x44u /**< ours: consumer's awake word, in its padding */
+#define VMSG_V0_OFF_PEER_ID 0x48u /**< ours: consumer's port id (| VALID), in its padding */
 #define VMSG_V0_OFF_SLOTS 0x80u
 #define VMSG_V0_SLOT_SIZE 64u
 
@@ -244,8 +247,23 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch);
 /** @brief Own lifecycle state (enum vmsg_shm_state). */
 VMSG_API int vmsg_shm_chan_state(const struct vmsg_shm_chan *ch);
 
-/** @brief The peer's published id (extended v1), or 0 when unknown. */
+/** @brief The peer's published id (extended v1) as read when the link came
+ *  up, or 0 when unknown. */
 VMSG_API uint32_t vmsg_shm_chan_peer_id(const struct vmsg_shm_chan *ch);
+
+/**
+ * @brief The id the peer publishes right now (extended v1), read live from
+ *        the layout in any lifecycle state, so a port can ring a peer that is
+ *        still starting. The value comes from the peer: use it as a hint
+ *        (a doorbell target), never as an index.
+ * @retval true and *id. @retval false nothing published (no extension, not
+ *         attached, or the peer's queue head is not there).
+ */
+VMSG_API bool vmsg_shm_chan_peer_id_now(const struct vmsg_shm_chan *ch, uint32_t *id);
+
+/** @brief Change the id we publish (extended v1), e.g. when the port learns
+ *  its own id only after opening the channel. */
+VMSG_API void vmsg_shm_chan_set_own_id(struct vmsg_shm_chan *ch, uint32_t id);
 
 /**
  * @brief Send one message (copied into a slot) when the channel is RUN.

@@ -288,6 +288,23 @@ uint32_t vmsg_shm_chan_peer_id(const struct vmsg_shm_chan *ch)
 	return ch->peer_id;
 }
 
+bool vmsg_shm_chan_peer_id_now(const struct vmsg_shm_chan *ch, uint32_t *id)
+{
+	if (!ch || !id || ch->profile != 1 || !ch->attached || !ch->extended)
+		return false;
+	if ((word_load(ch, ch->peer_qh) & 0xFFFFu) != VMSG_V1_QH_MAGIC)
+		return false;
+	*id = word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_PEER_ID);
+	return true;
+}
+
+void vmsg_shm_chan_set_own_id(struct vmsg_shm_chan *ch, uint32_t id)
+{
+	ch->cfg.peer_id = id;
+	if (ch->profile == 1 && ch->attached && ch->extended)
+		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_PEER_ID, id);
+}
+
 int vmsg_shm_chan_send(struct vmsg_shm_chan *ch, const void *msg, size_t len)
 {
 	if (ch->state != VMSG_SHM_RUN)
