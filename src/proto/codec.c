@@ -56,111 +56,78 @@ int vmsg_codec_init(struct vmsg_codec *c, enum vmsg_profile profile, uint32_t ma
 /* Fixed fields                                                           */
 /* ---------------------------------------------------------------------- */
 
-static uint64_t wire_get(const uint8_t *p, unsigned size)
-{
-	switch (size) {
-	case 2:
-		return vmsg_get_le16(p);
-	case 4:
-		return vmsg_get_le32(p);
-	default:
-		return vmsg_get_le64(p);
-	}
-}
-
-static void wire_put(uint8_t *p, unsigned size, uint64_t v)
-{
-	switch (size) {
-	case 2:
-		vmsg_put_le16(p, (uint16_t)v);
-		break;
-	case 4:
-		vmsg_put_le32(p, (uint32_t)v);
-		break;
-	default:
-		vmsg_put_le64(p, v);
-		break;
-	}
-}
-
 /*
- * Host members are read and written through their object representation, a
- * byte at a time: valid C for any member type and alignment, and folded into
- * plain loads and stores by the compiler.
+ * A wire field is a little-endian integer; its host member holds the same
+ * integer in host byte order, so converting one is a byte copy in one order
+ * or the other, with no arithmetic: no 64-bit shifts, which cost a lot of
+ * code on 32-bit MCUs. Members are reached through their object
+ * representation, which is valid C for any member type and alignment.
  */
-uint64_t vmsg_field_get(const struct vmsg_msg *m, const struct vmsg_field *f)
-{
-	const uint8_t *p = (const uint8_t *)m + f->host_off;
-	uint16_t v16;
-	uint32_t v32;
-	uint64_t v64;
 
-	switch (f->host_size) {
-	case 2:
-		vmsg_move_bytes((uint8_t *)&v16, p, 2);
-		return v16;
-	case 4:
-		vmsg_move_bytes((uint8_t *)&v32, p, 4);
-		return v32;
-	default:
-		vmsg_move_bytes((uint8_t *)&v64, p, 8);
-		return v64;
-	}
+/* Whether integers are stored least significant byte first. C11 has no
+ * macro for it; the compiler folds this to a constant. */
+static inline bool host_is_le(void)
+{
+	const union {
+		uint16_t v;
+		uint8_t b[2];
+	} probe = { 1 };
+
+	return probe.b[0] == 1;
 }
 
-static void host_put(struct vmsg_msg *m, const struct vmsg_field *f, uint64_t v)
+/* Index in a host member of @hn bytes of its byte of significance @i. The
+ * UUID (16 bytes) is a byte array: no byte order. */
+static inline unsigned host_byte(unsigned i, unsigned hn)
 {
-	uint8_t *p = (uint8_t *)m + f->host_off;
-	uint16_t v16 = (uint16_t)v;
-	uint32_t v32 = (uint32_t)v;
-
-	switch (f->host_size) {
-	case 2:
-		vmsg_move_bytes(p, (const uint8_t *)&v16, 2);
-		break;
-	case 4:
-		vmsg_move_bytes(p, (const uint8_t *)&v32, 4);
-		break;
-	default:
-		vmsg_move_bytes(p, (const uint8_t *)&v, 8);
-		break;
-	}
+	return host_is_le() || hn == 16 ? i : hn - 1u - i;
 }
 
 static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
 {
-	for (unsigned i = 0; i < l->nfields; i++) {
-		const struct vmsg_field *f = &l->fields[i];
+	for (unsigned k = 0; k < l->nfields; k++) {
+		const struct vmsg_field *f = &l->fields[k];
+		uint8_t *h = (uint8_t *)m + f->host_off;
+		unsigned hn = VMSG_FIELD_HOST_SIZE(f);
 
-		if (f->wire_size == 16) /* byte array (UUID): no byte order */
-			vmsg_move_bytes((uint8_t *)m + f->host_off, buf + f->wire_off, 16);
-		else
-			host_put(m, f, wire_get(buf + f->wire_off, f->wire_size));
+		/* Zero-extended: a 2025 wire field may be narrower. */
+		for (unsigned i = 0; i < hn; i++)
+			h[host_byte(i, hn)] = i < f->wire_size ? buf[f->wire_off + i] : 0;
 	}
 }
 
-/* A host value wider than its wire field cannot be sent in this profile. */
+#if !VMSG_CONFIG_NO_PROFILE_2025
+/* A host value wider than its wire field cannot be sent in this profile
+ * (only 2025 layouts have such fields). */
 static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
 {
-	for (unsigned i = 0; i < l->nfields; i++) {
-		const struct vmsg_field *f = &l->fields[i];
+	for (unsigned k = 0; k < l->nfields; k++) {
+		const struct vmsg_field *f = &l->fields[k];
+		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
-		if (f->wire_size < f->host_size && f->wire_size < 8 &&
-		    (vmsg_field_get(m, f) >> (8u * f->wire_size)) != 0)
-			return VMSG_ERANGE;
+		for (unsigned i = f->wire_size; i < f->host_size; i++)
+			if (h[host_byte(i, f->host_size)] != 0)
+				return VMSG_ERANGE;
 	}
 	return 0;
 }
+#else
+static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
+{
+	(void)l;
+	(void)m;
+	return 0; /* every 2026 field is as wide as its member */
+}
+#endif
 
 static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m, uint8_t *buf)
 {
-	for (unsigned i = 0; i < l->nfields; i++) {
-		const struct vmsg_field *f = &l->fields[i];
+	for (unsigned k = 0; k < l->nfields; k++) {
+		const struct vmsg_field *f = &l->fields[k];
+		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
-		if (f->wire_size == 16)
-			vmsg_move_bytes(buf + f->wire_off, (const uint8_t *)m + f->host_off, 16);
-		else
-			wire_put(buf + f->wire_off, f->wire_size, vmsg_field_get(m, f));
+		for (unsigned i = 0; i < f->wire_size; i++)
+			buf[f->wire_off + i] = h[host_byte(i, VMSG_FIELD_HOST_SIZE(f))];
 	}
 }
 

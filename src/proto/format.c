@@ -74,6 +74,28 @@ static void put_bytes(struct writer *w, const char *name, const uint8_t *p, uint
 		put_str(w, "...");
 }
 
+/* The host value of a (2, 4 or 8-byte) field of @m, read through its
+ * object representation (valid for any member type and alignment). */
+static uint64_t field_get(const struct vmsg_msg *m, const struct vmsg_field *f)
+{
+	const uint8_t *p = (const uint8_t *)m + f->host_off;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (VMSG_FIELD_HOST_SIZE(f)) {
+	case 2:
+		vmsg_move_bytes((uint8_t *)&v16, p, 2);
+		return v16;
+	case 4:
+		vmsg_move_bytes((uint8_t *)&v32, p, 4);
+		return v32;
+	default:
+		vmsg_move_bytes((uint8_t *)&v64, p, 8);
+		return v64;
+	}
+}
+
 /* Small values read best in decimal, addresses and bit sets in hex. */
 static void put_field(struct writer *w, const struct vmsg_msg *m, const struct vmsg_field *f)
 {
@@ -83,12 +105,12 @@ static void put_field(struct writer *w, const struct vmsg_msg *m, const struct v
 	put_char(w, ' ');
 	put_str(w, f->name);
 	put_char(w, '=');
-	if (f->host_size == 16) {
+	if (VMSG_FIELD_HOST_SIZE(f) == 16) {
 		for (unsigned i = 0; i < 16; i++)
 			put_hex(w, p[i], 2);
 		return;
 	}
-	v = vmsg_field_get(m, f);
+	v = field_get(m, f);
 	if (v >= 0x10000u) {
 		put_str(w, "0x");
 		put_hex(w, v, 1);

@@ -8,10 +8,22 @@
 
 #include "virtio_msg/wire.h"
 
-#define HOST(member) offsetof(struct vmsg_msg, u.member), sizeof(((struct vmsg_msg *)0)->u.member)
-#define FIELD(name, off, wsize, member) { (off), (wsize), HOST(member), VMSG_FIELD_NAME(name) }
+#define HOST_SIZE(member) sizeof(((struct vmsg_msg *)0)->u.member)
+#if VMSG_CONFIG_NO_PROFILE_2025
+/* No host width is stored: the member must be exactly as wide as the wire
+ * field, or this array gets a negative size and the build fails. */
+#define HOST_SIZE_INIT(member, wsize) \
+	.host_off = offsetof(struct vmsg_msg, u.member) + \
+		    0 * sizeof(char[HOST_SIZE(member) == (wsize) ? 1 : -1]),
+#else
+#define HOST_SIZE_INIT(member, wsize) \
+	.host_off = offsetof(struct vmsg_msg, u.member), .host_size = HOST_SIZE(member),
+#endif
+#define FIELD(name, off, wsize, member) \
+	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT(member, wsize) VMSG_NAME_INIT(name) }
 #define LAYOUT(size, kind, fields) { (size), (kind), sizeof(fields) / sizeof((fields)[0]), (fields) }
 #define EMPTY(size, kind) { (size), (kind), 0, 0 }
+#define MSG(bus, id, name, req, resp) { (bus), (id), VMSG_NAME_INIT(name) (req), (resp) }
 
 VMSG_STATIC_ASSERT(sizeof(struct vmsg_msg) < 256, "host offsets fit a byte");
 
@@ -144,23 +156,23 @@ static const struct vmsg_field evdev_f[] = {
 static const struct vmsg_layout evdev = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f);
 
 static const struct vmsg_msg_desc messages[] = {
-	{ 0, VMSG_ID_GET_DEVICE_INFO, VMSG_FIELD_NAME("GET_DEVICE_INFO"), &empty_req, &devinfo_resp },
-	{ 0, VMSG_ID_GET_DEVICE_FEATURES, VMSG_FIELD_NAME("GET_DEVICE_FEATURES"), &feat_get_req, &feat_blocks },
-	{ 0, VMSG_ID_SET_DRIVER_FEATURES, VMSG_FIELD_NAME("SET_DRIVER_FEATURES"), &feat_blocks, &empty_req },
-	{ 0, VMSG_ID_GET_CONFIG, VMSG_FIELD_NAME("GET_CONFIG"), &cfg_get_req, &cfg_data },
-	{ 0, VMSG_ID_SET_CONFIG, VMSG_FIELD_NAME("SET_CONFIG"), &cfg_data, &cfg_set_resp },
-	{ 0, VMSG_ID_GET_DEVICE_STATUS, VMSG_FIELD_NAME("GET_DEVICE_STATUS"), &empty_req, &status_msg },
-	{ 0, VMSG_ID_SET_DEVICE_STATUS, VMSG_FIELD_NAME("SET_DEVICE_STATUS"), &status_msg, &status_msg },
-	{ 0, VMSG_ID_GET_VQUEUE, VMSG_FIELD_NAME("GET_VQUEUE"), &vq_index_req, &vq_get_resp },
-	{ 0, VMSG_ID_SET_VQUEUE, VMSG_FIELD_NAME("SET_VQUEUE"), &vq_set_req, &empty_req },
-	{ 0, VMSG_ID_RESET_VQUEUE, VMSG_FIELD_NAME("RESET_VQUEUE"), &vq_index_req, &empty_req },
-	{ 0, VMSG_ID_GET_SHM, VMSG_FIELD_NAME("GET_SHM"), &shm_req, &shm_resp },
-	{ 0, VMSG_ID_EVENT_CONFIG, VMSG_FIELD_NAME("EVENT_CONFIG"), &evcfg, 0 },
-	{ 0, VMSG_ID_EVENT_AVAIL, VMSG_FIELD_NAME("EVENT_AVAIL"), &evavail, 0 },
-	{ 0, VMSG_ID_EVENT_USED, VMSG_FIELD_NAME("EVENT_USED"), &evused, 0 },
-	{ 1, VMSG_BUS_ID_GET_DEVICES, VMSG_FIELD_NAME("GET_DEVICES"), &getdev_req, &getdev_resp },
-	{ 1, VMSG_BUS_ID_PING, VMSG_FIELD_NAME("PING"), &ping, &ping },
-	{ 1, VMSG_BUS_ID_EVENT_DEVICE, VMSG_FIELD_NAME("EVENT_DEVICE"), &evdev, 0 },
+	MSG(0, VMSG_ID_GET_DEVICE_INFO, "GET_DEVICE_INFO", &empty_req, &devinfo_resp),
+	MSG(0, VMSG_ID_GET_DEVICE_FEATURES, "GET_DEVICE_FEATURES", &feat_get_req, &feat_blocks),
+	MSG(0, VMSG_ID_SET_DRIVER_FEATURES, "SET_DRIVER_FEATURES", &feat_blocks, &empty_req),
+	MSG(0, VMSG_ID_GET_CONFIG, "GET_CONFIG", &cfg_get_req, &cfg_data),
+	MSG(0, VMSG_ID_SET_CONFIG, "SET_CONFIG", &cfg_data, &cfg_set_resp),
+	MSG(0, VMSG_ID_GET_DEVICE_STATUS, "GET_DEVICE_STATUS", &empty_req, &status_msg),
+	MSG(0, VMSG_ID_SET_DEVICE_STATUS, "SET_DEVICE_STATUS", &status_msg, &status_msg),
+	MSG(0, VMSG_ID_GET_VQUEUE, "GET_VQUEUE", &vq_index_req, &vq_get_resp),
+	MSG(0, VMSG_ID_SET_VQUEUE, "SET_VQUEUE", &vq_set_req, &empty_req),
+	MSG(0, VMSG_ID_RESET_VQUEUE, "RESET_VQUEUE", &vq_index_req, &empty_req),
+	MSG(0, VMSG_ID_GET_SHM, "GET_SHM", &shm_req, &shm_resp),
+	MSG(0, VMSG_ID_EVENT_CONFIG, "EVENT_CONFIG", &evcfg, 0),
+	MSG(0, VMSG_ID_EVENT_AVAIL, "EVENT_AVAIL", &evavail, 0),
+	MSG(0, VMSG_ID_EVENT_USED, "EVENT_USED", &evused, 0),
+	MSG(1, VMSG_BUS_ID_GET_DEVICES, "GET_DEVICES", &getdev_req, &getdev_resp),
+	MSG(1, VMSG_BUS_ID_PING, "PING", &ping, &ping),
+	MSG(1, VMSG_BUS_ID_EVENT_DEVICE, "EVENT_DEVICE", &evdev, 0),
 };
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
@@ -220,11 +232,11 @@ static const struct vmsg_layout getdev_resp_2025 =
 	LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_2025_f);
 
 static const struct vmsg_msg_desc messages_2025[] = {
-	{ 0, VMSG_ID_GET_DEVICE_INFO, VMSG_FIELD_NAME("GET_DEVICE_INFO"), &empty_req, &devinfo_resp_2025 },
-	{ 0, VMSG_ID_GET_VQUEUE, VMSG_FIELD_NAME("GET_VQUEUE"), &vq_index_req, &vq_get_resp_2025 },
-	{ 0, VMSG_ID_SET_VQUEUE, VMSG_FIELD_NAME("SET_VQUEUE"), &vq_set_req_2025, &empty_req },
-	{ 0, VMSG_ID_GET_SHM, VMSG_FIELD_NAME("GET_SHM"), &shm_req, &shm_resp_2025 },
-	{ 1, VMSG_BUS_ID_GET_DEVICES, VMSG_FIELD_NAME("GET_DEVICES"), &getdev_req, &getdev_resp_2025 },
+	MSG(0, VMSG_ID_GET_DEVICE_INFO, "GET_DEVICE_INFO", &empty_req, &devinfo_resp_2025),
+	MSG(0, VMSG_ID_GET_VQUEUE, "GET_VQUEUE", &vq_index_req, &vq_get_resp_2025),
+	MSG(0, VMSG_ID_SET_VQUEUE, "SET_VQUEUE", &vq_set_req_2025, &empty_req),
+	MSG(0, VMSG_ID_GET_SHM, "GET_SHM", &shm_req, &shm_resp_2025),
+	MSG(1, VMSG_BUS_ID_GET_DEVICES, "GET_DEVICES", &getdev_req, &getdev_resp_2025),
 };
 #endif
 

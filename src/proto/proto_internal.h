@@ -15,11 +15,14 @@
 #include "virtio_msg/config.h"
 #include "virtio_msg/proto.h"
 
-/* Field names exist only for the formatter. */
+/*
+ * Names exist only for the formatter: without it the tables carry no name
+ * pointers at all (VMSG_NAME_INIT(s) expands to nothing), which halves them.
+ */
 #if VMSG_CONFIG_NO_FORMAT
-#define VMSG_FIELD_NAME(s) 0
+#define VMSG_NAME_INIT(s)
 #else
-#define VMSG_FIELD_NAME(s) s
+#define VMSG_NAME_INIT(s) .name = (s),
 #endif
 
 /* What a layout needs beyond its fixed fields. */
@@ -42,13 +45,29 @@ enum vmsg_var_kind {
 	VMSG_VAR_GETDEV_RESP,     /* + ceil(count / 8) bitmap bytes */
 };
 
+/*
+ * One fixed field. Wire fields are little-endian integers of 2, 4 or 8
+ * bytes, or a 16-byte array (the UUID, no byte order). Every 2026 field is
+ * exactly as wide as its host member (layouts.c checks it at compile time),
+ * so a 2026-only build stores no host width: 3 bytes per field.
+ */
 struct vmsg_field {
 	uint8_t wire_off;  /* absolute offset in the message */
 	uint8_t wire_size; /* 2, 4, 8 or 16 */
 	uint8_t host_off;  /* offset of the member in struct vmsg_msg */
-	uint8_t host_size; /* 2, 4, 8 or 16; >= wire_size */
-	const char *name;  /* formatter only (NULL when compiled out) */
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	uint8_t host_size; /* 2, 4, 8 or 16; > wire_size in some 2025 layouts */
+#endif
+#if !VMSG_CONFIG_NO_FORMAT
+	const char *name;
+#endif
 };
+
+#if VMSG_CONFIG_NO_PROFILE_2025
+#define VMSG_FIELD_HOST_SIZE(f) ((f)->wire_size)
+#else
+#define VMSG_FIELD_HOST_SIZE(f) ((f)->host_size)
+#endif
 
 struct vmsg_layout {
 	uint8_t size;    /* fixed msg_size, header included */
@@ -60,16 +79,15 @@ struct vmsg_layout {
 struct vmsg_msg_desc {
 	uint8_t bus;    /* 1 = bus namespace */
 	uint8_t msg_id;
+#if !VMSG_CONFIG_NO_FORMAT
 	const char *name;
+#endif
 	const struct vmsg_layout *req;  /* the request, or the event */
 	const struct vmsg_layout *resp; /* NULL for events */
 };
 
 /* The description of a standard message, or NULL if the ID is unknown. */
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id);
-
-/* The host value of a (2, 4 or 8-byte) field of @m. */
-uint64_t vmsg_field_get(const struct vmsg_msg *m, const struct vmsg_field *f);
 
 /* Byte copy that tolerates overlap; the core uses no libc. */
 void vmsg_move_bytes(uint8_t *dst, const uint8_t *src, size_t n);
