@@ -5,8 +5,9 @@
 #   host:  vmsg_vm_node on the ivshmem-host port, device side, layout owner
 #   guest: vmsg_vm_node on the ivshmem-vfio port (vfio-pci behind an
 #          intel-iommu), driver side: GET_DEVICES for 32 devices, 10^4 PINGs
-#          with 8 in flight, and it must have been interrupt-driven (MSI-X
-#          eventfd wake-ups > 0, no wait timed out).
+#          with 8 in flight, and it must have been interrupt-driven: it never
+#          spins (--spin-us=0), every wait sleeps on the MSI-X eventfd, and
+#          the wake-ups are counted.
 # Neither side is told the other's ivshmem id: each publishes its own in the
 # layout.
 set -euo pipefail
@@ -21,7 +22,7 @@ vm_host dev "$node" --port=host --socket="$(vm_sock ivs)" --side=device --owner 
 	--devices=32 --lives=1 --seconds=140
 vm_wait dev '^RESULT serving' 15
 vm_start guest "$ARCH" --sock=ivs --bind=vfio --irqs --timeout=140 --run=vmsg_vm_node \
-	--args=--port=vfio,--bdf=@BDF0@,--side=driver,--devices=32,--pings=10000,--depth=8,--expect-irq,--seconds=120
+	--args=--port=vfio,--bdf=@BDF0@,--side=driver,--devices=32,--pings=10000,--depth=8,--expect-irq,--spin-us=0,--seconds=120
 
 vm_wait_exit guest 145 || vm_fail "the guest failed"
 vm_host_wait dev 30 || vm_fail "the host daemon failed"
@@ -31,7 +32,9 @@ vm_expect guest '^RESULT devices=32$' "GET_DEVICES found all 32 devices"
 vm_expect guest '^RESULT pings=10000 ok=10000 ' "10^4 PINGs, every echo exact"
 vm_expect guest '^RESULT bus .* timeouts=0 ' "no request timed out"
 vm_expect guest '^RESULT interrupts=[1-9][0-9]* irq_wakeups=[1-9]' "interrupt-driven (MSI-X wake-ups counted)"
-vm_expect guest '^VMSG-IRQ .*vfio-msix' "/proc/interrupts shows the vfio-msix vector"
+# The program's own count is exact; /proc/interrupts is sampled every 0.1 s
+# by /init and may miss a short run, so it is shown, not required.
+vm_log "guest /proc/interrupts: $(vm_grep guest '^VMSG-IRQ ' | head -n 1)"
 vm_expect guest '^PASS driver side' "guest passed"
 vm_expect dev '^PASS device side' "host daemon passed"
 vm_pass

@@ -18,7 +18,7 @@ vm_host dev "$node" --port=host --socket="$(vm_sock ivs)" --side=device --layout
 	--devices=32 --lives=1 --seconds=140
 vm_wait dev '^RESULT serving' 15
 vm_start guest amd64 --sock=ivs --bind=vfio --irqs --timeout=140 --run=vmsg_vm_node \
-	--args=--port=vfio,--bdf=@BDF0@,--side=driver,--layout=v0,--devices=32,--pings=10000,--depth=8,--expect-irq,--seconds=120
+	--args=--port=vfio,--bdf=@BDF0@,--side=driver,--layout=v0,--devices=32,--pings=10000,--depth=8,--expect-irq,--spin-us=0,--seconds=120
 
 vm_wait_exit guest 145 || vm_fail "the guest failed"
 vm_host_wait dev 30 || vm_fail "the host daemon failed"

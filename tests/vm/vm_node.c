@@ -41,10 +41,11 @@ static struct {
 	bool owner, poll_only, expect_irq, fixed_peer;
 	enum vmsg_ivshmem_layout layout;
 	unsigned devices, depth, lives, progress_every;
-	uint64_t pings, seconds;
+	uint64_t pings, seconds, spin_us;
 	uint32_t peer_id;
 } opt = {
 	.side = VMSG_SHM_DRIVER, .devices = 32, .depth = 8, .lives = 1, .seconds = 120,
+	.spin_us = 20,
 };
 
 static union {
@@ -97,7 +98,7 @@ static void usage(void)
 		"usage: vmsg_vm_node --port=host|vfio|uio (--socket=PATH | --bdf=BDF)\n"
 		"         --side=driver|device [--owner] [--layout=v1|v0] [--devices=N]\n"
 		"         [--pings=N] [--depth=N] [--lives=N] [--seconds=N] [--expect-irq]\n"
-		"         [--poll-only] [--peer-id=N] [--progress=N]\n");
+		"         [--poll-only] [--peer-id=N] [--progress=N] [--spin-us=N]\n");
 	exit(2);
 }
 
@@ -137,6 +138,8 @@ static void parse(int argc, char **argv)
 			opt.lives = (unsigned)strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--seconds=", 10))
 			opt.seconds = strtoull(v, NULL, 0);
+		else if (!strncmp(a, "--spin-us=", 10))
+			opt.spin_us = strtoull(v, NULL, 0);
 		else if (!strncmp(a, "--progress=", 11))
 			opt.progress_every = (unsigned)strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--peer-id=", 10)) {
@@ -160,7 +163,7 @@ static int open_port(void)
 	ic.layout = opt.layout;
 	ic.fixed_peer = opt.fixed_peer;
 	ic.peer_id = opt.peer_id;
-	ic.spin_ns = 20000;
+	ic.spin_ns = opt.spin_us * 1000u; /* 0: every wait sleeps on the interrupt */
 	if (opt.layout == VMSG_IVSHMEM_LAYOUT_V0) {
 		/* Both sides are this library: the awake word may be used. */
 		vmsg_shm_v0_defaults(&ic.v0);
