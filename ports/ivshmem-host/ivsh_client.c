@@ -11,6 +11,7 @@
 #include "virtio_msg/port_ivshmem_host.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -251,12 +252,23 @@ static int read_part(struct vmsg_ivsh_client *cl)
 		for (k = 0; k < cnt && nfds < RX_FDS * 2; k++)
 			memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
 	}
-	/* One fd per message at most; a truncated control buffer means fds
-	 * were dropped by the kernel: both are the server's fault. */
+	/* One fd per message at most. A truncated control buffer means the
+	 * kernel dropped fds: more than RX_FDS were sent (the server's fault)
+	 * or our fd table is full (ours: told apart by trying to get one). */
 	if (nfds > 1 || (nfds && cl->rx_fd >= 0) || (mh.msg_flags & MSG_CTRUNC)) {
+		int err = VMSG_EPROTO;
+
+		if (mh.msg_flags & MSG_CTRUNC) {
+			int probe = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
+
+			if (probe < 0 && (errno == EMFILE || errno == ENFILE))
+				err = VMSG_ENOMEM;
+			if (probe >= 0)
+				close(probe);
+		}
 		for (k = 0; k < nfds; k++)
 			close(fds[k]);
-		return VMSG_EPROTO;
+		return err;
 	}
 	if (nfds)
 		cl->rx_fd = fds[0];

@@ -274,7 +274,9 @@ VMSG_API uint64_t vmsg_ivsh_client_shm_size(const struct vmsg_ivsh_client *cl);
  *         ourselves, a hang-up in the middle of a message. Every fd of the
  *         offending message is closed.
  * @retval VMSG_ECONNRESET the server hung up.
- * Both are latched: later calls return them again. The peers known so far
+ * @retval VMSG_ENOMEM our fd table is full: the kernel dropped an fd the
+ *         server sent, so the peer tables can no longer be complete.
+ * All three are latched: later calls return them again. The peers known so far
  * and their doorbells stay usable (eventfds do not need the server), but no
  * more changes are learned: close and connect again (for a new id).
  */
