@@ -159,6 +159,24 @@ static int open_v0(struct vmsg_ivshmem *iv, const struct vmsg_shm_cfg *cc)
 	return 0;
 }
 
+/* The other side may boot later than we do: wait (bounded) for its layout. */
+static int open_v1(struct vmsg_ivshmem *iv, const struct vmsg_shm_cfg *cc)
+{
+	uint64_t limit = iv->cfg.attach_timeout_ns ? iv->cfg.attach_timeout_ns : 30 * 1000000000ull;
+	uint64_t end = mono_ns() + limit;
+	int err = vmsg_shm_chan_open_v1(&iv->ch, iv->shm, iv->shm_size, cc);
+
+	while (!err && !iv->ch.attached) {
+		if (mono_ns() > end)
+			return VMSG_ETIMEDOUT;
+		sleep_ns(1000000);
+		err = vmsg_shm_chan_poll(&iv->ch);
+		if (err > 0)
+			err = 0; /* lifecycle events: the bus sees them later */
+	}
+	return err;
+}
+
 int vmsg_ivshmem_open(struct vmsg_ivshmem *iv, void *shm, size_t size, uint32_t own_id,
 		      const struct vmsg_ivshmem_backend *be, const struct vmsg_ivshmem_cfg *cfg)
 {
@@ -194,7 +212,7 @@ int vmsg_ivshmem_open(struct vmsg_ivshmem *iv, void *shm, size_t size, uint32_t 
 	if (cfg->layout == VMSG_IVSHMEM_LAYOUT_V0)
 		err = open_v0(iv, &cc);
 	else
-		err = vmsg_shm_chan_open_v1(&iv->ch, shm, size, &cc);
+		err = open_v1(iv, &cc);
 	if (err)
 		return err;
 

@@ -97,6 +97,9 @@ struct vmsg_ivshmem_cfg {
 	uint64_t spin_ns;     /**< wait: spin this long before sleeping */
 	uint64_t poll_ns;     /**< no-interrupt wait: sleep slice (0 = 50 us) */
 	uint64_t transport_features; /**< VMSG_TF_* offered on this bus */
+	/** v1, not owner: how long open waits for the owner's layout (the bus
+	 *  needs its slot size before vmsg_bus_init()); 0 = 30 s. */
+	uint64_t attach_timeout_ns;
 };
 
 /** Statistics (read them directly). */
@@ -125,7 +128,11 @@ struct vmsg_ivshmem {
  * @brief Open the channel on the shared region and bind it to the shm bus.
  * @param shm the mapped shared memory (BAR2, or the server's region), 64-byte aligned.
  * @param own_id this side's ivshmem peer id (0..65535), published in the layout.
+ * A side that does not own a v1 layout waits here (polling every 1 ms, up
+ * to cfg->attach_timeout_ns) until the owner has written it: the bus reads
+ * the slot size from it when it is initialised.
  * @retval 0 ready (the lifecycle completes as the bus polls).
+ * @retval VMSG_ETIMEDOUT no layout from the owner in time.
  * @retval VMSG_EINVAL bad arguments. Others as vmsg_shm_chan_open_v1()/_v0().
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_ivshmem_open(struct vmsg_ivshmem *iv, void *shm, size_t size,
