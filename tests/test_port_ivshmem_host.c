@@ -158,8 +158,10 @@ static int teardown(void **state)
 
 static void server_open(uint64_t size, uint32_t vectors)
 {
-	struct vmsg_ivsh_server_cfg cfg = { .socket_path = path, .shm_size = size,
-					    .vectors = vectors, .on_peer = on_peer_log,
+	struct vmsg_ivsh_server_cfg cfg = { .socket_path = path,
+					    .shm_size = size,
+					    .vectors = vectors,
+					    .on_peer = on_peer_log,
 					    .ctx = &srv_log };
 
 	assert_int_equal(vmsg_ivsh_server_open(&srv, &cfg), 0);
@@ -197,14 +199,14 @@ static void pump_once(int extra_fd)
 	}
 }
 
-#define PUMP_UNTIL(cond)                                                   \
-	do {                                                               \
-		uint64_t end_ = now_ns() + DEADLINE;                       \
-		while (!(cond)) {                                          \
-			if (now_ns() > end_)                               \
+#define PUMP_UNTIL(cond)                                                     \
+	do {                                                                 \
+		uint64_t end_ = now_ns() + DEADLINE;                         \
+		while (!(cond)) {                                            \
+			if (now_ns() > end_)                                 \
 				fail_msg("timed out waiting for %s", #cond); \
-			pump_once(-1);                                     \
-		}                                                          \
+			pump_once(-1);                                       \
+		}                                                            \
 	} while (0)
 
 static void client_start(unsigned i)
@@ -333,7 +335,8 @@ static void test_ivsh_ids_departures_and_new_ids(void **state)
 
 	/* Peer 1 leaves: the others are told and forget it. */
 	client_close(1);
-	PUMP_UNTIL(!vmsg_ivsh_client_has_peer(&cls[0], 1) && !vmsg_ivsh_client_has_peer(&cls[2], 1));
+	PUMP_UNTIL(!vmsg_ivsh_client_has_peer(&cls[0], 1) &&
+		   !vmsg_ivsh_client_has_peer(&cls[2], 1));
 	assert_true(log_has(&logs[0], 1, false));
 	assert_true(log_has(&logs[2], 1, false));
 	assert_true(log_has(&srv_log, 1, false));
@@ -438,8 +441,8 @@ static int expect_msg(int s, int64_t val, bool with_fd)
 
 	assert_true(raw_recv(s, &v, &fd));
 	if (v != val || (fd >= 0) != with_fd)
-		fail_msg("got (%" PRId64 ", %s), want (%" PRId64 ", %s)", v, fd >= 0 ? "fd" : "no fd",
-			 val, with_fd ? "fd" : "no fd");
+		fail_msg("got (%" PRId64 ", %s), want (%" PRId64 ", %s)", v,
+			 fd >= 0 ? "fd" : "no fd", val, with_fd ? "fd" : "no fd");
 	return fd;
 }
 
@@ -518,7 +521,9 @@ static void test_ivsh_server_wire_sequence(void **state)
 		uint8_t garbage[24] = { 0xff, 1, 2, 3 };
 		char ctl[CMSG_SPACE(sizeof(int))];
 		struct iovec iov = { garbage, sizeof(garbage) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = ctl,
 				     .msg_controllen = sizeof(ctl) };
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
@@ -1261,8 +1266,8 @@ static void test_ivsh_tool_serves_and_exits_cleanly(void **state)
 	(void)state;
 	snprintf(pidfile, sizeof(pidfile), "%s.pid", path);
 	child = spawn_tool(args, &fo, &fe);
-	snprintf(want, sizeof(want), "vmsg-ivshmem-server: listening on %s (65536 bytes, 2 vectors)\n",
-		 path);
+	snprintf(want, sizeof(want),
+		 "vmsg-ivshmem-server: listening on %s (65536 bytes, 2 vectors)\n", path);
 	if (!read_until(fo, out, sizeof(out), want))
 		fail_msg("no listening line; got '%s'", out);
 	assert_true(path_exists(pidfile));
@@ -1276,7 +1281,8 @@ static void test_ivsh_tool_serves_and_exits_cleanly(void **state)
 	}
 	PUMP_UNTIL(vmsg_ivsh_client_peer_vectors(&cls[0], 1) == 2 &&
 		   vmsg_ivsh_client_peer_vectors(&cls[1], 0) == 2 &&
-		   vmsg_ivsh_client_vectors(&cls[0]) == 2 && vmsg_ivsh_client_vectors(&cls[1]) == 2);
+		   vmsg_ivsh_client_vectors(&cls[0]) == 2 &&
+		   vmsg_ivsh_client_vectors(&cls[1]) == 2);
 	assert_int_equal(vmsg_ivsh_client_ring(&cls[1], 0, 1), 0);
 	assert_int_equal(wait_doorbell(0), 1);
 	assert_true(read_until(fe, err, sizeof(err), "peer 1 connected"));
@@ -1354,12 +1360,16 @@ static void test_ivsh_tool_options(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_ivsh_two_clients_ring_and_share, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ivsh_ids_departures_and_new_ids, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ivsh_two_clients_ring_and_share, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ivsh_ids_departures_and_new_ids, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ivsh_server_wire_sequence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ivsh_server_queues_for_slow_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ivsh_server_queues_for_slow_peer, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ivsh_server_config_checks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ivsh_server_id_wrap_and_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ivsh_server_id_wrap_and_limits, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ivsh_many_cycles_no_leak, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ivsh_client_rejects_malformed_server, setup,
 						teardown),

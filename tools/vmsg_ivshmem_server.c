@@ -112,7 +112,8 @@ static bool parse_uint(const char *s, unsigned long max, unsigned long *out)
 static void log_peer(void *ctx, uint32_t id, bool connected)
 {
 	(void)ctx;
-	fprintf(stderr, PROG ": peer %" PRIu32 " %s\n", id, connected ? "connected" : "disconnected");
+	fprintf(stderr, PROG ": peer %" PRIu32 " %s\n", id,
+		connected ? "connected" : "disconnected");
 }
 
 static uint64_t mono_ns(void)
@@ -224,8 +225,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	printf(PROG ": listening on %s (%" PRIu64 " bytes, %" PRIu32 " vectors)\n",
-	       cfg.socket_path, vmsg_ivsh_server_shm_size(&srv), cfg.vectors);
+	printf(PROG ": listening on %s (%" PRIu64 " bytes, %" PRIu32 " vectors)\n", cfg.socket_path,
+	       vmsg_ivsh_server_shm_size(&srv), cfg.vectors);
 	fflush(stdout);
 	if (seconds)
 		deadline = mono_ns() + (uint64_t)seconds * 1000000000u;

@@ -29,8 +29,8 @@
 enum {
 	ST_CLOSED = 0,
 	ST_VERSION, /* waiting for the protocol version */
-	ST_ID,      /* waiting for the own id */
-	ST_SHM,     /* waiting for -1 + shm fd */
+	ST_ID,	    /* waiting for the own id */
+	ST_SHM,	    /* waiting for -1 + shm fd */
 	ST_READY,   /* eventfds, connects and departures from here on */
 };
 

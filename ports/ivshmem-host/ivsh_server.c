@@ -36,7 +36,7 @@
 struct vmsg_ivsh_srv_msg {
 	uint8_t b[8];
 	uint8_t off; /* bytes already sent (a partial send) */
-	int fd;      /* owned by the queue; -1 when none or already sent */
+	int fd;	     /* owned by the queue; -1 when none or already sent */
 };
 
 static int err_from_errno(int e)
@@ -533,9 +533,8 @@ int vmsg_ivsh_server_open(struct vmsg_ivsh_server *srv, const struct vmsg_ivsh_s
 	memset(srv, 0, sizeof(*srv));
 	srv->listen_fd = srv->epoll_fd = srv->shm_fd = -1;
 	if (!cfg || !cfg->socket_path || !cfg->socket_path[0] ||
-	    strlen(cfg->socket_path) >= sizeof(srv->path) ||
-	    cfg->vectors > VMSG_IVSH_MAX_VECTORS || cfg->max_peers > VMSG_IVSH_MAX_PEERS ||
-	    cfg->max_id > VMSG_IVSH_MAX_ID)
+	    strlen(cfg->socket_path) >= sizeof(srv->path) || cfg->vectors > VMSG_IVSH_MAX_VECTORS ||
+	    cfg->max_peers > VMSG_IVSH_MAX_PEERS || cfg->max_id > VMSG_IVSH_MAX_ID)
 		return VMSG_EINVAL;
 	if (cfg->shm_size && !is_pow2(cfg->shm_size))
 		return VMSG_EINVAL; /* QEMU asserts on a BAR that is not a power of two */

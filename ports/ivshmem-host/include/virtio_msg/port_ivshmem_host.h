@@ -109,8 +109,8 @@ struct vmsg_ivsh_srv_msg;
 struct vmsg_ivsh_srv_peer {
 	int sock;
 	uint32_t id;
-	bool dead;        /* to be removed at the end of this service pass */
-	bool want_out;    /* EPOLLOUT armed: the queue waits for socket room */
+	bool dead;     /* to be removed at the end of this service pass */
+	bool want_out; /* EPOLLOUT armed: the queue waits for socket room */
 	int efd[VMSG_IVSH_MAX_VECTORS];
 	struct vmsg_ivsh_srv_msg *q; /* messages the socket had no room for */
 	uint32_t q_head, q_len, q_cap;
@@ -180,15 +180,15 @@ VMSG_API void vmsg_ivsh_server_close(struct vmsg_ivsh_server *srv);
 struct vmsg_ivsh_cl_peer {
 	uint32_t id;
 	uint32_t vectors;
-	bool announced;   /* on_peer(connected) has been called */
+	bool announced; /* on_peer(connected) has been called */
 	int efd[VMSG_IVSH_MAX_VECTORS];
 };
 
 /** The client. Visible for allocation; treat as opaque. */
 struct vmsg_ivsh_client {
 	int sock, epoll_fd, shm_fd;
-	int state;        /* handshake progress, see ivsh_client.c */
-	int err;          /* latched error: the connection is unusable */
+	int state; /* handshake progress, see ivsh_client.c */
+	int err;   /* latched error: the connection is unusable */
 	uint32_t id;
 	uint64_t shm_size;
 	void *map;
@@ -199,7 +199,7 @@ struct vmsg_ivsh_client {
 	uint64_t peers_ignored; /* peers beyond VMSG_IVSH_MAX_PEERS */
 	vmsg_ivsh_peer_fn on_peer;
 	void *ctx;
-	uint8_t rx[8];    /* a message split across reads */
+	uint8_t rx[8]; /* a message split across reads */
 	uint32_t rx_len;
 	int rx_fd;
 };
@@ -290,8 +290,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_ivsh_client_service(struct vmsg_ivsh_client *c
  * @retval VMSG_EAGAIN the counter is saturated (the peer never drains).
  * @retval VMSG_EIO the write failed.
  */
-VMSG_API VMSG_MUST_CHECK int vmsg_ivsh_client_ring(struct vmsg_ivsh_client *cl,
-						   uint32_t peer_id, uint32_t vector);
+VMSG_API VMSG_MUST_CHECK int vmsg_ivsh_client_ring(struct vmsg_ivsh_client *cl, uint32_t peer_id,
+						   uint32_t vector);
 
 /** @brief One fd to poll for everything (an epoll fd holding the server
  *  socket and every own eventfd); owned by the client. */
@@ -329,8 +329,8 @@ VMSG_API uint32_t vmsg_ivsh_client_peer_count(const struct vmsg_ivsh_client *cl)
  *        of arrival). Indices shift when a peer leaves.
  * @retval 0 *id set. @retval VMSG_ENOENT i out of range.
  */
-VMSG_API VMSG_MUST_CHECK int vmsg_ivsh_client_peer_at(const struct vmsg_ivsh_client *cl,
-						      uint32_t i, uint32_t *id);
+VMSG_API VMSG_MUST_CHECK int vmsg_ivsh_client_peer_at(const struct vmsg_ivsh_client *cl, uint32_t i,
+						      uint32_t *id);
 
 /** @brief Whether peer @p id is known now (never true for the own id). */
 VMSG_API bool vmsg_ivsh_client_has_peer(const struct vmsg_ivsh_client *cl, uint32_t id);
