@@ -21,7 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "virtio_msg/virtio_msg.h"
 #include "virtio_msg/port_ivshmem_host_bus.h"
@@ -403,6 +406,31 @@ static int device(void)
 	return 0;
 }
 
+/* After a failed open: show the region's first bytes as this side sees them
+ * (is the owner's layout there at all?). */
+static void dump_region(void)
+{
+	char path[160];
+	uint8_t *m;
+	int fd;
+
+	if (!opt.bdf)
+		return;
+	snprintf(path, sizeof path, "/sys/bus/pci/devices/%s/resource2", opt.bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return;
+	printf("RESULT region");
+	for (unsigned i = 0; i < 0x100; i += 4)
+		printf("%s%08x", i % 32 ? " " : "\n  ", *(volatile uint32_t *)(m + i));
+	putchar('\n');
+	munmap(m, 4096);
+}
+
 int main(int argc, char **argv)
 {
 	int err, rc;
@@ -412,8 +440,10 @@ int main(int argc, char **argv)
 	parse(argc, argv);
 	deadline = now_ns() + opt.seconds * SEC;
 	err = open_port();
-	if (err)
+	if (err) {
+		dump_region();
 		return fail("open port: %s", vmsg_strerror(err));
+	}
 	err = init_bus();
 	if (err)
 		return fail("bus init: %s", vmsg_strerror(err));
