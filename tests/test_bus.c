@@ -39,6 +39,19 @@
 
 #define MS UINT64_C(1000000)
 
+/*
+ * One-role builds (VMSG_CONFIG_ROLE_DEVICE_ONLY or _DRIVER_ONLY, config.h):
+ * a test that needs the compiled-out role checks that vmsg_bus_init()
+ * refuses it with VMSG_ENOTSUP and is then skipped, never passed. Tests in
+ * which the role does not matter use a role this build has.
+ */
+static bool role_compiled(enum vmsg_bus_role role)
+{
+	return role == VMSG_BUS_DRIVER ? VMSG_CONFIG_HAS_DRIVER : VMSG_CONFIG_HAS_DEVICE;
+}
+
+#define ANY_ROLE (VMSG_CONFIG_HAS_DRIVER ? VMSG_BUS_DRIVER : VMSG_BUS_DEVICE)
+
 /* Spec numbers used below (section 1.2 to 1.6), written out on purpose. */
 #define T_TREQ 0x00u  /* transport request or event */
 #define T_TRESP 0x01u /* transport response */
@@ -369,6 +382,10 @@ static void fx_cfg(enum vmsg_bus_role role, enum vmsg_profile prof, uint16_t nre
 
 static void fx_open(void)
 {
+	if (!role_compiled(X->cfg.role)) {
+		assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_ENOTSUP);
+		skip(); /* needs the other role */
+	}
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
 	X->opened = true;
 }
@@ -543,7 +560,7 @@ static void test_bus_init_rejects_missing_required_op(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 4; i++) {
-		fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+		fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 		ops = fk_ops;
 		if (i == 0)
 			ops.send = 0;
@@ -558,7 +575,7 @@ static void test_bus_init_rejects_missing_required_op(void **state)
 			fail_msg("init accepted a table without %s", names[i]);
 	}
 	/* The optional ops may all be missing. */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	ops = (struct vmsg_bus_ops){ fk_send, fk_recv, fk_wait, fk_params, 0, 0, 0 };
 	X->cfg.ops = &ops;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
@@ -573,55 +590,55 @@ static void test_bus_init_rejects_bad_params(void **state)
 
 	(void)state;
 	/* BUS-10: the maximum message size is 52..65535. */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 51);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 51);
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 0);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 0);
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 65536);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 65536);
 	X->cfg.rx_buf = big_rx;
 	X->cfg.tx_buf = big_tx;
 	X->cfg.rx_cap = X->cfg.tx_cap = 65536; /* only the limit may refuse */
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 52);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 52);
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
 	assert_int_equal(vmsg_bus_get_params(&X->bus)->max_msg_size, 52);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 65535);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 65535);
 	X->cfg.rx_buf = big_rx;
 	X->cfg.tx_buf = big_tx;
 	X->cfg.rx_cap = X->cfg.tx_cap = sizeof(big_rx);
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
 	/* Revision 0 does not exist (1.13). */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	F->params.revision = 0;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
 	/* Buffers smaller than the maximum. */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	X->cfg.rx_cap = 263;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	X->cfg.tx_cap = 263;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	X->cfg.rx_buf = 0;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
 	/* Request slots 1..256, and an array when there are some. */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 257, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 257, 264);
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	X->cfg.reqs = 0;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	X->cfg.devs = 0;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	X->cfg.role = (enum vmsg_bus_role)2;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
 	/* The port's params() error reaches the caller. */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	F->params_err = VMSG_EIO;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EIO);
 	/* A good configuration reports the port's parameters (BUS-5). */
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	F->params_err = 0;
 	F->params.transport_features = VMSG_TF_STRICT_CONFIG_GENERATION;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
@@ -641,7 +658,7 @@ static void test_bus_init_rejects_bad_params(void **state)
 static void test_bus_BUS_10_min_max_size_any_profile(void **state)
 {
 	(void)state;
-	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
 	F->params.max_msg_size = 51;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
 #if !VMSG_CONFIG_NO_PROFILE_2025
@@ -651,6 +668,26 @@ static void test_bus_BUS_10_min_max_size_any_profile(void **state)
 	F->params.max_msg_size = 48;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
 #endif
+}
+
+/* config.h: a one-role build refuses the other role at init, and the other
+ * role's calls fail as on a bus of the other role. */
+static void test_bus_one_role_refuses_other_role(void **state)
+{
+	(void)state;
+	if (VMSG_CONFIG_HAS_DRIVER && VMSG_CONFIG_HAS_DEVICE)
+		skip(); /* both roles built: nothing to refuse */
+	fx_cfg(VMSG_CONFIG_HAS_DRIVER ? VMSG_BUS_DEVICE : VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4,
+	       264);
+	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_ENOTSUP);
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	if (VMSG_CONFIG_HAS_DRIVER) {
+		assert_int_equal(vmsg_bus_add_device(&X->bus, 1, dev_handler, 0, false), VMSG_EINVAL);
+	} else {
+		assert_int_equal(vmsg_bus_discover(&X->bus, 10 * MS), VMSG_EINVAL);
+		assert_int_equal(vmsg_bus_attach_device(&X->bus, 1, 0, 0, true), VMSG_EINVAL);
+	}
+	assert_int_equal(F->nsent, 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -2532,6 +2569,10 @@ static void lb_side_open(struct lb_side *s, enum vmsg_bus_role role, bool owner,
 		bc.on_device = lb_on_device;
 		bc.on_device_ctx = L;
 	}
+	if (!role_compiled(role)) {
+		assert_int_equal(vmsg_bus_init(&s->bus, &bc), VMSG_ENOTSUP);
+		skip(); /* the loopback pair needs both roles */
+	}
 	assert_int_equal(vmsg_bus_init(&s->bus, &bc), 0);
 	s->open = true;
 }
@@ -2924,6 +2965,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bus_init_rejects_missing_required_op, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_init_rejects_bad_params, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_one_role_refuses_other_role, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_10_min_max_size_any_profile, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_15_18_unknown_device_enodev, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_submit_rejects_bad_requests, fk_setup, fk_teardown),

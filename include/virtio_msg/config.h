@@ -43,6 +43,38 @@
 #endif
 
 /**
+ * One role only, for the smallest firmware. A firmware is usually one side
+ * of the bus: set VMSG_CONFIG_ROLE_DEVICE_ONLY to 1 for one that offers
+ * devices, or VMSG_CONFIG_ROLE_DRIVER_ONLY to 1 for one that uses them (not
+ * both). The other role's code is left out:
+ *  - vmsg_bus_init() refuses the other role with VMSG_ENOTSUP;
+ *  - the codec encodes only the messages this role sends and decodes only
+ *    those its peer sends (a device never encodes a request or decodes a
+ *    transport response or EVENT_DEVICE; a driver never the opposite; PING
+ *    goes both ways); any other message gives VMSG_ENOTSUP, which the bus
+ *    counts as unsupported, as it already does for a message of the wrong
+ *    direction;
+ *  - the other role's bus calls (vmsg_bus_discover(), _attach_device() on a
+ *    device; _add_device() on a driver) return VMSG_EINVAL, as they do on a
+ *    bus of the other role.
+ * The API and the structures do not change, so code that names both roles
+ * still builds.
+ */
+#ifndef VMSG_CONFIG_ROLE_DEVICE_ONLY
+#define VMSG_CONFIG_ROLE_DEVICE_ONLY 0
+#endif
+#ifndef VMSG_CONFIG_ROLE_DRIVER_ONLY
+#define VMSG_CONFIG_ROLE_DRIVER_ONLY 0
+#endif
+#if VMSG_CONFIG_ROLE_DEVICE_ONLY && VMSG_CONFIG_ROLE_DRIVER_ONLY
+#error "VMSG_CONFIG_ROLE_DEVICE_ONLY and VMSG_CONFIG_ROLE_DRIVER_ONLY exclude each other"
+#endif
+
+/** Derived (do not set): whether each role is compiled in. */
+#define VMSG_CONFIG_HAS_DRIVER (!VMSG_CONFIG_ROLE_DEVICE_ONLY)
+#define VMSG_CONFIG_HAS_DEVICE (!VMSG_CONFIG_ROLE_DRIVER_ONLY)
+
+/**
  * Internal precondition checks on *caller* programming errors. Never used on
  * data from the peer or from shared memory, which is validated instead.
  * Defaults to nothing; define it (for example to assert) in debug builds.

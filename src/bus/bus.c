@@ -19,6 +19,11 @@ int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 	if (cfg->role > VMSG_BUS_DEVICE || cfg->num_reqs > 256 || (cfg->num_reqs && !cfg->reqs) ||
 	    (cfg->num_devs && !cfg->devs) || !cfg->rx_buf || !cfg->tx_buf)
 		return VMSG_EINVAL;
+	/* A role compiled out (config.h) cannot be had, as a compiled-out
+	 * profile cannot (vmsg_codec_init()). */
+	if ((cfg->role == VMSG_BUS_DRIVER && !VMSG_CONFIG_HAS_DRIVER) ||
+	    (cfg->role == VMSG_BUS_DEVICE && !VMSG_CONFIG_HAS_DEVICE))
+		return VMSG_ENOTSUP;
 	err = ops->params(cfg->priv, &p);
 	if (err)
 		return err;
@@ -60,7 +65,7 @@ static void route(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
 	struct vmsg_bus_dev *d = vmsg_bus_find_dev(b, m->dev_num);
 
-	if (!d || (b->cfg.role == VMSG_BUS_DRIVER && !d->present)) {
+	if (!d || (vmsg_bus_is_driver(b) && !d->present)) {
 		b->stats.drop_unknown_device++;
 		return;
 	}
@@ -73,7 +78,7 @@ static void route(struct vmsg_bus *b, const struct vmsg_msg *m)
 
 static void dispatch_transport(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
-	bool device = b->cfg.role == VMSG_BUS_DEVICE;
+	bool device = vmsg_bus_is_device(b);
 
 	if (m->type & VMSG_TYPE_RESPONSE) {
 		if (device)

@@ -4,6 +4,31 @@
 #define VMSG_BUS_INTERNAL_H
 
 #include "virtio_msg/bus.h"
+#include "virtio_msg/config.h"
+
+/*
+ * The role of a bus. In a one-role build (config.h) it is a constant, so
+ * the compiler drops every path of the other role: no #if in the bus code.
+ */
+static inline bool vmsg_bus_is_device(const struct vmsg_bus *b)
+{
+	if (!VMSG_CONFIG_HAS_DRIVER)
+		return true;
+	if (!VMSG_CONFIG_HAS_DEVICE)
+		return false;
+	return b->cfg.role == VMSG_BUS_DEVICE;
+}
+
+static inline bool vmsg_bus_is_driver(const struct vmsg_bus *b)
+{
+	return !vmsg_bus_is_device(b);
+}
+
+/* Whether the bus speaks the 2025 profile (a constant when compiled out). */
+static inline bool vmsg_bus_is_2025(const struct vmsg_bus *b)
+{
+	return !VMSG_CONFIG_NO_PROFILE_2025 && b->codec.profile == VMSG_PROFILE_2025;
+}
 
 /* Current time in the bus clock (ns from ops->now, else counted ticks). */
 uint64_t vmsg_bus_now(struct vmsg_bus *b);

@@ -40,7 +40,7 @@ int vmsg_bus_add_device(struct vmsg_bus *b, uint16_t dev_num, vmsg_bus_msg_fn fn
 {
 	struct vmsg_bus_dev *d;
 
-	if (!b || b->cfg.role != VMSG_BUS_DEVICE || !fn)
+	if (!b || !vmsg_bus_is_device(b) || !fn)
 		return VMSG_EINVAL;
 	if (vmsg_bus_find_dev(b, dev_num))
 		return VMSG_EBUSY; /* BUS-20: unique per bus */
@@ -68,7 +68,7 @@ int vmsg_bus_remove_device(struct vmsg_bus *b, uint16_t dev_num, bool announce)
 	if (!d)
 		return VMSG_ENODEV;
 	*d = (struct vmsg_bus_dev){ 0 };
-	if (b->cfg.role == VMSG_BUS_DRIVER) {
+	if (vmsg_bus_is_driver(b)) {
 		vmsg_bus_fail_pending(b, VMSG_ENODEV, true, dev_num);
 		return 0;
 	}
@@ -80,7 +80,7 @@ int vmsg_bus_attach_device(struct vmsg_bus *b, uint16_t dev_num, vmsg_bus_msg_fn
 {
 	struct vmsg_bus_dev *d;
 
-	if (!b || b->cfg.role != VMSG_BUS_DRIVER)
+	if (!b || !vmsg_bus_is_driver(b))
 		return VMSG_EINVAL;
 	d = vmsg_bus_new_dev(b, dev_num);
 	if (!d)
@@ -189,7 +189,7 @@ static void answer_get_devices(struct vmsg_bus *b, const struct vmsg_msg *req)
 
 void vmsg_bus_handle_bus_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
-	bool device = b->cfg.role == VMSG_BUS_DEVICE;
+	bool device = vmsg_bus_is_device(b);
 
 	if (m->msg_id & VMSG_ID_IMPL) {
 		if (b->cfg.on_impl)
@@ -273,7 +273,7 @@ int vmsg_bus_discover(struct vmsg_bus *b, uint64_t timeout_ns)
 {
 	struct discovery ds = { b, 0, 0, 0, 0, false };
 
-	if (!b || b->cfg.role != VMSG_BUS_DRIVER)
+	if (!b || !vmsg_bus_is_driver(b))
 		return VMSG_EINVAL;
 	for (;;) {
 		struct vmsg_msg req = { .type = VMSG_TYPE_BUS, .msg_id = VMSG_BUS_ID_GET_DEVICES };

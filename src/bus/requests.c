@@ -66,7 +66,7 @@ void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m)
 		r = &b->cfg.reqs[slot];
 	/* 2025-era peers answer bus requests with token 0 (wire note 1.11):
 	 * take the oldest matching bus request instead. */
-	if (!r && b->codec.profile == VMSG_PROFILE_2025 && (m->type & VMSG_TYPE_BUS) &&
+	if (!r && vmsg_bus_is_2025(b) && (m->type & VMSG_TYPE_BUS) &&
 	    m->token == 0) {
 		for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
 			struct vmsg_bus_req *c = &b->cfg.reqs[i];
@@ -145,7 +145,7 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	if (!(req->type & VMSG_TYPE_BUS)) {
 		/* Transport requests go driver -> device only, and only to a
 		 * device number known to be there (BUS-15, BUS-18). */
-		if (b->cfg.role != VMSG_BUS_DRIVER)
+		if (!vmsg_bus_is_driver(b))
 			return VMSG_EINVAL;
 		if (!vmsg_bus_device_present(b, req->dev_num))
 			return VMSG_ENODEV;

@@ -199,7 +199,7 @@ static int cfg_range_check(uint32_t offset, uint32_t length)
 	return (uint64_t)offset + length > 0xFFFFFFFFull ? VMSG_EBADMSG : 0;
 }
 
-#if !VMSG_CONFIG_NO_PROFILE_2025
+#if !VMSG_CONFIG_NO_PROFILE_2025 && VMSG_CONFIG_HAS_DEVICE /* 2025 GET_DEVICE_INFO encode */
 static int uuid_is_nil(const uint8_t *u)
 {
 	uint8_t acc = 0;
@@ -218,6 +218,9 @@ static int uuid_is_nil(const uint8_t *u)
  * Checks and variable part of one message after its fixed fields were read.
  * Returns the size the message defines (fixed part plus variable part), or
  * a negative error. The caller guarantees size >= l->size.
+ *
+ * The kinds are grouped by who sends them, so a one-role build (config.h)
+ * keeps only the kinds its peer sends: layout_of() never hands it others.
  */
 static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		       const uint8_t *buf, uint32_t size, struct vmsg_msg *m)
@@ -225,12 +228,8 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	uint64_t need = l->size;
 
 	switch (l->kind) {
-	case VMSG_VAR_FEAT_GET_REQ:
-		if (m->u.features.num_blocks == 0)
-			return VMSG_EBADMSG;
-		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
-			return VMSG_EMSGSIZE; /* no response could carry them */
-		break;
+	/* Sent by both sides (GET_DEVICE_FEATURES response and
+	 * SET_DRIVER_FEATURES; the GET_CONFIG response and SET_CONFIG). */
 	case VMSG_VAR_FEAT_BLOCKS:
 		if (m->u.features.num_blocks == 0)
 			return VMSG_EBADMSG;
@@ -238,12 +237,6 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		if (need > size)
 			return VMSG_EBADMSG;
 		m->u.features.blocks = buf + VMSG_OFF_FEAT_BLOCKS;
-		break;
-	case VMSG_VAR_CFG_GET_REQ:
-		if (cfg_range_check(m->u.config.offset, m->u.config.length))
-			return VMSG_EBADMSG;
-		if (m->u.config.length > vmsg_cap_config_bytes(c->max_msg_size))
-			return VMSG_EMSGSIZE; /* no response could carry them */
 		break;
 	case VMSG_VAR_CFG_DATA:
 		if (cfg_range_check(m->u.config.offset, m->u.config.length))
@@ -253,6 +246,30 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 			return VMSG_EBADMSG;
 		m->u.config.data = m->u.config.length ? buf + VMSG_OFF_CFG_DATA : 0;
 		break;
+#if VMSG_CONFIG_HAS_DEVICE
+	/* Sent by a driver only: received by the device side. */
+	case VMSG_VAR_FEAT_GET_REQ:
+		if (m->u.features.num_blocks == 0)
+			return VMSG_EBADMSG;
+		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
+			return VMSG_EMSGSIZE; /* no response could carry them */
+		break;
+	case VMSG_VAR_CFG_GET_REQ:
+		if (cfg_range_check(m->u.config.offset, m->u.config.length))
+			return VMSG_EBADMSG;
+		if (m->u.config.length > vmsg_cap_config_bytes(c->max_msg_size))
+			return VMSG_EMSGSIZE; /* no response could carry them */
+		break;
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	case VMSG_VAR_VQ_SET_REQ_2025:
+		if (vmsg_get_le32(buf + VMSG_OFF_SETVQ_FLAGS) != 0)
+			return VMSG_ERESERVED;
+		m->u.vqueue.flags = VMSG_SETVQ_OP_ENABLE; /* a 2025 device always enables */
+		break;
+#endif
+#endif /* VMSG_CONFIG_HAS_DEVICE */
+#if VMSG_CONFIG_HAS_DRIVER
+	/* Sent by a device only: received by the driver side. */
 	case VMSG_VAR_CFG_SET_RESP:
 		/* The echo is optional (wire note 4.4): 20 or 20 + length. */
 		if (cfg_range_check(m->u.config.offset, m->u.config.length))
@@ -280,11 +297,6 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		err = vq_get_resp_check(&m->u.vqueue);
 		return err ? err : (int)need;
 	}
-	case VMSG_VAR_VQ_SET_REQ_2025:
-		if (vmsg_get_le32(buf + VMSG_OFF_SETVQ_FLAGS) != 0)
-			return VMSG_ERESERVED;
-		m->u.vqueue.flags = VMSG_SETVQ_OP_ENABLE; /* a 2025 device always enables */
-		break;
 #endif
 	case VMSG_VAR_DEVINFO:
 		return devinfo_check(&m->u.device_info) ? VMSG_EBADMSG : (int)need;
@@ -325,9 +337,12 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 			return err;
 		break;
 	}
+#endif /* VMSG_CONFIG_HAS_DRIVER */
 	default: /* VMSG_VAR_NONE, VMSG_VAR_VQ_SET_REQ: raw values (DEV-58) */
+		VMSG_ASSERT(l->kind == VMSG_VAR_NONE || l->kind == VMSG_VAR_VQ_SET_REQ);
 		break;
 	}
+	(void)c;
 	return (int)need;
 }
 
@@ -351,14 +366,39 @@ static int header_check(uint8_t type, uint8_t msg_id, uint16_t dev_num)
 	return 0;
 }
 
+/*
+ * Roles as VMSG_FROM_* bits: the ones compiled in (we send as them) and the
+ * ones our peer can have (it sends as them). Both are 3 unless config.h
+ * asks for one role.
+ */
+#define LOCAL_ROLES ((VMSG_CONFIG_HAS_DRIVER ? VMSG_FROM_DRIVER : 0u) | \
+		     (VMSG_CONFIG_HAS_DEVICE ? VMSG_FROM_DEVICE : 0u))
+#define PEER_ROLES ((VMSG_CONFIG_HAS_DEVICE ? VMSG_FROM_DRIVER : 0u) | \
+		    (VMSG_CONFIG_HAS_DRIVER ? VMSG_FROM_DEVICE : 0u))
+#define ONE_ROLE (VMSG_CONFIG_ROLE_DEVICE_ONLY || VMSG_CONFIG_ROLE_DRIVER_ONLY)
+
+/*
+ * The layout of a standard message, or NULL when it is unknown, or (in a
+ * one-role build) when none of @senders sends it: the request or event goes
+ * from desc->from, its response the other way.
+ */
 static const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t type,
-					   uint8_t msg_id)
+					   uint8_t msg_id, unsigned senders)
 {
 	const struct vmsg_msg_desc *d =
 		vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id);
 
 	if (!d)
 		return 0;
+	if (ONE_ROLE) {
+		unsigned from = d->from;
+
+		if (type & VMSG_TYPE_RESPONSE) /* swap the two bits */
+			from = ((from & VMSG_FROM_DRIVER) ? VMSG_FROM_DEVICE : 0u) |
+			       ((from & VMSG_FROM_DEVICE) ? VMSG_FROM_DRIVER : 0u);
+		if (!(from & senders))
+			return 0;
+	}
 	return (type & VMSG_TYPE_RESPONSE) ? d->resp : d->req;
 }
 
@@ -392,9 +432,9 @@ int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len
 		return 0;
 	}
 
-	l = layout_of(c, m.type, m.msg_id);
+	l = layout_of(c, m.type, m.msg_id, PEER_ROLES);
 	if (!l)
-		return VMSG_ENOTSUP;
+		return VMSG_ENOTSUP; /* unknown, or never sent to this role */
 	if (m.msg_size < l->size)
 		return VMSG_EBADMSG;
 	fields_decode(l, buf, &m);
@@ -430,13 +470,10 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 {
 	const struct vmsg_config *cfg = &m->u.config;
 
+	/* Grouped by sender, as in decode_kind(): a one-role build keeps only
+	 * the kinds it sends. */
 	switch (l->kind) {
-	case VMSG_VAR_FEAT_GET_REQ:
-		if (m->u.features.num_blocks == 0)
-			return VMSG_EBADMSG;
-		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
-			return VMSG_EMSGSIZE;
-		return 0;
+	/* Sent by both sides. */
 	case VMSG_VAR_FEAT_BLOCKS:
 		if (m->u.features.num_blocks == 0)
 			return VMSG_EBADMSG;
@@ -448,12 +485,8 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		v->len = 4u * m->u.features.num_blocks;
 		v->off = VMSG_OFF_FEAT_BLOCKS;
 		return 0;
-	case VMSG_VAR_CFG_GET_REQ:
-		if (cfg_range_check(cfg->offset, cfg->length))
-			return VMSG_EBADMSG;
-		return cfg->length > vmsg_cap_config_bytes(c->max_msg_size) ? VMSG_EMSGSIZE : 0;
+	case VMSG_VAR_CFG_SET_RESP: /* device only, but it shares the code */
 	case VMSG_VAR_CFG_DATA:
-	case VMSG_VAR_CFG_SET_RESP:
 		if (cfg_range_check(cfg->offset, cfg->length))
 			return VMSG_EBADMSG;
 		if (cfg->length > vmsg_cap_config_bytes(c->max_msg_size))
@@ -466,6 +499,33 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		v->len = cfg->length;
 		v->off = VMSG_OFF_CFG_DATA;
 		return 0;
+#if VMSG_CONFIG_HAS_DRIVER
+	/* Sent by a driver only. */
+	case VMSG_VAR_FEAT_GET_REQ:
+		if (m->u.features.num_blocks == 0)
+			return VMSG_EBADMSG;
+		if (m->u.features.num_blocks > vmsg_cap_feature_blocks(c->max_msg_size))
+			return VMSG_EMSGSIZE;
+		return 0;
+	case VMSG_VAR_CFG_GET_REQ:
+		if (cfg_range_check(cfg->offset, cfg->length))
+			return VMSG_EBADMSG;
+		return cfg->length > vmsg_cap_config_bytes(c->max_msg_size) ? VMSG_EMSGSIZE : 0;
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	case VMSG_VAR_VQ_SET_REQ_2025:
+		if (m->u.vqueue.reserved)
+			return VMSG_ERESERVED;
+		return m->u.vqueue.flags == VMSG_SETVQ_OP_ENABLE ? 0 : VMSG_ENOTSUP;
+#endif
+	case VMSG_VAR_VQ_SET_REQ:
+		/* DRV-54, DRV-55: never send reserved bits or state op 3. */
+		if (m->u.vqueue.reserved || (m->u.vqueue.flags & VMSG_SETVQ_F_RESERVED_MASK) ||
+		    (m->u.vqueue.flags & VMSG_SETVQ_OP_MASK) == VMSG_SETVQ_OP_RESERVED)
+			return VMSG_ERESERVED;
+		return 0;
+#endif /* VMSG_CONFIG_HAS_DRIVER */
+#if VMSG_CONFIG_HAS_DEVICE
+	/* Sent by a device only. */
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	case VMSG_VAR_DEVINFO_2025: {
 		const struct vmsg_device_info *d = &m->u.device_info;
@@ -482,21 +542,11 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		if ((m->u.vqueue.flags != 0) != (m->u.vqueue.size != 0))
 			return VMSG_ENOTSUP; /* 2025 queues are enabled iff configured */
 		return vq_get_resp_check(&m->u.vqueue);
-	case VMSG_VAR_VQ_SET_REQ_2025:
-		if (m->u.vqueue.reserved)
-			return VMSG_ERESERVED;
-		return m->u.vqueue.flags == VMSG_SETVQ_OP_ENABLE ? 0 : VMSG_ENOTSUP;
 #endif
 	case VMSG_VAR_DEVINFO:
 		return devinfo_check(&m->u.device_info);
 	case VMSG_VAR_VQ_GET_RESP:
 		return vq_get_resp_check(&m->u.vqueue);
-	case VMSG_VAR_VQ_SET_REQ:
-		/* DRV-54, DRV-55: never send reserved bits or state op 3. */
-		if (m->u.vqueue.reserved || (m->u.vqueue.flags & VMSG_SETVQ_F_RESERVED_MASK) ||
-		    (m->u.vqueue.flags & VMSG_SETVQ_OP_MASK) == VMSG_SETVQ_OP_RESERVED)
-			return VMSG_ERESERVED;
-		return 0;
 	case VMSG_VAR_EVCFG: {
 		const struct vmsg_event_config *e = &m->u.event_config;
 
@@ -522,7 +572,9 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		v->len = (m->u.get_devices.count + 7u) / 8u;
 		v->off = VMSG_OFF_GETDEV_BITMAP;
 		return getdev_resp_check(&m->u.get_devices);
+#endif /* VMSG_CONFIG_HAS_DEVICE */
 	default: /* VMSG_VAR_NONE, VMSG_VAR_SHM_RESP (reserved word left 0) */
+		VMSG_ASSERT(l->kind == VMSG_VAR_NONE || l->kind == VMSG_VAR_SHM_RESP);
 		return 0;
 	}
 }
@@ -549,9 +601,9 @@ int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint
 		v.src = m->u.opaque.data;
 		v.len = m->u.opaque.len;
 	} else {
-		l = layout_of(c, m->type, m->msg_id);
+		l = layout_of(c, m->type, m->msg_id, LOCAL_ROLES);
 		if (!l)
-			return VMSG_ENOTSUP;
+			return VMSG_ENOTSUP; /* unknown, or never sent by this role */
 		err = encode_kind(c, l, m, &v);
 		if (!err)
 			err = fields_check_range(l, m);

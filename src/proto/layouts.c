@@ -23,7 +23,10 @@
 	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT(member, wsize) VMSG_NAME_INIT(name) }
 #define LAYOUT(size, kind, fields) { (size), (kind), sizeof(fields) / sizeof((fields)[0]), (fields) }
 #define EMPTY(size, kind) { (size), (kind), 0, 0 }
-#define MSG(bus, id, name, req, resp) { (bus), (id), VMSG_NAME_INIT(name) (req), (resp) }
+/* from: who sends the request or event (the other side answers). */
+#define MSG(bus, id, from, name, req, resp) { (bus), (id), (from), VMSG_NAME_INIT(name) (req), (resp) }
+#define DRV VMSG_FROM_DRIVER
+#define DEV VMSG_FROM_DEVICE
 
 VMSG_STATIC_ASSERT(sizeof(struct vmsg_msg) < 256, "host offsets fit a byte");
 
@@ -156,23 +159,23 @@ static const struct vmsg_field evdev_f[] = {
 static const struct vmsg_layout evdev = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f);
 
 static const struct vmsg_msg_desc messages[] = {
-	MSG(0, VMSG_ID_GET_DEVICE_INFO, "GET_DEVICE_INFO", &empty_req, &devinfo_resp),
-	MSG(0, VMSG_ID_GET_DEVICE_FEATURES, "GET_DEVICE_FEATURES", &feat_get_req, &feat_blocks),
-	MSG(0, VMSG_ID_SET_DRIVER_FEATURES, "SET_DRIVER_FEATURES", &feat_blocks, &empty_req),
-	MSG(0, VMSG_ID_GET_CONFIG, "GET_CONFIG", &cfg_get_req, &cfg_data),
-	MSG(0, VMSG_ID_SET_CONFIG, "SET_CONFIG", &cfg_data, &cfg_set_resp),
-	MSG(0, VMSG_ID_GET_DEVICE_STATUS, "GET_DEVICE_STATUS", &empty_req, &status_msg),
-	MSG(0, VMSG_ID_SET_DEVICE_STATUS, "SET_DEVICE_STATUS", &status_msg, &status_msg),
-	MSG(0, VMSG_ID_GET_VQUEUE, "GET_VQUEUE", &vq_index_req, &vq_get_resp),
-	MSG(0, VMSG_ID_SET_VQUEUE, "SET_VQUEUE", &vq_set_req, &empty_req),
-	MSG(0, VMSG_ID_RESET_VQUEUE, "RESET_VQUEUE", &vq_index_req, &empty_req),
-	MSG(0, VMSG_ID_GET_SHM, "GET_SHM", &shm_req, &shm_resp),
-	MSG(0, VMSG_ID_EVENT_CONFIG, "EVENT_CONFIG", &evcfg, 0),
-	MSG(0, VMSG_ID_EVENT_AVAIL, "EVENT_AVAIL", &evavail, 0),
-	MSG(0, VMSG_ID_EVENT_USED, "EVENT_USED", &evused, 0),
-	MSG(1, VMSG_BUS_ID_GET_DEVICES, "GET_DEVICES", &getdev_req, &getdev_resp),
-	MSG(1, VMSG_BUS_ID_PING, "PING", &ping, &ping),
-	MSG(1, VMSG_BUS_ID_EVENT_DEVICE, "EVENT_DEVICE", &evdev, 0),
+	MSG(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", &empty_req, &devinfo_resp),
+	MSG(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", &feat_get_req, &feat_blocks),
+	MSG(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", &feat_blocks, &empty_req),
+	MSG(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", &cfg_get_req, &cfg_data),
+	MSG(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", &cfg_data, &cfg_set_resp),
+	MSG(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", &empty_req, &status_msg),
+	MSG(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", &status_msg, &status_msg),
+	MSG(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", &vq_index_req, &vq_get_resp),
+	MSG(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", &vq_set_req, &empty_req),
+	MSG(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", &vq_index_req, &empty_req),
+	MSG(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", &shm_req, &shm_resp),
+	MSG(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", &evcfg, 0),
+	MSG(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", &evavail, 0),
+	MSG(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", &evused, 0),
+	MSG(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", &getdev_req, &getdev_resp),
+	MSG(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", &ping, &ping),
+	MSG(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", &evdev, 0),
 };
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
@@ -232,11 +235,11 @@ static const struct vmsg_layout getdev_resp_2025 =
 	LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_2025_f);
 
 static const struct vmsg_msg_desc messages_2025[] = {
-	MSG(0, VMSG_ID_GET_DEVICE_INFO, "GET_DEVICE_INFO", &empty_req, &devinfo_resp_2025),
-	MSG(0, VMSG_ID_GET_VQUEUE, "GET_VQUEUE", &vq_index_req, &vq_get_resp_2025),
-	MSG(0, VMSG_ID_SET_VQUEUE, "SET_VQUEUE", &vq_set_req_2025, &empty_req),
-	MSG(0, VMSG_ID_GET_SHM, "GET_SHM", &shm_req, &shm_resp_2025),
-	MSG(1, VMSG_BUS_ID_GET_DEVICES, "GET_DEVICES", &getdev_req, &getdev_resp_2025),
+	MSG(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", &empty_req, &devinfo_resp_2025),
+	MSG(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", &vq_index_req, &vq_get_resp_2025),
+	MSG(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", &vq_set_req_2025, &empty_req),
+	MSG(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", &shm_req, &shm_resp_2025),
+	MSG(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", &getdev_req, &getdev_resp_2025),
 };
 #endif
 

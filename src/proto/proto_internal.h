@@ -76,9 +76,14 @@ struct vmsg_layout {
 	const struct vmsg_field *fields;
 };
 
+/* Who sends a message's request (or the event): VMSG_FROM_* bits. */
+#define VMSG_FROM_DRIVER 1u
+#define VMSG_FROM_DEVICE 2u
+
 struct vmsg_msg_desc {
 	uint8_t bus;    /* 1 = bus namespace */
 	uint8_t msg_id;
+	uint8_t from;   /* VMSG_FROM_*: sender of the request or event */
 #if !VMSG_CONFIG_NO_FORMAT
 	const char *name;
 #endif
