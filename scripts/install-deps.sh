@@ -13,8 +13,13 @@ libc6-dev-arm64-cross libc6-dev-s390x-cross libc6-dev-armhf-cross \
 libcmocka-dev:arm64 libcmocka-dev:s390x libcmocka-dev:armhf qemu-user"
 embedded_pkgs="gcc-arm-none-eabi binutils-arm-none-eabi qemu-system-arm"
 check_pkgs="spin"
+# The real-VM tests (tests/vm): QEMU for both guest arches, busybox and
+# cpio/gzip for the initramfs, kmod for depmod, python3 to take the vmlinux
+# out of the bzImage, binutils for readelf. The guest kernels and the arm64
+# busybox are downloaded at test time (apt-get download), never installed.
+vm_pkgs="qemu-system-x86 qemu-system-arm busybox-static cpio gzip kmod python3 binutils"
 
-want="$native_pkgs $cross_pkgs $embedded_pkgs $check_pkgs"
+want="$native_pkgs $cross_pkgs $embedded_pkgs $check_pkgs $vm_pkgs"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

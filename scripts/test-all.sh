@@ -20,7 +20,7 @@
 # with set -e in a subshell), and append <name> to ALL_STAGES.
 set -uo pipefail
 
-ALL_STAGES="gcc clang asan-ubsan tsan minimal aarch64 s390x armhf freestanding firmware model consumer"
+ALL_STAGES="gcc clang asan-ubsan tsan minimal one-role aarch64 s390x armhf freestanding firmware model consumer vm"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -106,6 +106,30 @@ stage_minimal() {
 	run_ctest "$1" "$NATIVE_TIMEOUT"
 }
 
+# One role only (config.h): the codec and bus tests against a device-side
+# build in the firmware's configuration (2026 profile, no formatter, no
+# error strings) and a driver-side build with everything else in. Tests that
+# need the compiled-out role check its refusal and are reported skipped.
+# Only these tests: the role changes nothing below the bus.
+stage_one_role() {
+	local smallest="-DVMSG_CONFIG_NO_PROFILE_2025=1 -DVMSG_CONFIG_NO_FORMAT=1 -DVMSG_CONFIG_NO_STRERROR=1"
+	local role flags tests="test_proto_golden test_proto_reject test_proto_misc test_bus"
+	for role in device driver; do
+		if [ "$role" = device ]; then
+			flags="$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1"
+		else
+			flags="-DVMSG_CONFIG_ROLE_DRIVER_ONLY=1"
+		fi
+		cmake -S "$ROOT" -B "$1/$role" -G Ninja -DCMAKE_C_COMPILER=gcc \
+			-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DVMSG_WERROR=ON \
+			-DCMAKE_C_FLAGS="$flags"
+		# shellcheck disable=SC2086 # a list of targets
+		cmake --build "$1/$role" -j "$JOBS" --target $tests
+		ctest --test-dir "$1/$role" --output-on-failure --timeout "$NATIVE_TIMEOUT" \
+			-j "$JOBS" -R '^(test_proto_golden|test_proto_reject|test_proto_misc|test_bus)$' </dev/null
+	done
+}
+
 stage_aarch64() {
 	cross_stage "$1" aarch64-linux-gnu
 }
@@ -138,6 +162,13 @@ stage_model() {
 
 stage_consumer() {
 	bash "$ROOT/scripts/consumer-check.sh" "$1"
+}
+
+# Real VMs under qemu-system (TCG): Debian's kernels in x86_64 and arm64
+# guests with ivshmem-doorbell devices bound to vfio-pci or uio_pci_generic
+# (tests/vm/README.md). Kernels are cached in build/vm-cache.
+stage_vm() {
+	bash "$ROOT/tests/vm/run-all.sh" "$1"
 }
 
 # --------------------------------------------------------------------------

@@ -36,15 +36,24 @@ else
 	bdir=$cache/busybox-$arch
 	busybox=$bdir/busybox
 	if [ ! -x "$busybox" ]; then
-		rm -rf "$bdir"
-		mkdir -p "$bdir/dl"
-		chmod 0777 "$bdir/dl" # apt downloads as the _apt user
-		(cd "$bdir/dl" && apt-get download -o Acquire::Retries=3 "busybox-static:$arch" >/dev/null)
-		debs=("$bdir"/dl/*.deb)
-		dpkg-deb --fsys-tarfile "${debs[0]}" | tar -x -O ./bin/busybox >"$busybox.tmp"
-		chmod 0755 "$busybox.tmp"
-		mv "$busybox.tmp" "$busybox"
-		rm -rf "$bdir/dl"
+		# The cache may be shared by concurrent runs: lock, and download
+		# into a directory of our own.
+		mkdir -p "$bdir"
+		exec 9>"$bdir/.lock"
+		flock -w 300 9
+		if [ ! -x "$busybox" ]; then
+			dl=$bdir/dl.$$
+			rm -rf "$dl"
+			mkdir -p "$dl"
+			chmod 0777 "$dl" # apt downloads as the _apt user
+			(cd "$dl" && apt-get download -o Acquire::Retries=3 "busybox-static:$arch" >/dev/null)
+			debs=("$dl"/*.deb)
+			dpkg-deb --fsys-tarfile "${debs[0]}" | tar -x -O ./bin/busybox >"$busybox.tmp"
+			chmod 0755 "$busybox.tmp"
+			mv "$busybox.tmp" "$busybox"
+			rm -rf "$dl"
+		fi
+		exec 9>&-
 	fi
 fi
 

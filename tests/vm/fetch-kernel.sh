@@ -37,24 +37,37 @@ esac
 # The meta-package depends on exactly one versioned image package. Take the
 # first plain "Depends:" on linux-image-* (apt-cache reads the local lists:
 # no network, and it matches what "apt-get download" will fetch).
-pkg=$(apt-cache depends "$meta" 2>/dev/null |
-	sed -n 's/^ *Depends: *\(linux-image-[^ ]*\).*/\1/p' | head -n 1)
+# apt-cache prints linux-image-...:arm64 for the foreign arch already; make
+# sure the download asks for the right architecture either way.
+resolve() {
+	local p
+	p=$(apt-cache depends "$meta" 2>/dev/null |
+		sed -n 's/^ *Depends: *\(linux-image-[^ ]*\).*/\1/p' | head -n 1)
+	case $p in '' | *:*) ;; *) [ "$arch" = amd64 ] || p=$p:$arch ;; esac
+	echo "$p"
+}
+pkg=$(resolve)
 if [ -z "$pkg" ]; then
 	echo "fetch-kernel: cannot resolve $meta (is arch $arch known to apt? run scripts/install-deps.sh)" >&2
 	exit 1
 fi
-# apt-cache prints linux-image-...:arm64 for the foreign arch already; make
-# sure the download asks for the right architecture either way.
-case $pkg in *:*) ;; *) [ "$arch" = amd64 ] || pkg=$pkg:$arch ;; esac
 
-out=$cache/kernel-$arch
-if [ -f "$out/.done" ] && [ "$(cat "$out/pkg")" = "$pkg" ]; then
-	echo "fetch-kernel: $arch: cached $pkg (kernel $(cat "$out/kver"))"
+final=$cache/kernel-$arch
+mkdir -p "$cache"
+# Several runs (CI stages, worktrees) may share one cache: one fetch per
+# arch at a time, and the result appears by a rename, complete or not at all.
+exec 9>"$cache/.kernel-$arch.lock"
+flock -w 900 9
+if [ -f "$final/.done" ] && [ "$(cat "$final/pkg")" = "$pkg" ]; then
+	echo "fetch-kernel: $arch: cached $pkg (kernel $(cat "$final/kver"))"
 	exit 0
 fi
 
 t0=$(date +%s.%N)
+out=$final.tmp.$$
+tmpdir=$out # removed on any exit until it is renamed into place
 rm -rf "$out"
+trap 'rm -rf "${tmpdir:-}"' EXIT
 mkdir -p "$out/dl" "$out/x"
 # apt drops privileges to _apt for downloads; the directory must be
 # writable by that user, or apt warns and downloads unsandboxed.
@@ -67,7 +80,16 @@ chmod 0777 "$out/dl"
 		sleep 3
 	done
 	exit 1
-)
+) || {
+	# Stale package lists: after a kernel security update the mirror no
+	# longer has the .deb the lists name. Refresh once (root only) and
+	# resolve the ABI name again.
+	[ "$(id -u)" = 0 ] || exit 1
+	echo "fetch-kernel: refreshing the package lists and retrying" >&2
+	apt-get update -o Acquire::Retries=3 >/dev/null 2>&1 || true
+	pkg=$(resolve)
+	(cd "$out/dl" && apt-get download -o Acquire::Retries=3 "$pkg" >/dev/null)
+}
 debs=("$out"/dl/*.deb)
 deb=${debs[0]}
 t1=$(date +%s.%N)
@@ -124,6 +146,10 @@ fi
 echo "$kver" >"$out/kver"
 echo "$pkg" >"$out/pkg"
 touch "$out/.done"
+rm -rf "$final"
+mv "$out" "$final"
+tmpdir=""
+out=$final
 t2=$(date +%s.%N)
 awk -v a="$arch" -v p="$pkg" -v k="$kver" -v t0="$t0" -v t1="$t1" -v t2="$t2" \
 	-v sz="$(du -sh "$out" | cut -f1)" 'BEGIN {
