@@ -4,8 +4,11 @@
 # Freestanding check: build the portable core for a bare-metal Cortex-M4 with
 # arm-none-eabi-gcc (no libc, no newlib), print the code size per object, and
 # fail if the objects need anything a freestanding toolchain does not give.
-# Two configurations: the default one, and the smallest one (2025 profile,
-# formatter and error strings compiled out).
+# Four configurations: the default one; the smallest one (2025 profile,
+# formatter and error strings compiled out); and the smallest one for one
+# role, device side or driver side (VMSG_CONFIG_ROLE_DEVICE_ONLY or
+# _DRIVER_ONLY), whose linked figures the firmware stage prints
+# (scripts/run-firmware.sh; bench/firmware-size.md).
 #
 # Allowed undefined symbols: memcpy, memset, memmove and memcmp (gcc may emit
 # calls to them even with -ffreestanding, and every embedded toolchain has
@@ -70,6 +73,12 @@ build_config() {
 	# Print object names relative to the build dir, e.g. src/proto/codec.c.obj.
 	(cd "$dir/CMakeFiles/vmsg_objects.dir" &&
 		"${prefix}size" -t "${objs[@]#"$dir/CMakeFiles/vmsg_objects.dir/"}") || return 1
+	# The issue's figure: proto+ring+layout+bus, every function of them
+	# (a linked firmware keeps only what it calls: see the firmware stage).
+	(cd "$dir/CMakeFiles/vmsg_objects.dir" &&
+		"${prefix}size" "${objs[@]#"$dir/CMakeFiles/vmsg_objects.dir/"}") |
+		awk '$6 ~ /^src\/(proto|spsc|shm|bus)\// { t += $1 }
+		     END { printf "proto+ring+layout+bus (text): %d\n", t }' || return 1
 
 	# What the core needs from outside: undefined in some object and defined
 	# in none.
@@ -99,9 +108,10 @@ build_config() {
 }
 
 build_config default "" || status=1
-build_config smallest \
-	"-DVMSG_CONFIG_NO_PROFILE_2025=1 -DVMSG_CONFIG_NO_FORMAT=1 -DVMSG_CONFIG_NO_STRERROR=1" ||
-	status=1
+smallest="-DVMSG_CONFIG_NO_PROFILE_2025=1 -DVMSG_CONFIG_NO_FORMAT=1 -DVMSG_CONFIG_NO_STRERROR=1"
+build_config smallest "$smallest" || status=1
+build_config device-only "$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1" || status=1
+build_config driver-only "$smallest -DVMSG_CONFIG_ROLE_DRIVER_ONLY=1" || status=1
 
 if [ "$status" -eq 0 ]; then
 	printf '\nfreestanding: OK\n'

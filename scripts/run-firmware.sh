@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 #
-# Build the Cortex-M4 firmware (examples/firmware-m4), print what each module
-# of the library costs in the linked image, and run it in qemu-system-arm
-# (mps2-an386, semihosting). Fails unless the firmware exits with 0.
+# Build the Cortex-M4 firmware images (examples/firmware-m4), print what each
+# module of the library costs in each linked image, and run them in
+# qemu-system-arm (mps2-an386, semihosting). Fails unless every image exits
+# with 0.
 #
 # Usage: scripts/run-firmware.sh [build-dir]  (default: build/firmware)
 set -euo pipefail
@@ -18,16 +19,18 @@ cmake -S "$root/examples/firmware-m4" -B "$out" -G Ninja \
 	-DCMAKE_BUILD_TYPE=MinSizeRel >/dev/null
 cmake --build "$out" -j "$jobs"
 
-echo
-echo "Linked firmware image (-mcpu=cortex-m4 -mthumb -Os, --gc-sections):"
-arm-none-eabi-size "$out/fw.elf"
-
+# size_table <name>: what each module of the library costs in <name>.elf.
 # Per module: bytes of .text/.rodata (flash) and .data/.bss each object kept
 # after --gc-sections, from the linker map. An input section is listed as
 # " .text.name  0xADDR  0xSIZE  object", its name alone on a line when long.
-echo
-echo "Per module in the image (bytes):"
-awk '
+size_table() {
+	local name=$1
+	echo
+	echo "Linked image $name.elf (-mcpu=cortex-m4 -mthumb -Os, --gc-sections):"
+	arm-none-eabi-size "$out/$name.elf"
+	echo
+	echo "Per module in $name.elf (bytes):"
+	awk '
 	function hex(s,   i, c, v) {
 		v = 0; s = tolower(substr(s, 3))
 		for (i = 1; i <= length(s); i++) {
@@ -37,14 +40,15 @@ awk '
 		return v
 	}
 	function add(sec, size, obj,   kind, mod) {
-		if (obj !~ /\.(o|obj)$/) return
+		if (obj !~ /\.(o|obj)\)?$/) return
 		if (sec ~ /^\.(text|rodata)/) kind = "text"
 		else if (sec ~ /^\.data/) kind = "data"
 		else if (sec ~ /^\.bss/) kind = "bss"
 		else return
 		mod = obj
 		sub(/.*\/src\//, "src/", mod); sub(/.*\/ports\//, "ports/", mod)
-		sub(/.*CMakeFiles\/fw\.elf\.dir\//, "firmware/", mod)
+		sub(/.*CMakeFiles\/[^\/]*\.elf\.dir\//, "firmware/", mod)
+		sub(/.*\/libgcc\.a\(/, "libgcc/", mod); sub(/\)$/, "", mod)
 		sub(/\.c\.(o|obj)$/, ".c", mod)
 		print mod, kind, hex(size)
 	}
@@ -53,7 +57,7 @@ awk '
 	NF == 4 && $1 ~ /^\./ && $2 ~ /^0x/ && $3 ~ /^0x/ { add($1, $3, $4); next }
 	NF == 1 && $1 ~ /^\.(text|rodata|data|bss)/ { pending = $1; next }
 	pending != "" && NF == 3 && $1 ~ /^0x/ && $2 ~ /^0x/ { add(pending, $2, $3) }
-	{ pending = "" }' "$out/fw.map" | sort | awk '
+	{ pending = "" }' "$out/$name.map" | sort | awk '
 	{ sz[$1 " " $2] += $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
 	END {
 		printf "%-36s %7s %6s %6s\n", "module", "text", "data", "bss"
@@ -66,13 +70,31 @@ awk '
 		printf "%-36s %7d\n", "proto+ring+layout+bus (text)", core
 		printf "%-36s %7d\n", "library incl. common (text)", lib
 	}'
+}
 
-echo
-echo "Running in qemu-system-arm (mps2-an386):"
-set +e
-timeout 60 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
-	-semihosting-config enable=on,target=native -kernel "$out/fw.elf"
-rc=$?
-set -e
-echo "firmware exit code: $rc"
-exit "$rc"
+# run_image <name>: run <name>.elf in qemu-system-arm; fails unless it exits 0.
+run_image() {
+	local name=$1 rc
+	echo
+	echo "Running $name.elf in qemu-system-arm (mps2-an386):"
+	set +e
+	timeout 60 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+		-semihosting-config enable=on,target=native -kernel "$out/$name.elf"
+	rc=$?
+	set -e
+	echo "$name exit code: $rc"
+	return "$rc"
+}
+
+# fw: both sides in one image (the default configuration). fw-device and
+# fw-driver: one side each in the smallest useful configuration; with no
+# peer in the image they check only that their side comes up and that the
+# other role is refused.
+status=0
+for name in fw fw-device fw-driver; do
+	size_table "$name"
+done
+for name in fw fw-device fw-driver; do
+	run_image "$name" || status=1
+done
+exit "$status"
