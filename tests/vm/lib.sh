@@ -20,11 +20,13 @@
 # "timeout": a test never hangs.
 
 : "${VMSG_VM_DIR:?run through tests/vm/run-all.sh, or set VMSG_VM_DIR}"
-: "${VMSG_VM_CACHE:=$VMSG_VM_DIR/../../vm-cache}"
+# The same default as run-all.sh: <repo>/build/vm-cache.
+: "${VMSG_VM_CACHE:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/vm-cache}"
 
 VM_NAME=""            # the scenario's name (vm_setup)
 VM_WORK=""            # its work dir: sockets and logs
 VM_T0=""              # its start time
+VM_ACCEL_SUMMARY=""   # "accel=tcg" etc., once known (vm_log)
 declare -A VM_PID     # name -> pid of each background process we started
 declare -A VM_KIND    # name -> server | guest | host
 declare -A VM_LOG     # name -> its log file
@@ -43,7 +45,8 @@ _vm_since() { awk -v a="$1" -v b="$(_vm_now)" 'BEGIN { printf "%.2f", b - a }'; 
 # vm_log MSG...: a line on stdout, prefixed with the scenario, the
 # accelerator(s) in use and the time since vm_setup.
 vm_log() {
-	printf '[vm %s %s +%ss] %s\n' "$VM_NAME" "$(vm_accel_summary)" "$(_vm_since "$VM_T0")" "$*"
+	[ -n "${VM_ACCEL_SUMMARY:-}" ] || VM_ACCEL_SUMMARY=$(vm_accel_summary)
+	printf '[vm %s %s +%ss] %s\n' "$VM_NAME" "$VM_ACCEL_SUMMARY" "$(_vm_since "$VM_T0")" "$*"
 }
 
 # vm_fail MSG...: report, show the tail of every log, exit 1 (the trap
