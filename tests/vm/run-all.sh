@@ -10,7 +10,8 @@
 #      while the programs build;
 #   3. packs one initramfs per arch with the guest programs;
 #   4. decides the accelerator once (tcg unless KVM demonstrably works);
-#   5. runs tests/vm/scenario-*.sh in name order, each in its own process,
+#   5. runs tests/vm/scenario-smoke.sh, then the other scenario-*.sh in name
+#      order, each in its own process,
 #      and prints PASS/FAIL, wall time and accelerator per scenario.
 # Exit status non-zero if anything failed.
 #
@@ -134,7 +135,14 @@ names=()
 results=()
 times=()
 failed=0
+# The harness's own smoke test first: when it fails, the other scenarios'
+# failures are about the environment, not the library.
+scenarios=()
+[ -f "$here/scenario-smoke.sh" ] && scenarios+=("$here/scenario-smoke.sh")
 for s in "$here"/scenario-*.sh; do
+	[ "$s" = "$here/scenario-smoke.sh" ] || scenarios+=("$s")
+done
+for s in "${scenarios[@]}"; do
 	name=${s##*/scenario-}
 	name=${name%.sh}
 	if [ -n "${VMSG_VM_SCENARIOS:-}" ] && ! [[ " $VMSG_VM_SCENARIOS " == *" $name "* ]]; then
