@@ -86,27 +86,88 @@ static int find_uio(struct vmsg_uio *p, char *name, size_t cap)
 	return err;
 }
 
-/* UIO maps named by the driver (uio_ivshmem): map0 registers, map1 memory. */
-static int map_uio_maps(struct vmsg_uio *p, const char *uio)
+/* Start address of BAR @p bar from the device's "resource" file (one
+ * "start end flags" line per resource). */
+static int bar_start(struct vmsg_uio *p, unsigned bar, unsigned long long *start)
+{
+	char path[200], line[128];
+	unsigned long long s, e, f;
+	FILE *fp;
+	int err = VMSG_ENOENT;
+
+	snprintf(path, sizeof path, "%s/resource", p->sysdev);
+	fp = fopen(path, "re");
+	if (!fp)
+		return VMSG_ENOENT;
+	for (unsigned i = 0; fgets(line, sizeof line, fp); i++) {
+		if (i == bar) {
+			if (sscanf(line, "%llx %llx %llx", &s, &e, &f) == 3 && s && e > s) {
+				*start = s;
+				err = 0;
+			}
+			break;
+		}
+	}
+	fclose(fp);
+	return err;
+}
+
+/* The UIO map that covers @p start: a driver's maps need not follow the
+ * BAR numbers (uio_pci_generic lists only 32-bit memory BARs, so ivshmem's
+ * 64-bit BAR2 is not among them and map1 is the MSI-X table), so maps are
+ * matched by address, never by index. */
+static int find_map(struct vmsg_uio *p, const char *uio, unsigned long long start,
+		    unsigned *index, unsigned long long *size)
 {
 	char path[256];
-	unsigned long long rsz, ssz;
+	unsigned long long addr, off, sz;
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	for (unsigned n = 0; n < 5; n++) {
+		snprintf(path, sizeof path, "%s/uio/%s/maps/map%u/addr", p->sysdev, uio, n);
+		if (read_number(path, &addr))
+			break;
+		snprintf(path, sizeof path, "%s/uio/%s/maps/map%u/size", p->sysdev, uio, n);
+		if (read_number(path, &sz))
+			break;
+		snprintf(path, sizeof path, "%s/uio/%s/maps/map%u/offset", p->sysdev, uio, n);
+		if (read_number(path, &off))
+			off = 0;
+		/* Only page-aligned starts: a map offset would need its own handling. */
+		if (addr + off == start && (start % pg) == 0) {
+			*index = n;
+			*size = sz;
+			return 0;
+		}
+	}
+	return VMSG_ENOENT;
+}
+
+/* Registers and shared memory from the UIO node's maps (mmap offset N pages
+ * selects map N). */
+static int map_uio_maps(struct vmsg_uio *p, const char *uio)
+{
+	unsigned long long s0, s2, rsz, ssz;
+	unsigned i0, i2;
 	long pg = sysconf(_SC_PAGESIZE);
 
-	snprintf(path, sizeof path, "%s/uio/%s/maps/map0/size", p->sysdev, uio);
-	if (read_number(path, &rsz))
-		return VMSG_ENOENT;
-	snprintf(path, sizeof path, "%s/uio/%s/maps/map1/size", p->sysdev, uio);
-	if (read_number(path, &ssz))
-		return VMSG_ENOENT;
-	if (p->uio_fd < 0)
+	if (p->uio_fd < 0 || bar_start(p, VMSG_IVSHMEM_BAR_REGS, &s0) ||
+	    bar_start(p, VMSG_IVSHMEM_BAR_SHM, &s2) || find_map(p, uio, s0, &i0, &rsz) ||
+	    find_map(p, uio, s2, &i2, &ssz) || rsz < VMSG_IVSHMEM_REG_DOORBELL + 4u)
 		return VMSG_ENOENT;
 	p->regs_len = page_round(rsz);
-	p->regs = map_fd(p->uio_fd, p->regs_len, 0);
+	p->regs = map_fd(p->uio_fd, p->regs_len, (off_t)i0 * pg);
 	p->shm_len = page_round(ssz);
 	p->shm_size = (size_t)ssz;
-	p->shm = map_fd(p->uio_fd, p->shm_len, (off_t)pg); /* offset N * page selects mapN */
-	return p->regs && p->shm ? 0 : VMSG_EIO;
+	p->shm = map_fd(p->uio_fd, p->shm_len, (off_t)i2 * pg);
+	if (p->regs && p->shm)
+		return 0;
+	if (p->regs)
+		munmap(p->regs, p->regs_len);
+	if (p->shm)
+		munmap(p->shm, p->shm_len);
+	p->regs = p->shm = NULL;
+	return VMSG_EIO;
 }
 
 /* uio_pci_generic exposes no maps: use the PCI resource files. */

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -412,6 +413,7 @@ static void dump_region(void)
 {
 	char path[160];
 	uint8_t *m;
+	off_t len;
 	int fd;
 
 	if (!opt.bdf)
@@ -420,7 +422,14 @@ static void dump_region(void)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	{
+		struct stat st;
+
+		len = fstat(fd, &st) == 0 ? st.st_size : 0;
+	}
+	if (len < 4096)
+		len = 4096;
+	m = mmap(NULL, (size_t)len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
 		return;
@@ -428,7 +437,14 @@ static void dump_region(void)
 	for (unsigned i = 0; i < 0x100; i += 4)
 		printf("%s%08x", i % 32 ? " " : "\n  ", *(volatile uint32_t *)(m + i));
 	putchar('\n');
-	munmap(m, 4096);
+	{
+		struct vmsg_shm_v1_info info;
+		int v = vmsg_shm_v1_validate(m, (size_t)len, VMSG_SPSC_MEM_DEVICE, &info);
+
+		say("RESULT validate=%d reason=%d elems=%u size=%u len=%lld", v, (int)info.reason,
+		    info.num_elems, info.elem_size, (long long)len);
+	}
+	munmap(m, (size_t)len);
 }
 
 int main(int argc, char **argv)

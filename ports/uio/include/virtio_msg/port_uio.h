@@ -4,10 +4,11 @@
  * @brief uio port: an ivshmem device (PCI 1af4:1110) bound to
  *        uio_pci_generic, or to a UIO driver that names its maps.
  *
- * Registers and shared memory come from the device's UIO maps when the
- * driver names them (uio_ivshmem: map0 registers, map1 shared memory), else
- * from the PCI resource files (resource0, resource2), as uio_pci_generic
- * exposes no maps. Interrupts: when the device has an INTx pin and a UIO
+ * Registers and shared memory come from the device's UIO maps when maps
+ * cover BAR0 and BAR2 (matched by address with the device's "resource"
+ * file, never by map number), else from the PCI resource files (resource0,
+ * resource2): uio_pci_generic lists only 32-bit memory BARs as maps, so
+ * ivshmem's 64-bit BAR2 is never one of them. Interrupts: when the device has an INTx pin and a UIO
  * node, waiting is a poll() on /dev/uioN and INTx is re-enabled through
  * config space after each one (the kernel masks it with the command
  * register's Interrupt Disable bit). Stock QEMU ivshmem-doorbell has no INTx
