@@ -347,10 +347,13 @@ static void run_pair(int procs, role_fn a, role_fn b, void *ctx, struct sync *s)
 /* ---------------------------------------------------------------------- */
 
 /* A library ring in coherent memory with 32-bit host-order indices: each
- * index alone on a line; the awake word in the consumer's line (as SPSC-v0
- * puts it) or, for one informational figure, on its own line. */
+ * index alone on a line; the awake word in the consumer's line and the
+ * kicked word in the producer's (as SPSC-v0 puts them) or, for one
+ * informational figure, the awake word on its own line (as the vmamp v1
+ * extension puts it, in the extension line). */
 struct lib_ring_mem {
 	_Alignas(64) uint32_t prod;
+	uint32_t kicked;
 	_Alignas(64) uint32_t cons;
 	uint32_t awake;
 	_Alignas(64) uint32_t awake_alone;
@@ -374,6 +377,7 @@ static void lib_setup(struct lib_ring_mem *m, struct lib_eps *e, int awake_alone
 	d.prod = (struct vmsg_spsc_index){ &m->prod, 32 };
 	d.cons = (struct vmsg_spsc_index){ &m->cons, 32 };
 	d.awake = awake_alone ? &m->awake_alone : &m->awake;
+	d.kicked = &m->kicked;
 	d.mem = VMSG_SPSC_MEM_COHERENT;
 	err = vmsg_spsc_prod_init(&e->p, &d, VMSG_SPSC_INIT_RESET);
 	if (!err)

@@ -12,6 +12,16 @@
  * emulate the store->load reordering a missing full fence allows, by
  * swapping the two accesses in program order.
  *
+ * Kick suppression with sleep tokens: the consumer's awake word is 0
+ * (always kick), odd (polling) or an even token (asleep: kick once). The
+ * consumer arms each sleep with a fresh token; the producer kicks only for
+ * a token it has not kicked for yet, remembers it privately and publishes
+ * it in its own kicked word, which the consumer skips when it picks the
+ * next token. Doorbells are adversarial: a kick rung before the consumer
+ * arms may be lost (QEMU ivshmem) or stay pending and end a later sleep
+ * early (eventfd), and the consumer may wake once without any kick (a
+ * timeout), leaving a token armed that was never kicked.
+ *
  * Properties:
  *   - assertions: every delivered message is the next sequence number
  *     (no loss, duplication, reordering, no stale slot contents); every
@@ -25,21 +35,30 @@
  *     busy-waits (a poll that would find nothing new is a blocked guard).
  *
  * Bug variants (spin -D...), each of which pan must reject:
- *   BUG_NO_RECHECK           consumer sleeps right after awake = 0
- *   BUG_NO_FENCE_CONSUMER    consumer loads P before its awake = 0 is visible
+ *   BUG_NO_RECHECK           consumer sleeps right after arming
+ *   BUG_NO_FENCE_CONSUMER    consumer loads P before its token is visible
  *   BUG_NO_FENCE_PRODUCER    producer loads awake before its P is visible
  *   BUG_PUBLISH_BEFORE_WRITE producer publishes P before writing the slot
  *   BUG_NO_EMPTY_SLOT        producer's room test forgets the empty slot
  *                            (FILL < N), so it overwrites unconsumed slots
+ *   BUG_SAME_TOKEN           consumer arms every sleep with the same token:
+ *                            the producer takes a new sleep for one it has
+ *                            already kicked
+ *   BUG_SUPPRESS_ANY_ARMED   producer kicks only when the word changes from
+ *                            polling to armed (remembers "armed", not which
+ *                            token): a second sleep in a row is never kicked
  */
 
 #define N 3        /* slots; one always stays empty */
 #define M 4        /* messages, sequence numbers 1..M (wraps the ring) */
+#define TOKMAX 240 /* tokens are even bytes; no run gets near a wrap */
 
 byte P;            /* producer index, written only by the producer */
 byte C;            /* consumer index, written only by the consumer */
 byte slot[N];      /* slot contents: the sequence number, 0 = never written */
-bit  awake;        /* consumer's awake word: 0 = "kick me" (fresh memory) */
+byte awake;        /* consumer's awake word: 0 always kick, odd polling,
+                      even token = asleep (fresh memory: 0) */
+byte kickedw;      /* producer's kicked word: last token it kicked for */
 bit  doorbell;     /* a kick: a pending, coalescing hint (not a count) */
 
 bit  sleeping;     /* ghost: consumer is blocked waiting for the doorbell */
@@ -53,8 +72,9 @@ active proctype Producer()
 	byte p = 0;        /* own index, private */
 	byte cseen = 0;    /* cached peer index C */
 	byte seq = 1;      /* next sequence number to send */
+	byte kpriv = 0;    /* token we last kicked for, private (0: none) */
 	byte tmp;
-	bit aw;
+	byte aw;
 
 	do
 	:: seq > M -> break
@@ -79,9 +99,28 @@ active proctype Producer()
 #endif
 		d_step { p = (p + 1) % N; seq++ };
 		if
-		:: aw == 0 -> doorbell = 1  /* kick */
-		:: else -> skip             /* consumer is polling: suppressed */
-		fi
+		:: aw == 0 -> doorbell = 1          /* always kick */
+		:: aw % 2 == 1 -> skip              /* polling: suppressed */
+#ifdef BUG_SUPPRESS_ANY_ARMED
+		:: aw != 0 && aw % 2 == 0 && kpriv != 0 -> skip
+		:: aw != 0 && aw % 2 == 0 && kpriv == 0 ->
+			kpriv = 1; doorbell = 1
+#else
+		:: aw != 0 && aw % 2 == 0 && aw == kpriv ->
+			skip                            /* this sleep was kicked */
+		:: aw != 0 && aw % 2 == 0 && aw != kpriv ->
+			kpriv = aw;                     /* remember, publish, kick */
+			kickedw = aw;
+			doorbell = 1
+#endif
+		fi;
+#ifdef BUG_SUPPRESS_ANY_ARMED
+		if
+		:: aw % 2 == 1 -> kpriv = 0         /* "saw it polling again" */
+		:: else -> skip
+		fi;
+#endif
+		aw = 0
 #ifdef BUG_NO_EMPTY_SLOT
 	:: seq <= M && FILL(cseen, p) >= N ->     /* never true */
 #else
@@ -104,9 +143,16 @@ active proctype Consumer()
 	byte c = 0;        /* own index, private */
 	byte pseen = 0;    /* cached peer index P */
 	byte expect = 1;   /* next sequence number to deliver */
+	byte tok = 2;      /* own current token, private */
+	bit early = 0;     /* the one wake-up without a kick was used */
 	byte tmp;
 
-	awake = 1;         /* starts polling */
+	/* init: armed with a fresh token (the producer kicks once), or
+	 * already polling */
+	if
+	:: awake = tok
+	:: awake = tok + 1
+	fi;
 	do
 	:: c != pseen ->                    /* a message, by the cache */
 		tmp = slot[c];
@@ -125,12 +171,26 @@ active proctype Consumer()
 		if
 		:: c != pseen -> skip           /* work: process it */
 		:: else ->
-			/* empty: arm the kick, then re-check, then sleep */
+			/* empty: arm with a fresh token, then re-check, then sleep.
+			 * A doorbell rung before this point may be lost. */
+			if
+			:: doorbell = 0
+			:: skip
+			fi;
+#ifndef BUG_SAME_TOKEN
+			/* next token: even, fresh, not the producer's kicked word */
+			tok = tok + 2;
+			if
+			:: tok == kickedw -> tok = tok + 2
+			:: else -> skip
+			fi;
+			assert(tok < TOKMAX);
+#endif
 #ifdef BUG_NO_FENCE_CONSUMER
-			tmp = P;                    /* load hoisted above awake = 0 */
-			awake = 0;
+			tmp = P;                    /* load hoisted above the token */
+			awake = tok;
 #else
-			awake = 0;
+			awake = tok;
 			/* full fence: implied by SC */
 #ifndef BUG_NO_RECHECK
 			tmp = P;
@@ -142,15 +202,18 @@ active proctype Consumer()
 			pseen = tmp;
 			if
 			:: c != pseen ->
-				awake = 1               /* not empty after all: no sleep */
+				awake = tok + 1         /* not empty after all: polling */
 			:: else ->
 				sleeping = 1;
-				/* sleep until kicked (no timeout: it would hide a lost
-				 * wake-up); then clear the doorbell, store awake = 1 and
-				 * re-check the ring at the top of the loop */
-				doorbell == 1;
+				/* sleep until kicked, or once without a kick (a timeout:
+				 * more would hide a lost wake-up); then clear the doorbell,
+				 * mark polling and re-check the ring at the top of the loop */
+				if
+				:: doorbell == 1
+				:: early == 0 -> early = 1
+				fi;
 				d_step { sleeping = 0; doorbell = 0 };
-				awake = 1
+				awake = tok + 1
 			fi
 		fi
 	od;

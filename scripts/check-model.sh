@@ -144,6 +144,9 @@ check ring.pml safety 'assertion violated .*sleeping'  -DBUG_NO_FENCE_PRODUCER
 check ring.pml live   'acceptance cycle'               -DBUG_NO_FENCE_PRODUCER
 check ring.pml safety 'assertion violated .*expect'    -DBUG_PUBLISH_BEFORE_WRITE
 check ring.pml safety 'assertion violated|invalid end state' -DBUG_NO_EMPTY_SLOT
+check ring.pml safety 'assertion violated .*sleeping'  -DBUG_SAME_TOKEN
+check ring.pml live   'acceptance cycle'               -DBUG_SAME_TOKEN
+check ring.pml safety 'assertion violated .*sleeping'  -DBUG_SUPPRESS_ANY_ARMED
 
 # Lifecycle with restarts, guard and both rings (model/lifecycle.pml).
 check lifecycle.pml safety pass

@@ -1065,13 +1065,15 @@ static void test_shm_layout_v0_stale_tail_zeroed(void **state)
 	free_tracked(buf);
 }
 
-/* The awake word sits at queue + 0x44, only with kick suppression. */
+/* With kick suppression, each queue's consumer owns an awake word at
+ * queue + 0x44 and its producer a kicked word at queue + 0x04, both in the
+ * padding of their own index lines; nothing else changes. */
 static void test_shm_layout_v0_awake_word(void **state)
 {
 	struct vmsg_shm_v0_params prm;
 	struct vmsg_shm_chan drv, dev;
 	uint8_t *buf = alloc_tracked(8192), *img = alloc_tracked(8192);
-	uint32_t a;
+	uint32_t a, dev_tok, drv_tok, k;
 
 	(void)state;
 	vmsg_shm_v0_defaults(&prm);
@@ -1080,26 +1082,40 @@ static void test_shm_layout_v0_awake_word(void **state)
 	memset(img, 0xEE, 8192);
 	open_pair(&drv, &dev, buf, 8192, &prm, VMSG_SPSC_MEM_COHERENT);
 	put_idx(img + 0x0000, 0, false);
+	put_idx(img + 0x0004, 0, false); /* kicked for nothing yet */
 	put_idx(img + 0x0040, 0, false);
-	put_idx(img + 0x0044, 0, false); /* the consumer starts at "kick me" */
 	put_idx(img + 0x1000, 0, false);
+	put_idx(img + 0x1004, 0, false);
 	put_idx(img + 0x1040, 0, false);
-	put_idx(img + 0x1044, 0, false);
+	/* each consumer starts armed: an even, non-zero token */
+	memcpy(&dev_tok, buf + 0x0044, 4);
+	memcpy(&drv_tok, buf + 0x1044, 4);
+	assert_true(dev_tok != 0 && dev_tok % 2 == 0);
+	assert_true(drv_tok != 0 && drv_tok % 2 == 0);
+	memcpy(img + 0x0044, &dev_tok, 4);
+	memcpy(img + 0x1044, &drv_tok, 4);
 	image_equal(buf, img, 8192);
 	/* the driver consumes device->driver: its awake word is +0x1044 */
 	vmsg_shm_chan_awake(&drv);
 	memcpy(&a, buf + 0x1044, 4);
-	assert_int_not_equal(a, 0);
-	memcpy(img + 0x1044, buf + 0x1044, 4);
+	assert_int_equal(a, drv_tok | 1); /* polling: odd, same token */
+	memcpy(img + 0x1044, &a, 4);
 	image_equal(buf, img, 8192);
 	assert_false(vmsg_shm_chan_need_kick(&dev)); /* driver polls */
-	assert_true(vmsg_shm_chan_need_kick(&drv));  /* device armed for kicks */
+	/* the device is armed: one kick for its token, recorded in the
+	 * driver's kicked word (+0x04, the driver produces driver->device) */
+	assert_true(vmsg_shm_chan_need_kick(&drv));
+	memcpy(&k, buf + 0x0004, 4);
+	assert_int_equal(k, dev_tok);
+	assert_false(vmsg_shm_chan_need_kick(&drv));
+	memcpy(img + 0x0004, &k, 4);
+	image_equal(buf, img, 8192);
 	free_tracked(img);
 	free_tracked(buf);
 }
 
-/* Without kick suppression the padding at +0x44 is never touched, and the
- * producer always asks for a kick (a prototype peer never writes it). */
+/* Without kick suppression the padding at +0x04 and +0x44 is never touched,
+ * and the producer always asks for a kick (a prototype peer never writes it). */
 static void test_shm_layout_v0_no_awake_word_by_default(void **state)
 {
 	struct vmsg_shm_v0_params prm;
@@ -1114,6 +1130,10 @@ static void test_shm_layout_v0_no_awake_word_by_default(void **state)
 	vmsg_shm_chan_awake(&drv);
 	vmsg_shm_chan_awake(&dev);
 	for (int i = 0x44; i < 0x80; i++) {
+		assert_int_equal(buf[i], 0xEE);
+		assert_int_equal(buf[0x1000 + i], 0xEE);
+	}
+	for (int i = 0x04; i < 0x40; i++) {
 		assert_int_equal(buf[i], 0xEE);
 		assert_int_equal(buf[0x1000 + i], 0xEE);
 	}

@@ -419,8 +419,9 @@ static void restart_case(bool ext, uint8_t mem, int restarting_side, bool owner_
 	run_both(&e[0], &e[1]);
 	in_flight(&e[0], &e[1]);
 
-	/* What the restart must not touch: the header (and extension line),
-	 * the survivor's queue-head line and the survivor's element array. */
+	/* What the restart must not touch: the header (and extension line,
+	 * but for the restarting side's own awake word), the survivor's
+	 * queue-head line and the survivor's element array. */
 	memcpy(hdr_before, buf, sizeof(hdr_before));
 	{
 		uint64_t sqh = get_le64(buf + (s->side ? 0x18 : 0x30));
@@ -432,10 +433,21 @@ static void restart_case(bool ext, uint8_t mem, int restarting_side, bool owner_
 
 	/* The restart: a new process opens the same side again. */
 	ep_open(r, &c[restarting_side], r->life + 1);
-	if (!ext)
+	if (!ext) {
 		assert_memory_equal(buf, hdr_before, 64);
-	else
+	} else {
+		/* The restarted side starts armed: a fresh even token in its
+		 * own awake word, different from the one it left there. */
+		size_t aw = VMSG_EXT_LINE + (r->side ? VMSG_EXT_OFF_DEV_AWAKE :
+						       VMSG_EXT_OFF_DRV_AWAKE);
+		uint32_t tok = get_le32(buf + aw);
+
+		assert_int_equal(tok % 2, 0);
+		assert_int_not_equal(tok, 0);
+		assert_int_not_equal(tok, get_le32(hdr_before + aw) & ~1u);
+		memcpy(hdr_before + aw, buf + aw, 4);
 		assert_memory_equal(buf, hdr_before, sizeof(hdr_before));
+	}
 	{
 		uint64_t sqh = get_le64(buf + (s->side ? 0x18 : 0x30));
 
@@ -882,6 +894,69 @@ static void test_shm_lifecycle_plain_v1_linux_peer(void **state)
 	}
 }
 
+/* Extended v1 kick suppression (shm.h, docs/ring-protocol.md): each side's
+ * awake word in the extension line (device +0x20, driver +0x30), each
+ * producer's kicked word at its queue head + 0x14; +0x0C stays 0; one kick
+ * per sleep token; a plain layout has none of them (always kick). */
+static void test_shm_lifecycle_kick_words(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	uint8_t *ext = buf + VMSG_EXT_LINE;
+	uint32_t dev_tok, drv_tok;
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	/* both consumers start armed with an even token */
+	dev_tok = get_le32(ext + VMSG_EXT_OFF_DEV_AWAKE);
+	drv_tok = get_le32(ext + VMSG_EXT_OFF_DRV_AWAKE);
+	assert_true(dev_tok != 0 && dev_tok % 2 == 0);
+	assert_true(drv_tok != 0 && drv_tok % 2 == 0);
+	/* the driver sends: one kick for the device's token, named in the
+	 * driver's kicked word; a second message of that sleep: no kick */
+	assert_int_equal(send_one(&e[0]), 0);
+	assert_true(vmsg_shm_chan_need_kick(&e[0].ch));
+	assert_int_equal(get_le32(qh_of(0) + VMSG_SIDE_OFF_KICKED), dev_tok);
+	assert_int_equal(send_one(&e[0]), 0);
+	assert_false(vmsg_shm_chan_need_kick(&e[0].ch));
+	/* the device wakes: polling (odd); it drains, arms: a fresh token */
+	vmsg_shm_chan_awake(&e[1].ch);
+	assert_int_equal(get_le32(ext + VMSG_EXT_OFF_DEV_AWAKE), dev_tok | 1);
+	assert_int_equal(drain(&e[1]), 2);
+	assert_int_equal(vmsg_shm_chan_arm(&e[1].ch), 0);
+	assert_int_not_equal(get_le32(ext + VMSG_EXT_OFF_DEV_AWAKE), dev_tok);
+	assert_int_equal(send_one(&e[0]), 0);
+	assert_true(vmsg_shm_chan_need_kick(&e[0].ch));
+	assert_int_equal(get_le32(qh_of(0) + VMSG_SIDE_OFF_KICKED),
+			 get_le32(ext + VMSG_EXT_OFF_DEV_AWAKE));
+	/* the device's reply to a polling driver: no kick */
+	vmsg_shm_chan_awake(&e[0].ch);
+	assert_int_equal(send_one(&e[1]), 0);
+	assert_false(vmsg_shm_chan_need_kick(&e[1].ch));
+	assert_int_equal(get_le32(qh_of(1) + VMSG_SIDE_OFF_KICKED), 0);
+	/* the old awake place in the queue heads is never written */
+	assert_int_equal(get_le32(qh_of(0) + 0x0C), 0);
+	assert_int_equal(get_le32(qh_of(1) + 0x0C), 0);
+
+	/* plain v1: no kick words, every send asks for a kick */
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	c0.v1.extended = false;
+	c1.v1.extended = false;
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	vmsg_shm_chan_awake(&e[1].ch);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(send_one(&e[0]), 0);
+		assert_true(vmsg_shm_chan_need_kick(&e[0].ch));
+	}
+}
+
 /* The QEMU layout (spec §4.3), written by the test acting as the QEMU
  * device; our driver attaches, is not extended, reaches RUN, exchanges
  * traffic and asks for a kick every time, although the word at the place
@@ -965,6 +1040,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_qemu_device_peer, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("shm_lifecycle", tests, NULL, NULL);

@@ -15,7 +15,9 @@
  * Local layout (64-byte aligned buffer):
  *   +0x00 producer index word   +0x04 consumer index word
  *   +0x08 awake word            +0x0C guard word 1   +0x10 guard word 2
+ *   +0x14 kicked word (with the awake word)
  *   +0x40 slots (N * slot_size)
+ * The awake and kicked words are stored in the byte order of the indices.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -63,6 +65,7 @@ static const struct variant variants[] = {
 #define OFF_AW 0x08u
 #define OFF_GW1 0x0Cu
 #define OFF_GW2 0x10u
+#define OFF_KW 0x14u
 #define OFF_SLOTS 0x40u
 
 /* Sentinels in the other halves of the 16-bit index words. */
@@ -107,7 +110,7 @@ struct ring {
 	uint32_t n, ss;
 	uint8_t *buf;
 	size_t size;
-	uint8_t *pw, *cw, *aw, *slots;
+	uint8_t *pw, *cw, *aw, *kw, *slots;
 	uint8_t *pf, *cf; /* the index fields themselves */
 	struct vmsg_spsc_desc d;
 	struct vmsg_spsc_prod p;
@@ -130,6 +133,7 @@ static void ring_alloc(struct ring *r, const struct variant *v, uint32_t n, uint
 	r->pw = r->buf + OFF_PW;
 	r->cw = r->buf + OFF_CW;
 	r->aw = r->buf + OFF_AW;
+	r->kw = r->buf + OFF_KW;
 	r->slots = r->buf + OFF_SLOTS;
 	r->pf = r->pw;
 	r->cf = v->w == W16_LE ? r->cw + 2 : r->cw;
@@ -145,6 +149,7 @@ static void ring_alloc(struct ring *r, const struct variant *v, uint32_t n, uint
 	r->d.cons.addr = r->cf;
 	r->d.cons.bits = r->d.prod.bits;
 	r->d.awake = awake ? r->aw : NULL;
+	r->d.kicked = awake ? r->kw : NULL;
 	r->d.flags = v->w == W32_HOST ? 0 : VMSG_SPSC_F_LE_INDEX;
 	r->d.mem = v->mem;
 	r->d.cache = NULL;
@@ -213,17 +218,43 @@ static uint32_t mem_cons(const struct ring *r)
 	return field_get(r->v, r->cf);
 }
 
-static uint32_t awake_get(const struct ring *r)
+/* A kick word (awake, kicked), in the byte order of the indices. */
+static uint32_t kword_get(const struct ring *r, const uint8_t *p)
 {
 	uint32_t x;
 
-	memcpy(&x, r->aw, 4);
-	return x;
+	if (r->v->w == W32_HOST) {
+		memcpy(&x, p, 4);
+		return x;
+	}
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void kword_set(const struct ring *r, uint8_t *p, uint32_t x)
+{
+	if (r->v->w == W32_HOST) {
+		memcpy(p, &x, 4);
+		return;
+	}
+	p[0] = (uint8_t)x;
+	p[1] = (uint8_t)(x >> 8);
+	p[2] = (uint8_t)(x >> 16);
+	p[3] = (uint8_t)(x >> 24);
+}
+
+static uint32_t awake_get(const struct ring *r)
+{
+	return kword_get(r, r->aw);
 }
 
 static void awake_set(struct ring *r, uint32_t x)
 {
-	memcpy(r->aw, &x, 4);
+	kword_set(r, r->aw, x);
+}
+
+static uint32_t kicked_get(const struct ring *r)
+{
+	return kword_get(r, r->kw);
 }
 
 static void le32_put(uint8_t *p, uint32_t x)
@@ -744,6 +775,13 @@ static void test_spsc_desc_check_rejects(void **state)
 	d = r.d;
 	d.awake = r.aw + 2; /* the awake word is an aligned 32-bit word */
 	assert_int_equal(vmsg_spsc_desc_check(&d), VMSG_EINVAL);
+	d = r.d;
+	d.kicked = r.kw + 2; /* so is the kicked word */
+	assert_int_equal(vmsg_spsc_desc_check(&d), VMSG_EINVAL);
+	d = r.d;
+	d.awake = NULL; /* a kicked word only goes with an awake word */
+	d.kicked = r.kw;
+	assert_int_equal(vmsg_spsc_desc_check(&d), VMSG_EINVAL);
 
 	/* A 16-bit index cannot number more than 65536 slots. */
 	big = malloc((size_t)65537 * 4);
@@ -775,7 +813,9 @@ static void test_spsc_desc_check_rejects(void **state)
 	ring_free(&r);
 }
 
-/* INIT_RESET publishes index 0; the awake word starts at 0. */
+/* INIT_RESET publishes index 0; the consumer starts armed with the token
+ * after the one in memory (1 = polling with token 0: the next is 2), and the
+ * producer's kicked word says it kicked for nothing yet. */
 static void test_spsc_init_reset_publishes_zero(void **state)
 {
 	struct ring r;
@@ -784,10 +824,12 @@ static void test_spsc_init_reset_publishes_zero(void **state)
 	field_set(r.v, r.pf, 5);
 	field_set(r.v, r.cf, 3);
 	awake_set(&r, 1);
+	kword_set(&r, r.kw, 0x55u);
 	ring_init(&r);
 	assert_int_equal(mem_prod(&r), 0);
 	assert_int_equal(mem_cons(&r), 0);
-	assert_int_equal(awake_get(&r), 0);
+	assert_int_equal(awake_get(&r), 2);
+	assert_int_equal(kicked_get(&r), 0);
 	assert_int_equal(vmsg_spsc_cons_pending(&r.c), 0);
 	ring_free(&r);
 }
@@ -810,8 +852,8 @@ static void test_spsc_init_resume(void **state)
 	/* Resume publishes nothing new ... */
 	assert_int_equal(mem_prod(&r), 5);
 	assert_int_equal(mem_cons(&r), 2);
-	/* ... except the awake word, which starts at 0 (spsc.h). */
-	assert_int_equal(awake_get(&r), 0);
+	/* ... except the awake word, which starts armed (spsc.h). */
+	assert_int_equal(awake_get(&r), 2);
 	assert_int_equal(vmsg_spsc_cons_pending(&r.c), 3);
 	/* 3 filled, so 4 free: the producer fills them, then is full. */
 	for (uint32_t i = 0; i < 4; i++)
@@ -1077,43 +1119,139 @@ static void test_spsc_kick_awake_word(void **state)
 {
 	struct ring r;
 	uint64_t kicks;
+	uint32_t t0, t1, t2, t3, t4;
 
 	ring_alloc(&r, var(state), 8, 64, true);
 	ring_init(&r);
 	kicks = r.p.stats.kicks;
-	/* Fresh: awake = 0, "kick me". */
-	assert_int_equal(awake_get(&r), 0);
+	/* Fresh: armed with an even token; the first message kicks, the
+	 * next ones of the same sleep do not. */
+	t0 = awake_get(&r);
+	assert_true(t0 != 0 && t0 % 2 == 0);
 	push_seq(&r, 0, 64);
 	assert_true(vmsg_spsc_prod_need_kick(&r.p));
-	/* Consumer polling: no kick. */
-	vmsg_spsc_cons_awake(&r.c);
-	assert_int_not_equal(awake_get(&r), 0);
+	assert_int_equal(kicked_get(&r), t0); /* the producer says which token */
 	push_seq(&r, 1, 64);
 	assert_false(vmsg_spsc_prod_need_kick(&r.p));
-	/* A peer that does not know the word leaves it 0: kick. */
-	awake_set(&r, 0);
-	assert_true(vmsg_spsc_prod_need_kick(&r.p));
-	awake_set(&r, 0x12345678u);
-	assert_false(vmsg_spsc_prod_need_kick(&r.p));
-	assert_int_equal(r.p.stats.kicks, kicks + 2);
-
-	/* arm with data pending: 1, and the consumer is marked awake. */
-	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 1);
-	assert_int_not_equal(awake_get(&r), 0);
+	/* Consumer polling: odd (same token), no kick. */
+	vmsg_spsc_cons_awake(&r.c);
+	assert_int_equal(awake_get(&r), t0 | 1);
 	push_seq(&r, 2, 64);
 	assert_false(vmsg_spsc_prod_need_kick(&r.p));
-	pop_seq(&r, 0);
-	pop_seq(&r, 1);
-	pop_seq(&r, 2);
-	/* arm on an empty ring: 0, awake = 0, and the next push kicks. */
-	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
-	assert_int_equal(awake_get(&r), 0);
-	push_seq(&r, 3, 64);
+	/* A word of 0 (fresh memory, a peer without tokens): always kick. */
+	awake_set(&r, 0);
 	assert_true(vmsg_spsc_prod_need_kick(&r.p));
-	/* After the kick the consumer wakes, marks itself awake, drains. */
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	/* Any odd value is polling; any even token is kicked once. */
+	awake_set(&r, 0x12345679u);
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	awake_set(&r, 0x12345678u);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	assert_int_equal(kicked_get(&r), 0x12345678u);
+	assert_int_equal(r.p.stats.kicks, kicks + 4);
 	vmsg_spsc_cons_awake(&r.c);
-	assert_int_not_equal(awake_get(&r), 0);
-	pop_seq(&r, 3);
+
+	/* arm with data pending: 1, and the consumer is marked polling. */
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 1);
+	assert_int_equal(awake_get(&r) % 2, 1);
+	push_seq(&r, 3, 64);
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	for (uint32_t i = 0; i < 4; i++)
+		pop_seq(&r, i);
+	/* arm on an empty ring: 0, a fresh token, and the next push kicks,
+	 * once: more messages while the consumer wakes up cost no kick. */
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	t1 = awake_get(&r);
+	assert_true(t1 != 0 && t1 % 2 == 0 && t1 != t0 && t1 != 0x12345678u);
+	push_seq(&r, 4, 64);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	push_seq(&r, 5, 64);
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	/* After the kick the consumer wakes, marks itself polling, drains. */
+	vmsg_spsc_cons_awake(&r.c);
+	assert_int_equal(awake_get(&r), t1 | 1);
+	pop_seq(&r, 4);
+	pop_seq(&r, 5);
+	/* The next sleep has a new token, so it is kicked again. */
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	t2 = awake_get(&r);
+	assert_true(t2 != 0 && t2 % 2 == 0 && t2 != t1);
+	push_seq(&r, 6, 64);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	vmsg_spsc_cons_awake(&r.c);
+	pop_seq(&r, 6);
+	/* A sleep that ends without a kick (a timeout), then another: the
+	 * new token is kicked although the old one never was. */
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	t3 = awake_get(&r);
+	vmsg_spsc_cons_awake(&r.c);
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	t4 = awake_get(&r);
+	assert_true(t3 != t2 && t4 != t3 && t4 % 2 == 0);
+	push_seq(&r, 7, 64);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	vmsg_spsc_cons_awake(&r.c);
+	pop_seq(&r, 7);
+	ring_free(&r);
+}
+
+/* The consumer never picks as its next token the one the producer's
+ * kicked word names (a token that came round again must not be taken for a
+ * sleep already kicked), nor 0; tokens wrap from 0xFFFFFFFE to 2. */
+static void test_spsc_kick_token_skips_kicked(void **state)
+{
+	struct ring r;
+	uint32_t t;
+
+	ring_alloc(&r, var(state), 8, 64, true);
+	ring_init(&r);
+	vmsg_spsc_cons_awake(&r.c);
+	t = awake_get(&r) & ~1u;
+	/* the producer (played by the test) kicked for t + 2 long ago */
+	kword_set(&r, r.kw, t + 2);
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	assert_int_equal(awake_get(&r), t + 4);
+	vmsg_spsc_cons_awake(&r.c);
+	/* wrap: the memory holds the last even token; 0 is never a token,
+	 * and 2 is skipped while it is the producer's kicked word */
+	awake_set(&r, 0xFFFFFFFFu);
+	kword_set(&r, r.kw, 2);
+	assert_int_equal(vmsg_spsc_cons_init(&r.c, &r.d, VMSG_SPSC_INIT_RESET), 0);
+	assert_int_equal(awake_get(&r), 4);
+	kword_set(&r, r.kw, 0);
+	awake_set(&r, 0xFFFFFFFEu);
+	vmsg_spsc_cons_reset(&r.c);
+	assert_int_equal(awake_get(&r), 2);
+	/* the producer kicks once for it and says so */
+	push_seq(&r, 0, 64);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	assert_int_equal(kicked_get(&r), 2);
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	/* a producer reset forgets it: kicked word 0, and it kicks again */
+	vmsg_spsc_prod_reset(&r.p, false);
+	assert_int_equal(kicked_get(&r), 0);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	ring_free(&r);
+}
+
+/* Without a kicked word tokens still work: one kick per sleep. */
+static void test_spsc_kick_without_kicked_word(void **state)
+{
+	struct ring r;
+
+	ring_alloc(&r, var(state), 8, 64, true);
+	r.d.kicked = NULL;
+	ring_init(&r);
+	kword_set(&r, r.kw, 0xA5A5A5A5u);
+	vmsg_spsc_cons_awake(&r.c);
+	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	push_seq(&r, 0, 64);
+	assert_true(vmsg_spsc_prod_need_kick(&r.p));
+	push_seq(&r, 1, 64);
+	assert_false(vmsg_spsc_prod_need_kick(&r.p));
+	assert_int_equal(kicked_get(&r), 0xA5A5A5A5u); /* never written */
 	ring_free(&r);
 }
 
@@ -1131,9 +1269,10 @@ static void test_spsc_arm_rechecks_memory(void **state)
 	assert_int_equal(vmsg_spsc_pop(&r.c, m, 64), VMSG_EAGAIN); /* cache: empty */
 	push_seq(&r, 0, 64);
 	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 1);
-	assert_int_not_equal(awake_get(&r), 0);
+	assert_int_equal(awake_get(&r) % 2, 1); /* polling */
 	pop_seq(&r, 0);
 	assert_int_equal(vmsg_spsc_cons_arm(&r.c), 0);
+	assert_int_equal(awake_get(&r) % 2, 0); /* armed */
 	ring_free(&r);
 }
 
@@ -1557,7 +1696,10 @@ static void test_spsc_reset(void **state)
 	vmsg_spsc_cons_reset(&r.c);
 	assert_int_equal(mem_prod(&r), 0);
 	assert_int_equal(mem_cons(&r), 0);
-	assert_int_equal(awake_get(&r), 0);
+	/* the consumer is armed again with the token after its last (2), the
+	 * producer has kicked for nothing */
+	assert_int_equal(awake_get(&r), 4);
+	assert_int_equal(kicked_get(&r), 0);
 	for (size_t i = 0; i < (size_t)8 * 64; i++)
 		assert_int_equal(r.slots[i], 0);
 	assert_int_equal(vmsg_spsc_commit(&r.p), 0); /* reservation gone */
@@ -1610,6 +1752,8 @@ static const struct tdef tdefs[] = {
 	T(test_spsc_own_index_private, true),
 	T(test_spsc_kick_without_awake_word, true),
 	T(test_spsc_kick_awake_word, true),
+	T(test_spsc_kick_token_skips_kicked, true),
+	T(test_spsc_kick_without_kicked_word, true),
 	T(test_spsc_arm_rechecks_memory, true),
 	T(test_spsc_guard_mismatch_connreset, true),
 	T(test_spsc_guard_two_values, true),

@@ -4,8 +4,8 @@
  * the peer, writes pseudo-random values (fixed seeds) into every word the
  * peer owns: its index (honest moves, take-backs, rewinds, moves past the
  * producer, out-of-range and arbitrary values, garbage in the other half of
- * a 16-bit index word), its guard word, the awake word (hostile consumer)
- * and the slots (hostile producer).
+ * a 16-bit index word), its guard word, the awake word (hostile consumer),
+ * the kicked word (hostile producer) and the slots (hostile producer).
  *
  * A reference model of docs/ring-protocol.md predicts every return value:
  *  - the peer's index is reloaded only when the cache says full (producer)
@@ -15,7 +15,12 @@
  *    not latched; spsc.h, vmsg_spsc_cons_set_guard());
  *  - consumer: P < N and (P - C) mod N does not shrink below what was seen;
  *    producer: C < N and (C_new - C_seen) mod N <= (P - C_seen) mod N;
- *  - a violation returns VMSG_EPROTO and latches until reset.
+ *  - a violation returns VMSG_EPROTO and latches until reset;
+ *  - kicks: the producer kicks for an awake word of 0, never for an odd one,
+ *    and once for each even token (then names it in its kicked word); the
+ *    consumer arms with the next even token after its last, skipping 0 and
+ *    whatever the producer's kicked word says, and marks itself polling
+ *    with its token | 1.
  * The model is the protocol, not the library: any divergence fails.
  *
  * Every run also checks that the endpoint never writes a word the peer owns
@@ -110,13 +115,15 @@ static const uint64_t seeds[] = { 0x1234567ull, 0xDEADBEEFCAFEull, 0x9E3779B97F4
  *   +4  consumer index word (16-bit: high half; low half consumer-owned)
  *   +8  awake word (consumer)
  *   +12 guard word (the peer's)
- *   +16 slots
+ *   +16 kicked word (producer)
+ *   +20 slots
  */
 #define OFF_PW 0u
 #define OFF_CW 4u
 #define OFF_AW 8u
 #define OFF_GW 12u
-#define OFF_SLOTS 16u
+#define OFF_KW 16u
+#define OFF_SLOTS 20u
 #define GUARD_MASK 0xFFu
 #define GUARD_OK 0x5Au
 #define GUARD_ALT 0xA5u /* the second accepted value */
@@ -138,7 +145,8 @@ struct ctx {
 	/* the model */
 	uint32_t own, pub, seen; /* own index incl. reserved/peeked, published, peer seen */
 	bool broken;
-	int awake; /* consumer role: 0, 1, or -1 unknown */
+	uint32_t tok;    /* consumer role: the consumer's current token */
+	uint32_t kicked; /* producer role: the token it last kicked for */
 	/* coverage counters: the run must really exercise these */
 	unsigned eproto_oor, eproto_back, connreset, msgs, eagain;
 	int iter;
@@ -179,6 +187,42 @@ static void field_set(const struct ctx *x, uint8_t *p, uint32_t v)
 	}
 }
 
+/* Kick words (awake, kicked) are stored in the byte order of the indices. */
+static uint32_t kword_get(const struct ctx *x, const uint8_t *p)
+{
+	uint32_t v;
+
+	if (x->v->w == W32_HOST) {
+		memcpy(&v, p, 4);
+		return v;
+	}
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void kword_set(const struct ctx *x, uint8_t *p, uint32_t v)
+{
+	if (x->v->w == W32_HOST) {
+		memcpy(p, &v, 4);
+		return;
+	}
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+/* The consumer's next token: even, after its last, never 0, never the
+ * producer's kicked word as it reads now. */
+static uint32_t model_next_token(const struct ctx *x)
+{
+	uint32_t kicked = kword_get(x, x->r + OFF_KW), t = x->tok;
+
+	do
+		t = (t + 2u) & ~1u;
+	while (t == 0 || t == kicked);
+	return t;
+}
+
 static uint32_t dist(uint32_t a, uint32_t b, uint32_t n)
 {
 	return b >= a ? b - a : b + n - a;
@@ -196,13 +240,13 @@ static uint8_t *slot(const struct ctx *x, uint32_t i)
 
 /* Peer-owned bytes, to prove the endpoint never writes them. */
 struct peer_snap {
-	uint8_t words[16];
+	uint8_t words[OFF_SLOTS];
 	uint8_t *slots;
 };
 
 static void snap_take(const struct ctx *x, struct peer_snap *s)
 {
-	memcpy(s->words, x->r, 16);
+	memcpy(s->words, x->r, OFF_SLOTS);
 	if (x->v->role == ROLE_CONS)
 		memcpy(s->slots, x->r + OFF_SLOTS, (size_t)x->n * x->ss);
 }
@@ -226,9 +270,11 @@ static void fail_here(const struct ctx *x, const char *what, long got, long want
 static void snap_check(const struct ctx *x, const struct peer_snap *s)
 {
 	/* The consumer owns its index word (and awake); the producer owns its
-	 * index word. Everything else of the peer's must be untouched. */
+	 * index word (and kicked). Everything else of the peer's must be
+	 * untouched. */
 	if (x->v->role == ROLE_CONS) {
 		EXPECT(x, memcmp(s->words + OFF_PW, x->r + OFF_PW, 4), 0);
+		EXPECT(x, memcmp(s->words + OFF_KW, x->r + OFF_KW, 4), 0);
 		EXPECT(x, memcmp(s->slots, x->r + OFF_SLOTS, (size_t)x->n * x->ss), 0);
 	} else {
 		EXPECT(x, memcmp(s->words + OFF_CW, x->r + OFF_CW, 4), 0);
@@ -355,10 +401,18 @@ static void hostile_write(struct ctx *x)
 		other[1] = (uint8_t)rnd();
 	}
 	if (x->v->role == ROLE_PROD && rnd() % 3 == 0) {
-		/* the awake word is the consumer's: anything */
-		uint32_t a = rnd() % 2 ? 0 : rnd();
+		/* the awake word is the consumer's: anything, often a token the
+		 * producer kicked for already */
+		uint32_t a = rnd() % 3 == 0 ? 0 : rnd() % 2 ? x->kicked : rnd();
 
-		memcpy(x->r + OFF_AW, &a, 4);
+		kword_set(x, x->r + OFF_AW, a);
+	}
+	if (x->v->role == ROLE_CONS && rnd() % 3 == 0) {
+		/* the kicked word is the producer's: anything, often the
+		 * consumer's next token */
+		uint32_t a = rnd() % 2 ? model_next_token(x) : rnd();
+
+		kword_set(x, x->r + OFF_KW, a);
 	}
 }
 
@@ -497,29 +551,22 @@ static void cons_step(struct ctx *x, uint8_t *slots_before)
 		if (x->broken) {
 			want = VMSG_EPROTO;
 		} else {
+			/* the token is published before the re-check */
+			x->tok = model_next_token(x);
 			want = model_reload(x);
 			if (want == 0)
 				want = x->own == x->seen ? 0 : 1;
 		}
 		got = vmsg_spsc_cons_arm(&x->c);
 		EXPECT(x, got, want);
-		if (got == 0 || got == 1) {
-			uint32_t a;
-
-			memcpy(&a, x->r + OFF_AW, 4);
-			EXPECT(x, a != 0, got == 1);
-			x->awake = got;
-		} else {
-			x->awake = -1;
+		if (!x->broken) {
+			/* armed (even token), or polling again if not empty */
+			EXPECT(x, kword_get(x, x->r + OFF_AW), got == 1 ? x->tok | 1 : x->tok);
 		}
 	} else {
-		uint32_t a;
-
 		x->op = "awake";
 		vmsg_spsc_cons_awake(&x->c);
-		memcpy(&a, x->r + OFF_AW, 4);
-		EXPECT(x, a != 0, 1);
-		x->awake = 1;
+		EXPECT(x, kword_get(x, x->r + OFF_AW), x->tok | 1);
 	}
 }
 
@@ -631,13 +678,18 @@ static void prod_step(struct ctx *x)
 		x->pub = x->own;
 		x->msgs += done;
 	} else if (k < 75) {
-		uint32_t a;
-		bool kick;
+		uint32_t a, k0 = kword_get(x, x->r + OFF_KW);
+		bool kick, want_kick;
 
 		x->op = "need_kick";
-		memcpy(&a, x->r + OFF_AW, 4);
+		a = kword_get(x, x->r + OFF_AW);
+		want_kick = a == 0 || (a % 2 == 0 && a != x->kicked);
 		kick = vmsg_spsc_prod_need_kick(&x->p);
-		EXPECT(x, kick, a == 0);
+		EXPECT(x, kick, want_kick);
+		if (want_kick && a != 0)
+			x->kicked = a;
+		/* the kicked word changes only when a new token is kicked */
+		EXPECT(x, kword_get(x, x->r + OFF_KW), want_kick && a != 0 ? a : k0);
 	} else {
 		x->op = "check";
 		want = x->broken ? VMSG_EPROTO : model_reload(x);
@@ -697,14 +749,18 @@ static void latched_calls(struct ctx *x)
 	}
 	/* Reset: index 0 published, latch cleared. The peer follows. */
 	if (x->v->role == ROLE_CONS) {
+		x->tok = kword_get(x, x->r + OFF_AW) & ~1u;
+		x->tok = model_next_token(x);
 		vmsg_spsc_cons_reset(&x->c);
 		EXPECT(x, field_get(x, x->cf), 0);
-		x->awake = 0;
+		EXPECT(x, kword_get(x, x->r + OFF_AW), x->tok); /* armed again */
 	} else {
 		bool zero = rnd() & 1;
 
 		vmsg_spsc_prod_reset(&x->p, zero);
 		EXPECT(x, field_get(x, x->pf), 0);
+		EXPECT(x, kword_get(x, x->r + OFF_KW), 0);
+		x->kicked = 0;
 		if (zero)
 			for (size_t i = 0; i < (size_t)x->n * x->ss; i++)
 				EXPECT(x, x->r[OFF_SLOTS + i], 0);
@@ -758,13 +814,16 @@ static void run_one(const struct variant *v, enum alloc alloc, uint64_t seed)
 	x.d.prod = (struct vmsg_spsc_index){ x.pf, v->w == W16_LE ? 16 : 32 };
 	x.d.cons = (struct vmsg_spsc_index){ x.cf, v->w == W16_LE ? 16 : 32 };
 	x.d.awake = x.r + OFF_AW;
+	x.d.kicked = x.r + OFF_KW;
 	x.d.flags = v->w == W32_HOST ? 0 : VMSG_SPSC_F_LE_INDEX;
 	x.d.mem = v->mem;
 	{
 		struct vmsg_spsc_guard g = { x.r + OFF_GW, GUARD_MASK, GUARD_OK, GUARD_ALT };
 
 		if (v->role == ROLE_CONS) {
+			x.tok = model_next_token(&x); /* fresh memory: after 0 */
 			assert_int_equal(vmsg_spsc_cons_init(&x.c, &x.d, VMSG_SPSC_INIT_RESET), 0);
+			EXPECT(&x, kword_get(&x, x.r + OFF_AW), x.tok);
 			vmsg_spsc_cons_set_guard(&x.c, &g, 1);
 		} else {
 			assert_int_equal(vmsg_spsc_prod_init(&x.p, &x.d, VMSG_SPSC_INIT_RESET), 0);

@@ -501,6 +501,7 @@ static void run_stress(enum mode mode)
 		r->d.mem = VMSG_SPSC_MEM_COHERENT;
 	}
 	r->d.awake = mode == M_KICK ? sh_mem->cons_line + 8 : NULL;
+	r->d.kicked = mode == M_KICK ? sh_mem->prod_line + 8 : NULL;
 	assert_int_equal(vmsg_spsc_prod_init(&r->p, &r->d, VMSG_SPSC_INIT_RESET), 0);
 	assert_int_equal(vmsg_spsc_cons_init(&r->c, &r->d, VMSG_SPSC_INIT_RESET), 0);
 	assert_int_equal(pthread_mutex_init(&r->mu, NULL), 0);

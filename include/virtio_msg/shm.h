@@ -8,8 +8,8 @@
  *  - **vmamp v1** (native): a self-describing 64-byte header, one 8-byte queue
  *    head per side with the INIT/READY/RUN/SHUTDOWN/PEER_DEAD lifecycle. Our
  *    writer keeps the layout valid for a plain v1 peer and adds an extension
- *    (epoch, awake words, peer ids, a buffer window) only where v1 does not
- *    look.
+ *    (epoch, awake and kicked words, peer ids, a buffer window) only where
+ *    v1 does not look.
  *  - **SPSC-v0**: bit-exact with the QEMU/Linux prototype ring, no header and
  *    no lifecycle.
  *
@@ -80,11 +80,24 @@ enum vmsg_shm_state {
 #define VMSG_EXT_OFF_VERSION 0x04u     /**< le32 */
 #define VMSG_EXT_OFF_WINDOW_OFF 0x08u  /**< le64, from the header; 0 = none */
 #define VMSG_EXT_OFF_WINDOW_SIZE 0x10u /**< le64 */
+/**
+ * Awake words (docs/ring-protocol.md, "Kick suppression"), le32, each written
+ * only by the side that consumes the ring: 0 = always kick, odd = polling,
+ * even = asleep with that token. In the extension line, away from the
+ * queue-head lines that each side writes on every message, so a producer's
+ * look at its consumer's word does not miss in the cache per message.
+ */
+#define VMSG_EXT_OFF_DEV_AWAKE 0x20u   /**< the device's (it consumes the driver's elements) */
+#define VMSG_EXT_OFF_DRV_AWAKE 0x30u   /**< the driver's (it consumes the device's elements) */
 #define VMSG_EXT_LINE 0x40u            /**< offset of the extension line */
 /* Per-side extras, in that side's queue-head line after the v1 bytes */
 #define VMSG_SIDE_OFF_EPOCH 0x08u   /**< le32: incremented at every start */
-#define VMSG_SIDE_OFF_AWAKE 0x0Cu   /**< 32-bit: non-zero = polling the peer's ring */
+/* +0x0C: reserved, 0 (the awake word until the extension line took it; an
+ * older build that still looks here finds 0 and always kicks) */
 #define VMSG_SIDE_OFF_PEER_ID 0x10u /**< le32: this side's port peer id (e.g. ivshmem) */
+/** le32: the last sleep token of the peer this side kicked for (it produces
+ *  into its own elements); the peer never reuses it as its next token. */
+#define VMSG_SIDE_OFF_KICKED 0x14u
 #define VMSG_SHM_LINE 64u           /**< fixed line size, never the local CPU's */
 /** Ports whose ids may be 0 (ivshmem) publish id | VALID, so 0 stays "none". */
 #define VMSG_SHM_PEER_ID_VALID 0x80000000u
@@ -168,12 +181,15 @@ struct vmsg_shm_v0_params {
 	uint64_t dev_to_drv_off; /**< default 0x1000 (AMP-PCI: 0x2000) */
 	uint64_t queue_size;     /**< bytes per queue region, default 0x1000 (62 slots) */
 	bool little_endian;      /**< LE indices (default: host order, as the prototypes) */
-	/** Use the awake word at queue + 0x44 (only when both sides are this
-	 *  library: a prototype peer never writes it). */
+	/** Use the awake word at queue + 0x44 and the kicked word at
+	 *  queue + 0x04 (only when both sides are this library and this
+	 *  version: a prototype peer never writes them, and an older build
+	 *  took any non-zero awake word for "polling"). */
 	bool kick_suppression;
 };
 
 #define VMSG_V0_OFF_HEAD 0x00u  /**< producer index (they call it head) */
+#define VMSG_V0_OFF_KICKED 0x04u /**< ours: producer's kicked word, in its padding */
 #define VMSG_V0_OFF_TAIL 0x40u  /**< consumer index */
 #define VMSG_V0_OFF_AWAKE 0x44u /**< ours: consumer's awake word, in its padding */
 #define VMSG_V0_OFF_PEER_ID 0x48u /**< ours: consumer's port id (| VALID), in its padding */

@@ -11,9 +11,11 @@
  *  - each endpoint keeps its own index privately and only publishes it; the
  *    peer's index is validated on every read, and a violation returns
  *    VMSG_EPROTO and latches the endpoint as broken;
- *  - a consumer that wants to sleep arms its awake word and re-checks
- *    (vmsg_spsc_cons_arm()); a producer asks vmsg_spsc_prod_need_kick()
- *    after publishing, so no wake-up is ever lost and idle kicks are rare.
+ *  - a consumer that wants to sleep publishes a fresh sleep token in its
+ *    awake word and re-checks (vmsg_spsc_cons_arm()); a producer asks
+ *    vmsg_spsc_prod_need_kick() after publishing and kicks once per token,
+ *    so no wake-up is ever lost and a sleep costs one kick, not one per
+ *    message sent while the consumer wakes up.
  *
  * The two endpoints are initialised separately (usually in different
  * processes) from the same description of where the ring lives. Nothing here
@@ -84,12 +86,19 @@ struct vmsg_spsc_desc {
 	uint32_t slot_size;      /**< bytes per slot, a multiple of 4 */
 	struct vmsg_spsc_index prod; /**< producer index (written by the producer) */
 	struct vmsg_spsc_index cons; /**< consumer index (written by the consumer) */
-	/** The consumer's awake word (aligned 32-bit; non-zero = polling, no
-	 *  kick needed), or NULL: the producer then always asks for a kick. */
+	/** The consumer's awake word (aligned 32-bit, written only by the
+	 *  consumer): 0 = always kick (fresh memory), odd = polling, even =
+	 *  asleep with that token, kick once. NULL: the producer always asks
+	 *  for a kick. Stored in the byte order of the indices. */
 	void *awake;
 	uint32_t flags;          /**< VMSG_SPSC_F_* */
 	uint8_t mem;             /**< enum vmsg_spsc_mem */
 	const struct vmsg_spsc_cache_ops *cache; /**< NULL when coherent */
+	/** Optional, only with @c awake: the producer's kicked word (aligned
+	 *  32-bit, written only by the producer): the last token it kicked
+	 *  for, so the consumer never reuses it. NULL: tokens still work; a
+	 *  token could then repeat after 2^31 sleeps of a silent producer. */
+	void *kicked;
 };
 
 /** Counters of one endpoint (plain, private memory). */
@@ -108,6 +117,7 @@ struct vmsg_spsc_prod {
 	uint32_t prod;      /* own index incl. reserved slots not yet committed */
 	uint32_t published; /* own index as last published */
 	uint32_t cons_seen; /* last validated consumer index */
+	uint32_t kicked;    /* the consumer's token we last kicked for (0: none) */
 	uint8_t broken;
 	uint8_t reserved8[3];
 	struct vmsg_spsc_stats stats;
@@ -120,6 +130,7 @@ struct vmsg_spsc_cons {
 	uint32_t cons;      /* own index incl. peeked slots not yet released */
 	uint32_t published; /* own index as last published */
 	uint32_t prod_seen; /* last validated producer index */
+	uint32_t token;     /* own current sleep token (even, non-zero) */
 	uint8_t broken;
 	uint8_t reserved8[3];
 	struct vmsg_spsc_stats stats;
@@ -146,14 +157,17 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p,
 						 const struct vmsg_spsc_desc *d, unsigned how);
 /** @brief Initialise the consumer endpoint; see vmsg_spsc_prod_init(). The
- *  awake word starts at 0 ("kick me"). */
+ *  awake word starts armed with a fresh token (the producer kicks once),
+ *  continuing the token sequence it finds in memory. */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c,
 						 const struct vmsg_spsc_desc *d, unsigned how);
 
 /**
  * @brief Require up to two guard words to hold given values before the
- *        peer's index is trusted, and (consumer) before each slot is taken
- *        (see docs/ring-protocol.md, "Guard").
+ *        peer's index is trusted, and (consumer) before slots known from an
+ *        earlier index load are taken: once per vmsg_spsc_peek(),
+ *        vmsg_spsc_pop() or vmsg_spsc_pop_batch() call (see
+ *        docs/ring-protocol.md, "Guard").
  * Pass NULL to clear. A mismatch makes operations return VMSG_ECONNRESET.
  */
 VMSG_API void vmsg_spsc_prod_set_guard(struct vmsg_spsc_prod *p, const struct vmsg_spsc_guard *g,
@@ -195,8 +209,9 @@ VMSG_API int vmsg_spsc_commit(struct vmsg_spsc_prod *p);
 
 /**
  * @brief After publishing: does the consumer need a kick?
- * True when the ring has no awake word or the consumer armed it for sleep.
- * Contains the full fence of the kick protocol.
+ * True when the ring has no awake word, the word is 0, or it holds a sleep
+ * token this producer has not kicked for yet (then remembered, and written
+ * to the kicked word). Contains the full fence of the kick protocol.
  */
 VMSG_API bool vmsg_spsc_prod_need_kick(struct vmsg_spsc_prod *p);
 
@@ -233,14 +248,17 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void
 VMSG_API int vmsg_spsc_release(struct vmsg_spsc_cons *c);
 
 /**
- * @brief Before sleeping: tell the producer to kick, then re-check.
+ * @brief Before sleeping: publish a fresh sleep token (the producer kicks
+ * once for it), full fence, then re-check the ring.
  * @retval 0 still empty: sleep until kicked (then call vmsg_spsc_cons_awake()).
  * @retval 1 messages arrived meanwhile: do not sleep (already marked awake).
  * @retval VMSG_EPROTO / VMSG_ECONNRESET as vmsg_spsc_pop().
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c);
 
-/** @brief Mark the consumer as polling again (no kicks needed). */
+/** @brief Mark the consumer as polling again (no kicks needed). Also call
+ *  it after a sleep that ended without a kick (a timeout): a token stays
+ *  armed until the producer kicks for it or the consumer marks itself awake. */
 VMSG_API void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c);
 
 /**

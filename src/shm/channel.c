@@ -2,7 +2,8 @@
 /*
  * A channel on a vmamp v1 layout: the two rings of one side and the peer
  * lifecycle (docs/ring-protocol.md, "Lifecycle"). Each side writes only its
- * own queue head, its own line and its own element array.
+ * own queue head, its own line, its own element array and (extended) its
+ * own awake word in the extension line.
  */
 #include "shm/shm_internal.h"
 
@@ -47,11 +48,19 @@ static int setup_rings(struct vmsg_shm_chan *ch, struct vmsg_spsc_desc *txd,
 	tx.slots = own_elems;
 	tx.prod = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_TAIL, 16 };
 	tx.cons = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_HEAD, 16 };
-	tx.awake = ch->extended ? ch->peer_qh + VMSG_SIDE_OFF_AWAKE : 0;
+	/* Kick suppression (extended only): the consumer's awake word in the
+	 * extension line, the producer's kicked word in its queue head. */
+	tx.awake = ch->extended ? ch->base + VMSG_EXT_LINE +
+					  (drv ? VMSG_EXT_OFF_DEV_AWAKE : VMSG_EXT_OFF_DRV_AWAKE) :
+				  0;
+	tx.kicked = ch->extended ? ch->own_qh + VMSG_SIDE_OFF_KICKED : 0;
 	rx.slots = peer_elems;
 	rx.prod = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_TAIL, 16 };
 	rx.cons = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_HEAD, 16 };
-	rx.awake = ch->extended ? ch->own_qh + VMSG_SIDE_OFF_AWAKE : 0;
+	rx.awake = ch->extended ? ch->base + VMSG_EXT_LINE +
+					  (drv ? VMSG_EXT_OFF_DRV_AWAKE : VMSG_EXT_OFF_DEV_AWAKE) :
+				  0;
+	rx.kicked = ch->extended ? ch->peer_qh + VMSG_SIDE_OFF_KICKED : 0;
 	tx.num_slots = rx.num_slots = in->num_elems;
 	tx.slot_size = rx.slot_size = in->elem_size;
 	tx.flags = rx.flags = VMSG_SPSC_F_LE_INDEX;

@@ -33,6 +33,7 @@ static int queue_desc(uint8_t *base, size_t size, uint64_t off, const struct vms
 	d->prod = (struct vmsg_spsc_index){ q + VMSG_V0_OFF_HEAD, 32 };
 	d->cons = (struct vmsg_spsc_index){ q + VMSG_V0_OFF_TAIL, 32 };
 	d->awake = prm->kick_suppression ? q + VMSG_V0_OFF_AWAKE : 0;
+	d->kicked = prm->kick_suppression ? q + VMSG_V0_OFF_KICKED : 0;
 	d->flags = prm->little_endian ? VMSG_SPSC_F_LE_INDEX : 0;
 	d->mem = cfg->mem;
 	d->cache = cfg->cache;

@@ -4,39 +4,50 @@
  * through the small helpers at the top, which pick the coherent or the
  * device-memory path and apply the cache hooks, so the ring logic below reads
  * the same for both.
+ *
+ * The hot path is inlined (HOT): one push or pop is one call, with no
+ * internal calls and no PLT hops in a shared library, and the batch calls
+ * work on runs of slots the cached peer index says are free (or filled),
+ * with one index publication per call (bench/README.md has the figures).
  */
 #include "virtio_msg/spsc.h"
 
 #include "spsc/arch.h"
 
+#if defined(__GNUC__) || defined(__clang__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
 /* ---------------------------------------------------------------------- */
 /* Shared-memory access                                                   */
 /* ---------------------------------------------------------------------- */
 
-static int is_dev(const struct vmsg_spsc_desc *d)
+HOT int is_dev(const struct vmsg_spsc_desc *d)
 {
 	return d->mem == VMSG_SPSC_MEM_DEVICE;
 }
 
-static void cache_clean(const struct vmsg_spsc_desc *d, const void *p, size_t n)
+HOT void cache_clean(const struct vmsg_spsc_desc *d, const void *p, size_t n)
 {
 	if (d->cache && d->cache->clean)
 		d->cache->clean(d->cache->ctx, p, n);
 }
 
-static void cache_inval(const struct vmsg_spsc_desc *d, const void *p, size_t n)
+HOT void cache_inval(const struct vmsg_spsc_desc *d, const void *p, size_t n)
 {
 	if (d->cache && d->cache->invalidate)
 		d->cache->invalidate(d->cache->ctx, p, n);
 }
 
 /* The aligned 32-bit word holding a 16-bit field, and the field's byte offset. */
-static void *word_of(const void *field)
+HOT void *word_of(const void *field)
 {
 	return (void *)((uintptr_t)field & ~(uintptr_t)3);
 }
 
-static unsigned byte_in_word(const void *field)
+HOT unsigned byte_in_word(const void *field)
 {
 	return (unsigned)((uintptr_t)field & 3u);
 }
@@ -48,7 +59,7 @@ union word_bytes {
 };
 
 /* Load an index with acquire semantics; returns it in host order. */
-static uint32_t idx_load(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_index *ix)
+HOT uint32_t idx_load(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_index *ix)
 {
 	int le = (d->flags & VMSG_SPSC_F_LE_INDEX) != 0;
 	uint32_t v;
@@ -78,7 +89,7 @@ static uint32_t idx_load(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_
 }
 
 /* Publish an index with release semantics. */
-static void idx_store(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_index *ix, uint32_t v)
+HOT void idx_store(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_index *ix, uint32_t v)
 {
 	int le = (d->flags & VMSG_SPSC_F_LE_INDEX) != 0;
 
@@ -106,33 +117,44 @@ static void idx_store(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_ind
 	cache_clean(d, ix->addr, ix->bits / 8u);
 }
 
-static void awake_store(const struct vmsg_spsc_desc *d, uint32_t v)
+/*
+ * The kick words (the consumer's awake word, the producer's kicked word):
+ * aligned 32-bit words in the byte order of the indices. Ordered by the
+ * full fences of the kick protocol around them, so relaxed here.
+ */
+static void kword_store(const struct vmsg_spsc_desc *d, void *w, uint32_t v)
 {
-	if (!d->awake)
-		return;
+	if (d->flags & VMSG_SPSC_F_LE_INDEX)
+		v = vmsg_le32_swap(v);
 	if (is_dev(d))
-		vmsg_mmio_write32(d->awake, v);
+		vmsg_mmio_write32(w, v);
 	else
-		vmsg_store_relaxed32(d->awake, v); /* ordered by the fences around it */
-	cache_clean(d, d->awake, 4);
+		vmsg_store_relaxed32(w, v);
+	cache_clean(d, w, 4);
 }
 
-static uint32_t awake_load(const struct vmsg_spsc_desc *d)
+static uint32_t kword_load(const struct vmsg_spsc_desc *d, const void *w)
 {
-	cache_inval(d, d->awake, 4);
-	return is_dev(d) ? vmsg_mmio_read32(d->awake) : vmsg_load_relaxed32(d->awake);
+	uint32_t v;
+
+	cache_inval(d, w, 4);
+	v = is_dev(d) ? vmsg_mmio_read32(w) : vmsg_load_relaxed32(w);
+	return (d->flags & VMSG_SPSC_F_LE_INDEX) ? vmsg_le32_swap(v) : v;
 }
 
 /*
  * Copy for coherent memory. A byte loop costs about 5 instructions a byte
- * (bench/README.md); the compiler's memcpy moves whole words. GCC and Clang
- * may call memcpy even in freestanding builds, so every environment they
- * target provides it; other compilers keep the loop.
+ * (bench/README.md); the compiler's memcpy moves whole words, and with the
+ * constant size of a whole 64-byte slot it is a few vector moves and no
+ * call. GCC and Clang may call memcpy even in freestanding builds, so every
+ * environment they target provides it; other compilers keep the loop.
  */
-static inline void copy_plain(void *dst, const void *src, size_t len)
+HOT void copy_plain(void *dst, const void *src, size_t len)
 {
 #if defined(__GNUC__) || defined(__clang__)
-	if (len) /* memcpy(p, NULL, 0) is undefined; slot zeroing passes that */
+	if (len == 64)
+		__builtin_memcpy(dst, src, 64);
+	else if (len) /* memcpy(p, NULL, 0) is undefined; slot zeroing passes that */
 		__builtin_memcpy(dst, src, len);
 #else
 	uint8_t *o = dst;
@@ -152,7 +174,7 @@ static void fence_full(const struct vmsg_spsc_desc *d)
 		vmsg_fence_full();
 }
 
-void vmsg_spsc_slot_write(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len)
+HOT void slot_write(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len)
 {
 	const uint8_t *s = src;
 	uint8_t *dst = slot;
@@ -172,7 +194,7 @@ void vmsg_spsc_slot_write(const struct vmsg_spsc_desc *d, void *slot, const void
 	cache_clean(d, slot, len);
 }
 
-void vmsg_spsc_slot_read(const struct vmsg_spsc_desc *d, const void *slot, void *dst, size_t len)
+HOT void slot_read(const struct vmsg_spsc_desc *d, const void *slot, void *dst, size_t len)
 {
 	const uint8_t *s = slot;
 	uint8_t *o = dst;
@@ -191,20 +213,37 @@ void vmsg_spsc_slot_read(const struct vmsg_spsc_desc *d, const void *slot, void 
 	}
 }
 
-/* Copy a message into a slot and zero the rest, so no stale bytes cross. */
-static void slot_fill(const struct vmsg_spsc_desc *d, void *slot, const void *msg, size_t len)
+void vmsg_spsc_slot_write(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len)
+{
+	slot_write(d, slot, src, len);
+}
+
+void vmsg_spsc_slot_read(const struct vmsg_spsc_desc *d, const void *slot, void *dst, size_t len)
+{
+	slot_read(d, slot, dst, len);
+}
+
+/* Zero the unused tail of a slot, so no stale bytes cross. */
+static void slot_zero_tail(const struct vmsg_spsc_desc *d, uint8_t *s, size_t head)
 {
 	static const uint8_t zeros[64];
-	uint8_t *s = slot;
-	size_t head = is_dev(d) ? (len + 3u) & ~(size_t)3 : len;
 
-	vmsg_spsc_slot_write(d, s, msg, len);
 	for (size_t off = head; off < d->slot_size;) {
 		size_t n = d->slot_size - off < sizeof(zeros) ? d->slot_size - off : sizeof(zeros);
 
-		vmsg_spsc_slot_write(d, s + off, zeros, n);
+		slot_write(d, s + off, zeros, n);
 		off += n;
 	}
+}
+
+/* Copy a message into a slot and zero the rest. */
+HOT void slot_fill(const struct vmsg_spsc_desc *d, void *slot, const void *msg, size_t len)
+{
+	size_t head = is_dev(d) ? (len + 3u) & ~(size_t)3 : len;
+
+	slot_write(d, slot, msg, len);
+	if (head < d->slot_size)
+		slot_zero_tail(d, slot, head);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -212,22 +251,29 @@ static void slot_fill(const struct vmsg_spsc_desc *d, void *slot, const void *ms
 /* ---------------------------------------------------------------------- */
 
 /* Slots from a to b going forward, both in [0, n). */
-static uint32_t dist(uint32_t a, uint32_t b, uint32_t n)
+HOT uint32_t dist(uint32_t a, uint32_t b, uint32_t n)
 {
 	return b >= a ? b - a : b + n - a;
 }
 
-static uint32_t next(uint32_t i, uint32_t n)
+HOT uint32_t next(uint32_t i, uint32_t n)
 {
 	return i + 1 == n ? 0 : i + 1;
 }
 
-static void *slot_at(const struct vmsg_spsc_desc *d, uint32_t i)
+HOT void *slot_at(const struct vmsg_spsc_desc *d, uint32_t i)
 {
 	return (uint8_t *)d->slots + (size_t)i * d->slot_size;
 }
 
-static int guard_check(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_guard *g)
+/* Whole 64-byte slots in coherent memory without cache hooks: the batch
+ * calls take a loop with a constant-size copy and no per-slot mode tests. */
+HOT int plain64(const struct vmsg_spsc_desc *d)
+{
+	return !is_dev(d) && !d->cache && d->slot_size == 64;
+}
+
+HOT int guard_check(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_guard *g)
 {
 	for (unsigned i = 0; i < 2; i++) {
 		uint32_t v;
@@ -258,7 +304,7 @@ static int latch(uint8_t *broken)
  * Producer: reload the consumer index. It may only have moved forward from
  * where we last saw it, and not past what we published.
  */
-static int prod_refresh(struct vmsg_spsc_prod *p)
+HOT int prod_refresh(struct vmsg_spsc_prod *p)
 {
 	uint32_t n = p->d.num_slots;
 	uint32_t c = idx_load(&p->d, &p->d.cons);
@@ -278,7 +324,7 @@ static int prod_refresh(struct vmsg_spsc_prod *p)
  * Consumer: reload the producer index. The number of filled slots counted
  * from what we gave back may only grow: a producer cannot take a message back.
  */
-static int cons_refresh(struct vmsg_spsc_cons *c)
+HOT int cons_refresh(struct vmsg_spsc_cons *c)
 {
 	uint32_t n = c->d.num_slots;
 	uint32_t p = idx_load(&c->d, &c->d.prod);
@@ -313,6 +359,8 @@ int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d)
 		return VMSG_EINVAL;
 	if ((uintptr_t)d->slots % 4u || (d->awake && (uintptr_t)d->awake % 4u))
 		return VMSG_EINVAL;
+	if (d->kicked && ((uintptr_t)d->kicked % 4u || !d->awake))
+		return VMSG_EINVAL;
 	if (d->mem > VMSG_SPSC_MEM_DEVICE || (d->flags & ~VMSG_SPSC_F_LE_INDEX))
 		return VMSG_EINVAL;
 	if (!index_ok(&d->prod, d->num_slots) || !index_ok(&d->cons, d->num_slots))
@@ -330,6 +378,35 @@ static void clear_endpoint(void *e, size_t n)
 		b[i] = 0;
 }
 
+/*
+ * The consumer's next sleep token: even, never 0, never the one it used
+ * last, and never the token the producer last kicked for (its kicked word),
+ * so a token that wrapped around (2^31 sleeps while the producer published
+ * nothing) cannot be taken for one the producer already kicked.
+ */
+static uint32_t next_token(struct vmsg_spsc_cons *c)
+{
+	uint32_t kicked = c->d.kicked ? kword_load(&c->d, c->d.kicked) : 0;
+	uint32_t t = c->token;
+
+	do {
+		t = (t + 2u) & ~1u;
+	} while (t == 0 || t == kicked);
+	return t;
+}
+
+/* Start the consumer armed with a fresh token, continuing the sequence of
+ * tokens found in memory (an earlier life's): the producer kicks once for
+ * it, then not again until the consumer arms for a sleep. */
+static void cons_start_tokens(struct vmsg_spsc_cons *c)
+{
+	if (!c->d.awake)
+		return;
+	c->token = kword_load(&c->d, c->d.awake) & ~1u;
+	c->token = next_token(c);
+	kword_store(&c->d, c->d.awake, c->token);
+}
+
 int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d, unsigned how)
 {
 	int err = vmsg_spsc_desc_check(d);
@@ -342,7 +419,8 @@ int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d
 		vmsg_spsc_prod_reset(p, false);
 		return 0;
 	}
-	/* Resume: our own index is read once, here, and trusted no more. */
+	/* Resume: our own index is read once, here, and trusted no more. The
+	 * token we kicked for last is forgotten: at worst one spare kick. */
 	p->prod = p->published = idx_load(d, &d->prod);
 	p->cons_seen = idx_load(d, &d->cons);
 	if (p->prod >= d->num_slots || p->cons_seen >= d->num_slots)
@@ -364,7 +442,7 @@ int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c, const struct vmsg_spsc_desc *d
 	}
 	c->cons = c->published = idx_load(d, &d->cons);
 	c->prod_seen = idx_load(d, &d->prod);
-	awake_store(d, 0);
+	cons_start_tokens(c);
 	if (c->cons >= d->num_slots || c->prod_seen >= d->num_slots)
 		return latch(&c->broken);
 	return 0;
@@ -394,11 +472,14 @@ void vmsg_spsc_prod_reset(struct vmsg_spsc_prod *p, bool zero_slots)
 {
 	p->prod = p->published = p->cons_seen = 0;
 	p->broken = 0;
+	p->kicked = 0;
 	if (zero_slots) {
 		for (uint32_t i = 0; i < p->d.num_slots; i++)
 			slot_fill(&p->d, slot_at(&p->d, i), 0, 0);
 	}
 	idx_store(&p->d, &p->d.prod, 0);
+	if (p->d.kicked)
+		kword_store(&p->d, p->d.kicked, 0);
 }
 
 void vmsg_spsc_cons_reset(struct vmsg_spsc_cons *c)
@@ -406,14 +487,14 @@ void vmsg_spsc_cons_reset(struct vmsg_spsc_cons *c)
 	c->cons = c->published = c->prod_seen = 0;
 	c->broken = 0;
 	idx_store(&c->d, &c->d.cons, 0);
-	awake_store(&c->d, 0);
+	cons_start_tokens(c);
 }
 
 /* ---------------------------------------------------------------------- */
 /* Producer                                                               */
 /* ---------------------------------------------------------------------- */
 
-int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot)
+HOT int reserve(struct vmsg_spsc_prod *p, void **slot)
 {
 	uint32_t n = p->d.num_slots;
 
@@ -435,9 +516,14 @@ int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot)
 	return 0;
 }
 
+int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot)
+{
+	return reserve(p, slot);
+}
+
 /* Publish what was reserved. Internal: a batch that met an error midway
  * still publishes the slots it filled before it. */
-static int publish_prod(struct vmsg_spsc_prod *p)
+HOT int publish_prod(struct vmsg_spsc_prod *p)
 {
 	uint32_t n = dist(p->published, p->prod, p->d.num_slots);
 
@@ -464,7 +550,7 @@ int vmsg_spsc_push(struct vmsg_spsc_prod *p, const void *msg, size_t len)
 		return len > p->d.slot_size ? VMSG_EMSGSIZE : VMSG_EINVAL;
 	if (p->prod != p->published)
 		return VMSG_EBUSY;
-	err = vmsg_spsc_reserve(p, &slot);
+	err = reserve(p, &slot);
 	if (err)
 		return err;
 	slot_fill(&p->d, slot, msg, len);
@@ -472,45 +558,105 @@ int vmsg_spsc_push(struct vmsg_spsc_prod *p, const void *msg, size_t len)
 	return 0;
 }
 
+HOT int msg_bad(const struct vmsg_spsc_prod *p, const void *msg, size_t len)
+{
+	if (len > p->d.slot_size)
+		return VMSG_EMSGSIZE;
+	return len && !msg ? VMSG_EINVAL : 0;
+}
+
+/*
+ * Runs of slots: the cached consumer index says how many are free, and those
+ * are filled without a reserve() each. Only when the cache says full does a
+ * message take the single-message path (reload, validate, maybe EAGAIN).
+ * Results are exactly those of a loop of reserve() + fill, message by
+ * message; only the index is published once.
+ */
 int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, const size_t *lens,
 			 unsigned n)
 {
+	uint32_t num = p->d.num_slots;
 	unsigned done = 0;
+	int err = 0;
 
 	if (!msgs || !lens)
 		return VMSG_EINVAL;
 	if (p->prod != p->published)
 		return VMSG_EBUSY;
-	for (; done < n; done++) {
+	for (;;) {
+		uint32_t room = p->broken ? 0 : num - 1u - dist(p->cons_seen, p->prod, num);
+		unsigned k = n - done < room ? n - done : room;
 		void *slot;
-		int err;
 
-		if (lens[done] > p->d.slot_size)
-			err = VMSG_EMSGSIZE;
-		else if (lens[done] && !msgs[done])
-			err = VMSG_EINVAL;
-		else
-			err = vmsg_spsc_reserve(p, &slot);
-		if (err) {
-			if (done || err == VMSG_EAGAIN)
-				break;
-			return err;
+		if (k && plain64(&p->d)) {
+			uint8_t *s = slot_at(&p->d, p->prod);
+			uint8_t *end = slot_at(&p->d, num);
+
+			while (k && lens[done] == 64 && msgs[done]) {
+				copy_plain(s, msgs[done], 64);
+				s += 64;
+				if (s == end)
+					s = p->d.slots;
+				k--;
+				done++;
+			}
+			p->prod = (uint32_t)((size_t)(s - (uint8_t *)p->d.slots) / 64u);
 		}
+		for (; k; k--, done++) {
+			err = msg_bad(p, msgs[done], lens[done]);
+			if (err)
+				goto stop;
+			slot_fill(&p->d, slot_at(&p->d, p->prod), msgs[done], lens[done]);
+			p->prod = next(p->prod, num);
+		}
+		if (done == n)
+			break;
+		/* Full by the cache (or broken): one message the slow way. */
+		err = msg_bad(p, msgs[done], lens[done]);
+		if (!err)
+			err = reserve(p, &slot);
+		if (err)
+			goto stop;
 		slot_fill(&p->d, slot, msgs[done], lens[done]);
+		done++;
 	}
+	(void)publish_prod(p);
+	return (int)done;
+stop:
+	if (!done && err != VMSG_EAGAIN)
+		return err;
 	(void)publish_prod(p);
 	return (int)done;
 }
 
+/*
+ * Kick suppression, producer side (docs/ring-protocol.md): after the full
+ * fence, the consumer's awake word says 0 "always kick" (fresh memory, a
+ * peer without tokens), odd "polling", or an even token "asleep, kick me".
+ * One kick per token: the further messages of the same sleep do not kick
+ * again while the consumer wakes up.
+ */
 bool vmsg_spsc_prod_need_kick(struct vmsg_spsc_prod *p)
 {
 	bool kick = true;
 
 	if (p->d.awake) {
+		uint32_t a;
+
 		/* Pairs with the fence in vmsg_spsc_cons_arm(): either the
-		 * consumer's re-check sees our index, or we see its awake = 0. */
+		 * consumer's re-check sees our index, or we see its token. */
 		fence_full(&p->d);
-		kick = awake_load(&p->d) == 0;
+		a = kword_load(&p->d, p->d.awake);
+		if (a & 1u) {
+			kick = false;
+		} else if (a != 0) {
+			kick = a != p->kicked;
+			if (kick) {
+				p->kicked = a;
+				if (p->d.kicked)
+					kword_store(&p->d, p->d.kicked, a);
+			}
+		}
 	}
 	if (kick)
 		p->stats.kicks++;
@@ -526,7 +672,7 @@ int vmsg_spsc_prod_check(struct vmsg_spsc_prod *p)
 /* Consumer                                                               */
 /* ---------------------------------------------------------------------- */
 
-int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
+HOT int peek(struct vmsg_spsc_cons *c, const void **slot)
 {
 	if (c->broken)
 		return VMSG_EPROTO;
@@ -554,8 +700,13 @@ int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
 	return 0;
 }
 
+int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
+{
+	return peek(c, slot);
+}
+
 /* Give back what was peeked (internal, see publish_prod()). */
-static int publish_cons(struct vmsg_spsc_cons *c)
+HOT int publish_cons(struct vmsg_spsc_cons *c)
 {
 	uint32_t n = dist(c->published, c->cons, c->d.num_slots);
 
@@ -583,45 +734,95 @@ int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
 		return VMSG_EINVAL;
 	if (c->cons != c->published)
 		return VMSG_EBUSY;
-	err = vmsg_spsc_peek(c, &slot);
+	err = peek(c, &slot);
 	if (err)
 		return err;
-	vmsg_spsc_slot_read(&c->d, slot, buf, len);
+	slot_read(&c->d, slot, buf, len);
 	(void)publish_cons(c);
 	return (int)len;
 }
 
+/*
+ * Runs of slots, as push_batch(). A guarded consumer checks the guard once
+ * per call before it takes slots known from an earlier index load (and on
+ * every reload, as always): within one call the peer's life cannot be told
+ * apart slot by slot anyway, and the lifecycle never lets a restarted peer
+ * rewrite slots a survivor in RUN may still take (model/lifecycle.pml).
+ */
 int vmsg_spsc_pop_batch(struct vmsg_spsc_cons *c, void *const *bufs, size_t cap, unsigned n)
 {
 	size_t len = cap < c->d.slot_size ? cap : c->d.slot_size;
+	uint32_t num = c->d.num_slots;
 	unsigned done = 0;
+	bool guarded = !c->guard[0].addr;
+	int err = 0;
 
 	if (!bufs || cap == 0)
 		return VMSG_EINVAL;
 	if (c->cons != c->published)
 		return VMSG_EBUSY;
-	for (; done < n; done++) {
+	for (;;) {
+		uint32_t avail = c->broken ? 0 : dist(c->cons, c->prod_seen, num);
+		unsigned k = n - done < avail ? n - done : avail;
 		const void *slot;
-		int err = vmsg_spsc_peek(c, &slot);
 
-		if (err) {
-			if (done || err == VMSG_EAGAIN)
-				break;
-			return err;
+		if (k && !guarded) {
+			err = guard_check(&c->d, c->guard);
+			if (err)
+				goto stop;
+			guarded = true;
 		}
-		vmsg_spsc_slot_read(&c->d, slot, bufs[done], len);
+		if (k && plain64(&c->d) && len == 64) {
+			const uint8_t *s = slot_at(&c->d, c->cons);
+			const uint8_t *end = slot_at(&c->d, num);
+
+			for (; k; k--, done++) {
+				copy_plain(bufs[done], s, 64);
+				s += 64;
+				if (s == end)
+					s = c->d.slots;
+			}
+			c->cons = (uint32_t)((size_t)(s - (const uint8_t *)c->d.slots) / 64u);
+		}
+		for (; k; k--, done++) {
+			slot_read(&c->d, slot_at(&c->d, c->cons), bufs[done], len);
+			c->cons = next(c->cons, num);
+		}
+		if (done == n)
+			break;
+		/* Empty by the cache (or broken): reload, the single-slot way.
+		 * A reload passes the guard, so what it finds needs no other. */
+		err = peek(c, &slot);
+		if (err)
+			goto stop;
+		guarded = true;
+		slot_read(&c->d, slot, bufs[done], len);
+		done++;
 	}
+	(void)publish_cons(c);
+	return (int)done;
+stop:
+	if (!done && err != VMSG_EAGAIN)
+		return err;
 	(void)publish_cons(c);
 	return (int)done;
 }
 
+/*
+ * Kick suppression, consumer side: publish a fresh sleep token, full fence,
+ * re-check the producer index. Either the producer's need_kick() sees the
+ * token (and kicks once for it), or this re-check sees its message.
+ */
 int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c)
 {
 	int err;
 
 	if (c->broken)
 		return VMSG_EPROTO;
-	awake_store(&c->d, 0);
+	if (c->d.awake) {
+		c->token = next_token(c);
+		kword_store(&c->d, c->d.awake, c->token);
+	}
 	/* Pairs with the fence in vmsg_spsc_prod_need_kick(). */
 	fence_full(&c->d);
 	if (c->cons != c->prod_seen)
@@ -632,13 +833,14 @@ int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c)
 	if (c->cons == c->prod_seen)
 		return 0;
 not_empty:
-	awake_store(&c->d, 1);
+	vmsg_spsc_cons_awake(c);
 	return 1;
 }
 
 void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
 {
-	awake_store(&c->d, 1);
+	if (c->d.awake)
+		kword_store(&c->d, c->d.awake, c->token | 1u);
 }
 
 int vmsg_spsc_cons_pending(struct vmsg_spsc_cons *c)
