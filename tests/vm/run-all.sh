@@ -84,6 +84,7 @@ build_tree() { # build_tree ARCH TARGETS...
 		-DVMSG_BUILD_EXAMPLES=OFF -DVMSG_WERROR=ON >"$build/logs/cmake-$arch.log" 2>&1 ||
 		{ cat "$build/logs/cmake-$arch.log"; return 1; }
 	local targets
+	phase "configure $arch"
 	targets=$(present_targets "$dir" "$@")
 	echo "vm: building for $arch:$targets"
 	# shellcheck disable=SC2086
@@ -93,9 +94,10 @@ build_tree() { # build_tree ARCH TARGETS...
 # One list, duplicates dropped (a program may run on both sides).
 # shellcheck disable=SC2046,SC2086
 build_tree amd64 $(echo $GUEST_TARGETS $HOST_TARGETS | tr ' ' '\n' | sort -u)
+phase "static programs amd64"
 # shellcheck disable=SC2086
 build_tree arm64 $GUEST_TARGETS
-phase "static programs"
+phase "static programs arm64"
 
 for arch in amd64 arm64; do
 	if ! wait "${fetch_pid[$arch]}"; then
