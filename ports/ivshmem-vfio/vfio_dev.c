@@ -21,6 +21,7 @@
 #include <linux/vfio.h>
 
 #include "spsc/arch.h"
+#include "virtio_msg/endian.h"
 #include "virtio_msg/errors.h"
 
 /* ---------------------------------------------------------------------- */
@@ -343,13 +344,14 @@ int vmsg_vfio_read32(struct vmsg_vfio_dev *d, unsigned bar, uint64_t off, uint32
 
 	if (err || !val)
 		return err ? err : VMSG_EINVAL;
-	if (d->bar[bar].map) {
-		*val = vmsg_mmio_read32(d->bar[bar].map + off);
-		return 0;
-	}
-	if (d->sys->pread(d->sys->ctx, d->device, &v, 4, d->bar[bar].offset + off) != 4)
+	/* PCI registers are little-endian. vfio-pci's read/write on the
+	 * device fd is a byte stream equal to what a mapping shows (it swaps
+	 * nothing), so both paths need the same conversion to host order. */
+	if (d->bar[bar].map)
+		v = vmsg_mmio_read32(d->bar[bar].map + off);
+	else if (d->sys->pread(d->sys->ctx, d->device, &v, 4, d->bar[bar].offset + off) != 4)
 		return VMSG_EIO;
-	*val = v; /* VFIO returns register values in host order */
+	*val = vmsg_le32_swap(v);
 	return 0;
 }
 
@@ -359,6 +361,7 @@ int vmsg_vfio_write32(struct vmsg_vfio_dev *d, unsigned bar, uint64_t off, uint3
 
 	if (err)
 		return err;
+	val = vmsg_le32_swap(val); /* little-endian on both paths, as read32 */
 	if (d->bar[bar].map) {
 		vmsg_mmio_write32(d->bar[bar].map + off, val);
 		return 0;

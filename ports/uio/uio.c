@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "spsc/arch.h"
+#include "virtio_msg/endian.h"
 #include "virtio_msg/errors.h"
 
 #define PCI_COMMAND 0x04u
@@ -233,7 +234,9 @@ static int be_ring(void *ctx, uint32_t peer, uint32_t vector)
 	struct vmsg_uio *p = ctx;
 
 	vmsg_dev_mb(); /* the ring's writes to BAR2 land before the doorbell */
-	vmsg_mmio_write32(p->regs + VMSG_IVSHMEM_REG_DOORBELL, vmsg_ivshmem_doorbell(peer, vector));
+	/* Registers are little-endian (PCI), whatever the host. */
+	vmsg_mmio_write32(p->regs + VMSG_IVSHMEM_REG_DOORBELL,
+			  vmsg_le32_swap(vmsg_ivshmem_doorbell(peer, vector)));
 	return 0;
 }
 
@@ -324,7 +327,7 @@ int vmsg_uio_open(struct vmsg_uio *p, const struct vmsg_uio_cfg *cfg)
 		err = VMSG_ENODEV; /* ivshmem memory is always a power of two */
 		goto fail;
 	}
-	p->own_id = vmsg_mmio_read32(p->regs + VMSG_IVSHMEM_REG_IVPOSITION);
+	p->own_id = vmsg_le32_swap(vmsg_mmio_read32(p->regs + VMSG_IVSHMEM_REG_IVPOSITION));
 	if (p->own_id > VMSG_IVSHMEM_MAX_PEER) {
 		err = VMSG_EIO;
 		goto fail;

@@ -108,6 +108,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_vfio_map_bar(struct vmsg_vfio_dev *d, unsigned
 					       bool need_map);
 
 /** @brief Aligned 32-bit register access within a BAR, bounds-checked.
+ *  Registers are little-endian (PCI): values are in host order here, on the
+ *  mapped and on the pread/pwrite path alike.
  *  @retval 0 done. @retval VMSG_ERANGE outside the BAR. @retval VMSG_EIO. */
 VMSG_API VMSG_MUST_CHECK int vmsg_vfio_read32(struct vmsg_vfio_dev *d, unsigned bar,
 					      uint64_t off, uint32_t *val);
