@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "virtio_msg/shm.h"
+#include "virtio_msg/shm_bus.h"
 
 #define BUF_SIZE 0x2000u
 #define NELEMS 8u
@@ -957,6 +958,81 @@ static void test_shm_lifecycle_kick_words(void **state)
 	}
 }
 
+/* The shm bus gives received slots back late (src/bus/shm_bus.c): the
+ * consumer index in its queue head moves after its next send, before any
+ * wait, or once half the ring is held; never before, so a reply's producer
+ * index is not preceded by a separate store to the line the peer polls. */
+static int fake_kick(void *ctx)
+{
+	(*(unsigned *)ctx)++;
+	return 0;
+}
+
+static int fake_wait(void *ctx, int64_t timeout_ns)
+{
+	(void)ctx;
+	(void)timeout_ns;
+	return VMSG_ETIMEDOUT;
+}
+
+static void test_shm_lifecycle_bus_release_late(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	unsigned kicks = 0;
+	uint8_t m[64];
+	uint8_t *dev_head = qh_of(1) + 6; /* the device's consumer index (v1 head) */
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = fake_kick;
+	h.wait = fake_wait;
+	h.ctx = &kicks;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+
+	/* received, not given back yet */
+	assert_int_equal(send_one(&e[0]), 0);
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 64);
+	check_rx(&e[1], m, 64);
+	assert_int_equal(get_le16(dev_head), 0);
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
+	assert_int_equal(get_le16(dev_head), 0);
+	/* the reply's send gives it back (after publishing the reply) */
+	make_msg(m, 1, e[1].life, e[1].tx_seq++);
+	assert_int_equal(vmsg_shm_bus_ops.send(&sb, m, 64), 0);
+	assert_int_equal(get_le16(dev_head), 1);
+	assert_int_equal(drain(&e[0]), 1);
+	/* a wait gives back what is held */
+	assert_int_equal(send_one(&e[0]), 0);
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 64);
+	check_rx(&e[1], m, 64);
+	assert_int_equal(get_le16(dev_head), 1);
+	(void)vmsg_shm_bus_ops.wait(&sb, 0);
+	assert_int_equal(get_le16(dev_head), 2);
+	/* half the ring held: given back without a send or a wait, so a
+	 * producer that fills the ring is never stuck behind us */
+	for (unsigned i = 0; i < USABLE; i++)
+		assert_int_equal(send_one(&e[0]), 0);
+	assert_int_equal(send_one(&e[0]), VMSG_EAGAIN);
+	for (unsigned i = 0; i < NELEMS / 2; i++) {
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 64);
+		check_rx(&e[1], m, 64);
+		assert_int_equal(get_le16(dev_head), i + 1 < NELEMS / 2 ? 2 : (2 + NELEMS / 2) % NELEMS);
+	}
+	assert_int_equal(send_one(&e[0]), 0);
+	for (unsigned i = NELEMS / 2; i < USABLE + 1; i++) {
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 64);
+		check_rx(&e[1], m, 64);
+	}
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
+}
+
 /* The QEMU layout (spec §4.3), written by the test acting as the QEMU
  * device; our driver attaches, is not extended, reaches RUN, exchanges
  * traffic and asks for a kick every time, although the word at the place
@@ -1041,6 +1117,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_qemu_device_peer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests_name("shm_lifecycle", tests, NULL, NULL);

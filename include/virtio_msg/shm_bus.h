@@ -51,6 +51,9 @@ struct vmsg_shm_bus {
 	uint64_t last_service;
 	uint64_t kicks;      /**< doorbells rung */
 	uint64_t spins_hit;  /**< waits that found work while spinning */
+	uint32_t rx_held;    /**< received slots not given back yet */
+	uint32_t idle_count; /**< empty receives since the last look at the clock */
+	bool tick_due;       /**< look at the clock on the next empty receive */
 	bool peer_gone;      /**< set by the port; reported once by recv */
 };
 

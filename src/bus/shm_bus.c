@@ -7,6 +7,7 @@
 #include "virtio_msg/shm_bus.h"
 
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
+#define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
 
 static uint64_t now_ns(struct vmsg_shm_bus *sb)
 {
@@ -49,11 +50,58 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 
 	if (!sb->hooks.now)
 		return true;
+	/* A clock read costs about as much as a look at the ring: a busy
+	 * poller looks at the clock every IDLE_CLOCK_EVERY empty receives,
+	 * and after every wait (which may have slept). */
+	if (!sb->tick_due && ++sb->idle_count < IDLE_CLOCK_EVERY)
+		return false;
+	sb->tick_due = false;
+	sb->idle_count = 0;
 	t = now_ns(sb);
 	if (t - sb->last_service < period)
 		return false;
 	sb->last_service = t;
 	return true;
+}
+
+/*
+ * Give back the receive slots taken by rx_take(). Their messages were copied
+ * out already; only our consumer index is late. It lives in our queue-head
+ * line (vmamp v1: next to our producer index), which the peer polls: giving
+ * it back right after each receive made that line travel to the peer and
+ * back once more before our reply's producer index could follow it. So it
+ * goes after the next send (the line is ours then), before any wait, or
+ * when half the ring is held.
+ */
+static void rx_release(struct vmsg_shm_bus *sb)
+{
+	if (sb->rx_held) {
+		(void)vmsg_spsc_release(&sb->ch->rx);
+		sb->rx_held = 0;
+	}
+}
+
+/* Receive one message (a whole slot, as vmsg_shm_chan_recv()) and keep
+ * its slot until rx_release(). */
+static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
+{
+	struct vmsg_spsc_cons *rx = &sb->ch->rx;
+	const void *slot;
+	size_t len;
+	int r;
+
+	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
+		return VMSG_ESTATE;
+	if (!buf || cap == 0)
+		return VMSG_EINVAL;
+	r = vmsg_spsc_peek(rx, &slot);
+	if (r)
+		return r;
+	len = cap < rx->d.slot_size ? cap : rx->d.slot_size;
+	vmsg_spsc_slot_read(&rx->d, slot, buf, len);
+	if (++sb->rx_held >= rx->d.num_slots / 2u)
+		rx_release(sb);
+	return (int)len;
 }
 
 static int shm_send(void *priv, const uint8_t *msg, size_t len)
@@ -72,6 +120,7 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	r = vmsg_shm_chan_send(sb->ch, msg, len);
 	if (r == 0 && vmsg_shm_chan_need_kick(sb->ch))
 		kick(sb);
+	rx_release(sb);
 	return r;
 }
 
@@ -86,7 +135,7 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 			return VMSG_ECONNRESET;
 	}
 	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
-		r = vmsg_shm_chan_recv(sb->ch, buf, cap);
+		r = rx_take(sb, buf, cap);
 		if (r > 0 || (r != VMSG_EAGAIN && r != VMSG_ECONNRESET))
 			return r;
 		if (r == VMSG_EAGAIN && !idle_tick(sb))
@@ -105,7 +154,7 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 		return VMSG_ECONNRESET;
 	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
 		return VMSG_EAGAIN;
-	return vmsg_shm_chan_recv(sb->ch, buf, cap);
+	return rx_take(sb, buf, cap);
 }
 
 /* Spin first (adaptive mode), then arm and re-check, then sleep. */
@@ -114,18 +163,28 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	struct vmsg_shm_bus *sb = priv;
 	int r;
 
+	/* A consumer that waits gives back what it holds: the producer may
+	 * be waiting for room. */
+	rx_release(sb);
 	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
 		if (sb->hooks.spin_ns && sb->hooks.now) {
-			uint64_t end = now_ns(sb) + sb->hooks.spin_ns;
+			uint64_t end = 0;
 			unsigned n = 0;
 
-			/* Read the clock only every 64 looks at the ring. */
-			do {
+			/* Read the clock only every 64 looks at the ring (the
+			 * first time to start the spin budget). */
+			for (;;) {
 				if (vmsg_spsc_cons_pending(&sb->ch->rx) != 0) {
 					sb->spins_hit++;
 					return 0;
 				}
-			} while (++n % 64 || now_ns(sb) < end);
+				if (++n % 64)
+					continue;
+				if (!end)
+					end = now_ns(sb) + sb->hooks.spin_ns;
+				else if (now_ns(sb) >= end)
+					break;
+			}
 		}
 		r = vmsg_shm_chan_arm(sb->ch);
 		if (r != 0)
@@ -135,6 +194,7 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	}
 	r = sb->hooks.wait(sb->hooks.ctx, timeout_ns);
 	vmsg_shm_chan_awake(sb->ch);
+	sb->tick_due = true; /* we may have slept: the idle work is due */
 	return r;
 }
 
