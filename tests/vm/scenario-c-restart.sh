@@ -35,8 +35,9 @@ vm_wait_exit g2 105 || vm_fail "guest g2 failed"
 vm_host_wait dev 30 || vm_fail "the host daemon failed"
 
 id2=$(vm_grep g2 '^RESULT own_id=' | head -n 1 | sed 's/.*=//')
-[ -n "$id1" ] && [ -n "$id2" ] && [ "$id1" != "$id2" ] ||
+if [ -z "$id1" ] || [ -z "$id2" ] || [ "$id1" = "$id2" ]; then
 	vm_fail "guest ids '$id1' then '$id2': the restarted guest must have a new id"
+fi
 vm_log "guest ids: $id1, then $id2 after the restart"
 vm_expect g2 '^RESULT devices=32$' "the restarted guest discovered all 32 devices"
 vm_expect g2 '^RESULT pings=3000 ok=3000 ' "every echo exact after the restart"
