@@ -95,6 +95,10 @@ int vmsg_ivshmem_host_open(struct vmsg_ivshmem_host *p, const struct vmsg_ivshme
 	if (err)
 		goto fail;
 	p->iv_open = true;
+	/* Peers already there when we joined came with the handshake, before
+	 * the callback existed: they joined too (else peers_left could exceed
+	 * peers_joined). */
+	p->st.peers_joined += vmsg_ivsh_client_peer_count(&p->cl);
 	vmsg_ivsh_client_set_peer_cb(&p->cl, on_peer, p);
 	return 0;
 fail:
