@@ -10,7 +10,7 @@
 #   bash scripts/bench.sh --quick          3 short runs per figure (smoke test)
 #   bash scripts/bench.sh --experiments    also every bench/experiments/ring_*.c
 #                                          variant, and the shared-library build of
-#                                          ring.c and of ring_spec.c (all proposals)
+#                                          ring.c and of ring_pf.c
 #   bash scripts/bench.sh --icount         also instructions per message
 #                                          (valgrind, if installed)
 #   bash scripts/bench.sh --all            --experiments and --icount
@@ -134,7 +134,7 @@ cpu_busy() {
 			EXP_ARGS=(-r 5 -t 60)
 		fi
 		for b in "$BUILD"/bench_ring_shared "$BUILD"/bench_ring_exp_* \
-			"$BUILD"/bench_ring_shared_exp_spec; do
+			"$BUILD"/bench_ring_shared_exp_pf; do
 			[ -x "$b" ] || continue
 			echo
 			echo "=============================================================="
