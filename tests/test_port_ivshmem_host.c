@@ -436,8 +436,8 @@ static bool raw_recv(int s, int64_t *val, int *fd)
 /* Expect (val, fd present?) next; returns the fd (owned by the caller). */
 static int expect_msg(int s, int64_t val, bool with_fd)
 {
-	int64_t v;
-	int fd;
+	int64_t v = 0;
+	int fd = -1;
 
 	assert_true(raw_recv(s, &v, &fd));
 	if (v != val || (fd >= 0) != with_fd)

@@ -225,7 +225,11 @@ vm_start() {
 	done
 	local acc log=$VM_WORK/$name.log
 	acc=$(vm_accel_for "$arch")
-	local append="panic=-1 quiet"
+	# no_timer_check: under TCG on a loaded host the kernel's check that the
+	# timer interrupt works through the (interrupt-remapped) IO-APIC can
+	# time out and panic ("timer doesn't work through Interrupt-remapped
+	# IO-APIC", seen in CI); the check proves nothing about our code.
+	local append="panic=-1 quiet no_timer_check"
 	[ -n "$bind" ] && append="$append vmsg.bind=$bind"
 	[ -n "$run" ] && append="$append vmsg.run=$run"
 	[ -n "$args" ] && append="$append vmsg.args=$args"

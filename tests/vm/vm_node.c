@@ -435,7 +435,7 @@ static void dump_region(void)
 		return;
 	printf("RESULT region");
 	for (unsigned i = 0; i < 0x100; i += 4)
-		printf("%s%08x", i % 32 ? " " : "\n  ", *(volatile uint32_t *)(m + i));
+		printf("%s%08x", i % 32 ? " " : "\n  ", ((const volatile uint32_t *)(void *)m)[i / 4]);
 	putchar('\n');
 	{
 		struct vmsg_shm_v1_info info;
