@@ -4,6 +4,10 @@
  * ivshmem backend. Only OS resources here.
  */
 #define _GNU_SOURCE
+/* 64-bit off_t, ino_t and st_size on 32-bit hosts too: readdir() of the
+ * sysfs tree fails with EOVERFLOW for inode numbers above 32 bits, and
+ * fstat() of a resource file of 2 GiB or more without this. */
+#define _FILE_OFFSET_BITS 64
 #include "virtio_msg/port_uio.h"
 
 #include <dirent.h>
