@@ -631,14 +631,16 @@ static const uint8_t ping_bytes[12] = { 0x02, 0x03, 0x00, 0x00, 0x02, 0x01,
 /* A 32-bit index in the prototype's host byte order. */
 static void host32(uint8_t *p, uint32_t v)
 {
-#if VMSG_HOST_BIG_ENDIAN
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-#else
-	wr_le32(p, v);
-#endif
+	const uint16_t probe = 1;
+
+	if (*(const uint8_t *)&probe == 0) { /* big-endian host */
+		p[0] = (uint8_t)(v >> 24);
+		p[1] = (uint8_t)(v >> 16);
+		p[2] = (uint8_t)(v >> 8);
+		p[3] = (uint8_t)v;
+	} else {
+		wr_le32(p, v);
+	}
 }
 
 static void v0_image(bool le_index)

@@ -14,6 +14,7 @@
  * Registers and config space are little-endian, as on a real device.
  */
 #define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64 /* readdir() of the temp tree on 32-bit hosts */
 
 #include <dirent.h>
 #include <errno.h>
@@ -95,7 +96,7 @@ static void path_of(char *out, size_t cap, const char *dir, const char *name)
 
 static void write_file(const char *dir, const char *name, const void *data, size_t n)
 {
-	char p[512];
+	char p[1024];
 	int fd;
 
 	path_of(p, sizeof p, dir, name);
@@ -112,7 +113,7 @@ static void write_text(const char *dir, const char *name, const char *text)
 
 static void pread_file(const char *dir, const char *name, void *buf, size_t n, off_t off)
 {
-	char p[512];
+	char p[1024];
 	int fd;
 
 	path_of(p, sizeof p, dir, name);
@@ -124,7 +125,7 @@ static void pread_file(const char *dir, const char *name, void *buf, size_t n, o
 
 static void pwrite_file(const char *dir, const char *name, const void *buf, size_t n, off_t off)
 {
-	char p[512];
+	char p[1024];
 	int fd;
 
 	path_of(p, sizeof p, dir, name);
@@ -136,7 +137,7 @@ static void pwrite_file(const char *dir, const char *name, const void *buf, size
 
 static void mkdir_p(const char *path)
 {
-	char tmp[512];
+	char tmp[1024];
 
 	snprintf(tmp, sizeof tmp, "%s", path);
 	for (char *p = tmp + 1; *p; p++) {
@@ -155,7 +156,7 @@ static void mkdir_p(const char *path)
 
 static void add_map(const char *uiodir, unsigned n, uint64_t addr, uint64_t size)
 {
-	char m[600], buf[64];
+	char m[700], buf[64];
 
 	snprintf(m, sizeof m, "%s/maps/map%u", uiodir, n);
 	mkdir_p(m);

@@ -21,6 +21,7 @@
  * NOTIFY, as QEMU's MMIO handler does); waits are bounded waits on events.
  */
 #define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64 /* the large-offset check below, on 32-bit hosts */
 
 #include <dirent.h>
 #include <errno.h>
@@ -38,6 +39,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -663,6 +665,31 @@ static void test_open_paths(void **state)
 	assert_int_equal(vmsg_vfio_open(&d, "", &sys), VMSG_EINVAL);
 	assert_int_equal(vmsg_vfio_open(NULL, BDF, &sys), VMSG_EINVAL);
 	assert_int_equal(count_fds(), fds);
+}
+
+/* The real system calls take 64-bit offsets on every host: VFIO puts
+ * region N at N << 40 in the device fd. A sparse temporary file stands in
+ * for the device fd. */
+static void test_linux_sys_offsets(void **state)
+{
+	const struct vmsg_vfio_sys *s = &vmsg_vfio_sys_linux;
+	const uint64_t off = UINT64_C(1) << 33; /* beyond 32 bits, sparse */
+	char path[] = "/tmp/vmsg-vfio-test-XXXXXX";
+	uint8_t b[4] = { 0 };
+	struct stat st;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(s->pwrite(s->ctx, fd, "VFIO", 4, off), 4);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true((uint64_t)st.st_size == off + 4); /* not at a truncated offset */
+	assert_int_equal(s->pread(s->ctx, fd, b, 4, off), 4);
+	assert_memory_equal(b, "VFIO", 4);
+	assert_int_equal(pread(fd, b, 4, 0), 4); /* a hole: nothing landed at 0 */
+	assert_memory_equal(b, "\0\0\0\0", 4);
+	assert_int_equal(s->close(s->ctx, fd), 0);
 }
 
 static void test_registers_and_config(void **state)
@@ -1590,6 +1617,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_open_paths, teardown),
+		cmocka_unit_test(test_linux_sys_offsets),
 		cmocka_unit_test_teardown(test_registers_and_config, teardown),
 		cmocka_unit_test_teardown(test_doorbell_mmap, teardown),
 		cmocka_unit_test_teardown(test_doorbell_pwrite, teardown),
