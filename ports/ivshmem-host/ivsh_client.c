@@ -7,6 +7,7 @@
  * against the protocol, and every fd that arrives is either kept in a table
  * or closed before returning, whatever the outcome.
  */
+#define _FILE_OFFSET_BITS 64 /* shared memory of 2 GiB or more on 32-bit hosts */
 #define _GNU_SOURCE /* ppoll, MSG_CMSG_CLOEXEC */
 #include "virtio_msg/port_ivshmem_host.h"
 

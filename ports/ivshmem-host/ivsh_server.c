@@ -7,6 +7,7 @@
  * gets its messages queued (with dup()ed fds) and sent on EPOLLOUT, so a
  * slow peer never stalls the others.
  */
+#define _FILE_OFFSET_BITS 64 /* shared memory of 2 GiB or more on 32-bit hosts */
 #define _GNU_SOURCE /* memfd_create, accept4 */
 #include "virtio_msg/port_ivshmem_host.h"
 
