@@ -1206,13 +1206,20 @@ static void test_ivsh_client_connect_blocking(void **state)
  * stderr go to pipes. */
 static pid_t spawn_tool(const char *const *args, int *out, int *err)
 {
-	const char *argv[16];
+	const char *argv[24];
 	int po[2], pe[2];
 	unsigned n = 0;
 	pid_t pid;
+#ifdef VMSG_TEST_EMULATOR
+	/* Cross build under qemu-user: the tool is a foreign binary too. */
+	static const char *const emu[] = { VMSG_TEST_EMULATOR };
+
+	for (size_t i = 0; i < sizeof emu / sizeof emu[0] && n < 8; i++)
+		argv[n++] = emu[i];
+#endif
 
 	argv[n++] = VMSG_IVSH_SERVER_BIN;
-	while (*args && n < 15)
+	while (*args && n < 23)
 		argv[n++] = *args++;
 	argv[n] = 0;
 	assert_int_equal(pipe2(po, O_CLOEXEC), 0);
@@ -1222,7 +1229,7 @@ static pid_t spawn_tool(const char *const *args, int *out, int *err)
 	if (pid == 0) {
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
-		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
 		_exit(127);
 	}
 	close(po[1]);
