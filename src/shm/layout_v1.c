@@ -9,8 +9,12 @@
 #include "spsc/arch.h"
 #include "virtio_msg/endian.h"
 
-#define ROUND_UP(x, a) (((x) + ((a) - 1)) / (a) * (a))
+/* Alignments here are powers of two: masks, no division (a 64-bit division
+ * would pull libgcc's __aeabi_uldivmod, 750 bytes, into 32-bit firmware). */
+#define ROUND_UP(x, a) (((x) + ((a) - 1u)) & ~(uint64_t)((a) - 1u))
 #define WINDOW_ALIGN 4096u /* rings in the window want page alignment */
+#define IS_POW2(a) ((a) != 0 && ((a) & ((a) - 1u)) == 0)
+_Static_assert(IS_POW2(VMSG_SHM_LINE) && IS_POW2(WINDOW_ALIGN), "ROUND_UP needs powers of two");
 
 struct v1_place {
 	uint64_t dev_qh, drv_qh, dev_elems, drv_elems, window, end;
@@ -126,14 +130,15 @@ static int overlaps(const struct region *a, const struct region *b)
 	return a->off < b->off + b->len && b->off < a->off + a->len;
 }
 
-/* Offset zero, alignment, overflow and bounds of each declared region. */
+/* Offset zero, alignment, overflow and bounds of each declared region.
+ * Every align[i] is a power of two. */
 static enum vmsg_shm_reject check_regions(const struct region *r, unsigned n,
 					  const uint8_t *align, uint64_t size)
 {
 	for (unsigned i = 1; i < n; i++) { /* r[0] is the header itself */
 		if (r[i].off == 0)
 			return VMSG_SHM_R_OFFSET_ZERO;
-		if (r[i].off % align[i])
+		if (r[i].off & (align[i] - 1u))
 			return VMSG_SHM_R_ALIGN;
 		if (r[i].off + r[i].len < r[i].off)
 			return VMSG_SHM_R_OVERFLOW;
