@@ -4,11 +4,13 @@
 # Freestanding check: build the portable core for a bare-metal Cortex-M4 with
 # arm-none-eabi-gcc (no libc, no newlib), print the code size per object, and
 # fail if the objects need anything a freestanding toolchain does not give.
-# Four configurations: the default one; the smallest one (2025 profile,
-# formatter and error strings compiled out); and the smallest one for one
-# role, device side or driver side (VMSG_CONFIG_ROLE_DEVICE_ONLY or
-# _DRIVER_ONLY), whose linked figures the firmware stage prints
-# (scripts/run-firmware.sh; bench/firmware-size.md).
+# Six configurations: the default one; the smallest one (2025 profile,
+# formatter and error strings compiled out); the smallest one for one role,
+# device side or driver side (VMSG_CONFIG_ROLE_DEVICE_ONLY or _DRIVER_ONLY);
+# and those two with the firmware's ring and shm options (one memory mode,
+# one index width, no cache hooks, owner-only layout, simple wait), whose
+# linked figures the firmware stage prints (scripts/run-firmware.sh;
+# bench/firmware-size.md). The firmware ones must not divide 64-bit values.
 #
 # Allowed undefined symbols: memcpy, memset, memmove and memcmp (gcc may emit
 # calls to them even with -ffreestanding, and every embedded toolchain has
@@ -107,11 +109,32 @@ build_config() {
 	fi
 }
 
+# no_div64 <name>: the firmware configurations divide no 64-bit value (a
+# 32-bit core would link libgcc's __aeabi_uldivmod, about 750 bytes).
+no_div64() {
+	local objs
+	mapfile -t objs < <(find "$out/$1/CMakeFiles/vmsg_objects.dir" -name '*.o*' -type f | sort)
+	if "${prefix}nm" -u "${objs[@]}" | grep -E ' (__aeabi_[ul]*ldivmod|__u?divmoddi4|__u?(div|mod)di3)$' >/dev/null; then
+		echo "freestanding: FAIL: 64-bit division in the $1 configuration:" >&2
+		"${prefix}nm" -A -u "${objs[@]}" | grep -E ' (__aeabi_[ul]*ldivmod|__u?divmoddi4|__u?(div|mod)di3)$' >&2
+		return 1
+	fi
+}
+
 build_config default "" || status=1
 smallest="-DVMSG_CONFIG_NO_PROFILE_2025=1 -DVMSG_CONFIG_NO_FORMAT=1 -DVMSG_CONFIG_NO_STRERROR=1"
 build_config smallest "$smallest" || status=1
 build_config device-only "$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1" || status=1
 build_config driver-only "$smallest -DVMSG_CONFIG_ROLE_DRIVER_ONLY=1" || status=1
+# The ring and shm options of a firmware (config.h): one memory mode (shared
+# SRAM: device), 16-bit indices (vmamp v1), no cache hooks, owner-only v1
+# channels, the simple shm-bus wait. With the device role this is
+# fw-device.elf's configuration (examples/firmware-m4).
+firmware="-DVMSG_CONFIG_SPSC_MEM_ONLY_DEVICE=1 -DVMSG_CONFIG_SPSC_INDEX16_ONLY=1 -DVMSG_CONFIG_NO_CACHE_OPS=1 -DVMSG_CONFIG_SHM_V1_OWNER_ONLY=1 -DVMSG_CONFIG_SHM_BUS_SIMPLE_WAIT=1"
+build_config firmware-device "$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1 $firmware" || status=1
+build_config firmware-driver "$smallest -DVMSG_CONFIG_ROLE_DRIVER_ONLY=1 $firmware" || status=1
+no_div64 firmware-device || status=1
+no_div64 firmware-driver || status=1
 
 if [ "$status" -eq 0 ]; then
 	printf '\nfreestanding: OK\n'

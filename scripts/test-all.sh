@@ -110,23 +110,35 @@ stage_minimal() {
 # build in the firmware's configuration (2026 profile, no formatter, no
 # error strings) and a driver-side build with everything else in. Tests that
 # need the compiled-out role check its refusal and are reported skipped.
-# Only these tests: the role changes nothing below the bus.
+# The ring and shm options (one memory mode, one index width, no cache
+# hooks, owner-only v1 channels, the simple shm-bus wait) run the ring and
+# shm tests: the driver build takes coherent memory and 16-bit indices (the
+# bus tests' loopback uses both); "firmware" is exactly fw-device.elf's
+# configuration (examples/firmware-m4), which test_bus cannot run (its
+# loopback needs coherent memory and an attaching side); "v0" has 32-bit
+# indices and device memory only. Tests that need what a build left out
+# check that it is refused (VMSG_ENOTSUP) and are reported skipped.
 stage_one_role() {
 	local smallest="-DVMSG_CONFIG_NO_PROFILE_2025=1 -DVMSG_CONFIG_NO_FORMAT=1 -DVMSG_CONFIG_NO_STRERROR=1"
-	local role flags tests="test_proto_golden test_proto_reject test_proto_misc test_bus"
-	for role in device driver; do
-		if [ "$role" = device ]; then
-			flags="$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1"
-		else
-			flags="-DVMSG_CONFIG_ROLE_DRIVER_ONLY=1"
-		fi
-		cmake -S "$ROOT" -B "$1/$role" -G Ninja -DCMAKE_C_COMPILER=gcc \
+	local fw="-DVMSG_CONFIG_SPSC_MEM_ONLY_DEVICE=1 -DVMSG_CONFIG_SPSC_INDEX16_ONLY=1 -DVMSG_CONFIG_NO_CACHE_OPS=1 -DVMSG_CONFIG_SHM_V1_OWNER_ONLY=1 -DVMSG_CONFIG_SHM_BUS_SIMPLE_WAIT=1"
+	local proto="test_proto_golden test_proto_reject test_proto_misc"
+	local ring="test_spsc test_spsc_hostile test_shm_layout test_shm_lifecycle"
+	local build flags tests
+	for build in device driver firmware v0; do
+		case $build in
+		device) flags="$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1"; tests="$proto test_bus" ;;
+		driver) flags="-DVMSG_CONFIG_ROLE_DRIVER_ONLY=1 -DVMSG_CONFIG_SPSC_MEM_ONLY_COHERENT=1 -DVMSG_CONFIG_SPSC_INDEX16_ONLY=1 -DVMSG_CONFIG_NO_CACHE_OPS=1 -DVMSG_CONFIG_SHM_BUS_SIMPLE_WAIT=1"
+			tests="$proto test_bus $ring" ;;
+		firmware) flags="$smallest -DVMSG_CONFIG_ROLE_DEVICE_ONLY=1 $fw"; tests="$proto $ring" ;;
+		v0) flags="-DVMSG_CONFIG_SPSC_INDEX32_ONLY=1 -DVMSG_CONFIG_SPSC_MEM_ONLY_DEVICE=1"; tests="$ring" ;;
+		esac
+		cmake -S "$ROOT" -B "$1/$build" -G Ninja -DCMAKE_C_COMPILER=gcc \
 			-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Debug -DVMSG_WERROR=ON \
 			-DCMAKE_C_FLAGS="$flags"
 		# shellcheck disable=SC2086 # a list of targets
-		cmake --build "$1/$role" -j "$JOBS" --target $tests
-		ctest --test-dir "$1/$role" --output-on-failure --timeout "$NATIVE_TIMEOUT" \
-			-j "$JOBS" -R '^(test_proto_golden|test_proto_reject|test_proto_misc|test_bus)$' </dev/null
+		cmake --build "$1/$build" -j "$JOBS" --target $tests
+		ctest --test-dir "$1/$build" --output-on-failure --timeout "$NATIVE_TIMEOUT" \
+			-j "$JOBS" -R "^(${tests// /|})\$" </dev/null
 	done
 }
 

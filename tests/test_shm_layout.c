@@ -18,7 +18,18 @@
 
 #include <cmocka.h>
 
+#include "virtio_msg/config.h"
 #include "virtio_msg/shm.h"
+
+/*
+ * The memory modes the tests pass (MEM_C coherent, MEM_D device): both in a
+ * full build. A build with one mode (config.h) runs every test in that
+ * mode, which does not change a layout's bytes or a validator's verdict;
+ * test_shm_layout_compiled_out_refused checks that the other mode, and
+ * whatever else the build left out, is refused with VMSG_ENOTSUP.
+ */
+#define MEM_C (VMSG_CONFIG_HAS_MEM_COHERENT ? VMSG_SPSC_MEM_COHERENT : VMSG_SPSC_MEM_DEVICE)
+#define MEM_D (VMSG_CONFIG_HAS_MEM_DEVICE ? VMSG_SPSC_MEM_DEVICE : VMSG_SPSC_MEM_COHERENT)
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
@@ -158,7 +169,7 @@ static void test_shm_layout_v1_extended_bytes(void **state)
 		assert_int_equal(size, want_size);
 		b = alloc_tracked((size_t)size);
 		memset(b, 0xEE, (size_t)size);
-		assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, VMSG_SPSC_MEM_COHERENT),
+		assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, MEM_C),
 				 0);
 		put_v1h(exp_hdr, &h);
 		image_equal(b, exp_hdr, 64);
@@ -187,7 +198,7 @@ static void test_shm_layout_v1_plain_bytes(void **state)
 	assert_int_equal(vmsg_shm_v1_size(&prm, &size), 0);
 	b = alloc_tracked((size_t)size);
 	memset(b, 0xEE, (size_t)size);
-	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, VMSG_SPSC_MEM_DEVICE), 0);
+	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, MEM_D), 0);
 	assert_int_equal(b[0], 0x4f);
 	assert_int_equal(b[1], 0x4c);
 	assert_int_equal(b[2], 64);
@@ -239,14 +250,14 @@ static void test_shm_layout_v1_window(void **state)
 	assert_int_equal(vmsg_shm_v1_size(&prm, &size), 0);
 	b = alloc_tracked((size_t)size);
 	memset(b, 0, (size_t)size);
-	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, VMSG_SPSC_MEM_COHERENT), 0);
+	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, MEM_C), 0);
 	assert_memory_equal(b + 0x40, "VMX1", 4);
 	woff = get_le64(b + 0x48);
 	assert_int_equal(get_le64(b + 0x50), 10000);
 	assert_int_equal(woff % 4096, 0);
 	assert_true(woff >= arrays_end && woff < arrays_end + 4096);
 	assert_int_equal(size, woff + 10000);
-	assert_int_equal(vmsg_shm_v1_validate(b, (size_t)size, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, (size_t)size, MEM_C, &info), 0);
 	assert_true(info.extended);
 	assert_int_equal(info.window_off, woff);
 	assert_int_equal(info.window_size, 10000);
@@ -291,13 +302,13 @@ static void test_shm_layout_v1_write_needs_room(void **state)
 	assert_int_equal(vmsg_shm_v1_size(&prm, &size), 0);
 	b = alloc_tracked((size_t)size);
 	memset(b, 0, (size_t)size);
-	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size - 1, &prm, VMSG_SPSC_MEM_COHERENT),
+	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size - 1, &prm, MEM_C),
 			 VMSG_EINVAL);
-	assert_int_equal(vmsg_shm_v1_write(b, 64, &prm, VMSG_SPSC_MEM_COHERENT), VMSG_EINVAL);
-	assert_int_equal(vmsg_shm_v1_write(NULL, (size_t)size, &prm, VMSG_SPSC_MEM_COHERENT),
+	assert_int_equal(vmsg_shm_v1_write(b, 64, &prm, MEM_C), VMSG_EINVAL);
+	assert_int_equal(vmsg_shm_v1_write(NULL, (size_t)size, &prm, MEM_C),
 			 VMSG_EINVAL);
 	prm.num_elems = 1;
-	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, VMSG_SPSC_MEM_COHERENT),
+	assert_int_equal(vmsg_shm_v1_write(b, (size_t)size, &prm, MEM_C),
 			 VMSG_EINVAL);
 	/* nothing was written by the refused calls */
 	for (size_t i = 0; i < (size_t)size; i++)
@@ -311,7 +322,8 @@ static void test_shm_layout_v1_validator_accepts_ours(void **state)
 {
 	(void)state;
 	for (int ext = 0; ext < 2; ext++) {
-		for (uint8_t mem = 0; mem < 2; mem++) {
+		for (int d = 0; d < 2; d++) {
+			uint8_t mem = d ? MEM_D : MEM_C;
 			struct vmsg_shm_v1_params prm = { 16, 64, ext != 0, 0 };
 			struct vmsg_shm_v1_info info;
 			uint64_t size = 0;
@@ -365,7 +377,7 @@ static void test_shm_layout_v1_qemu_layout_not_extended(void **state)
 	assert_int_equal(0x1010 + 63 * 64, 0x1FD0);
 	b = alloc_tracked(8192);
 	build_qemu(b);
-	assert_int_equal(vmsg_shm_v1_validate(b, 8192, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 8192, MEM_C, &info), 0);
 	assert_false(info.extended);
 	assert_int_equal(info.num_elems, 63);
 	assert_int_equal(info.elem_size, 64);
@@ -378,7 +390,7 @@ static void test_shm_layout_v1_qemu_layout_not_extended(void **state)
 	le16(b + 0x48, 0x514F);
 	memcpy(b + 0x40, "VMX1", 4);
 	le32(b + 0x44, 1);
-	assert_int_equal(vmsg_shm_v1_validate(b, 8192, VMSG_SPSC_MEM_DEVICE, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 8192, MEM_D, &info), 0);
 	assert_false(info.extended);
 	free_tracked(b);
 }
@@ -398,31 +410,31 @@ static void test_shm_layout_v1_extension_needs_free_lines(void **state)
 	put_v1h(b, &ok);
 	memcpy(b + 0x40, "VMX1", 4);
 	le32(b + 0x44, 1);
-	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, MEM_C, &info), 0);
 	assert_true(info.extended);
 	/* both queue heads in one line */
 	h = ok;
 	h.drv_qh = 0x88;
 	put_v1h(b, &h);
-	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, MEM_C, &info), 0);
 	assert_false(info.extended);
 	/* the device elements start inside the driver queue head's line */
 	h = ok;
 	h.dev_elems = 0xC8;
 	h.drv_elems = 0x1C8;
 	put_v1h(b, &h);
-	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, MEM_C, &info), 0);
 	assert_false(info.extended);
 	/* a queue head inside the extension line */
 	h = ok;
 	h.dev_qh = 0x78;
 	put_v1h(b, &h);
-	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, MEM_C, &info), 0);
 	assert_false(info.extended);
 	/* wrong magic in the extension line */
 	put_v1h(b, &ok);
 	memcpy(b + 0x40, "VMX0", 4);
-	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, VMSG_SPSC_MEM_COHERENT, &info), 0);
+	assert_int_equal(vmsg_shm_v1_validate(b, 0x300, MEM_C, &info), 0);
 	assert_false(info.extended);
 	free_tracked(b);
 }
@@ -448,11 +460,11 @@ static int validate_hdr(const struct v1h *h, size_t size, struct vmsg_shm_v1_inf
 
 	memset(b, 0, size);
 	put_v1h(b, h);
-	rc = vmsg_shm_v1_validate(b, size, VMSG_SPSC_MEM_COHERENT, info);
+	rc = vmsg_shm_v1_validate(b, size, MEM_C, info);
 	/* the other memory mode must agree */
 	{
 		struct vmsg_shm_v1_info i2;
-		int rc2 = vmsg_shm_v1_validate(b, size, VMSG_SPSC_MEM_DEVICE, &i2);
+		int rc2 = vmsg_shm_v1_validate(b, size, MEM_D, &i2);
 
 		assert_int_equal(rc2, rc);
 		assert_int_equal(i2.reason, info->reason);
@@ -502,7 +514,7 @@ static void test_shm_layout_v1_reject_too_small(void **state)
 				b[1] = 0x4c;
 			}
 			assert_int_equal(
-				vmsg_shm_v1_validate(b, size, VMSG_SPSC_MEM_COHERENT, &info),
+				vmsg_shm_v1_validate(b, size, MEM_C, &info),
 				VMSG_EPROTO);
 			assert_int_equal(info.reason, VMSG_SHM_R_TOO_SMALL);
 			free_tracked(b);
@@ -512,7 +524,7 @@ static void test_shm_layout_v1_reject_too_small(void **state)
 		uint8_t *b = alloc_tracked(63);
 
 		memset(b, 0, 63);
-		assert_int_equal(vmsg_shm_v1_validate(b, 63, VMSG_SPSC_MEM_DEVICE, &info),
+		assert_int_equal(vmsg_shm_v1_validate(b, 63, MEM_D, &info),
 				 VMSG_EPROTO);
 		assert_int_equal(info.reason, VMSG_SHM_R_TOO_SMALL);
 		free_tracked(b);
@@ -887,6 +899,26 @@ static void test_shm_layout_v1_reject_unsupported(void **state)
 /* SPSC-v0                                                                */
 /* ---------------------------------------------------------------------- */
 
+/* SPSC-v0 has 32-bit indices: a build without them (config.h) refuses to
+ * open it, which the v0 tests check before they are skipped. */
+static void need_v0(void)
+{
+	struct vmsg_shm_v0_params prm;
+	struct vmsg_shm_chan ch;
+	struct vmsg_shm_cfg c = { 0 };
+	uint8_t *buf;
+
+	if (VMSG_CONFIG_HAS_INDEX32)
+		return;
+	buf = alloc_tracked(8192);
+	memset(buf, 0, 8192);
+	vmsg_shm_v0_defaults(&prm);
+	c.mem = MEM_C;
+	assert_int_equal(vmsg_shm_chan_open_v0(&ch, buf, 8192, &c, &prm, VMSG_SPSC_INIT_RESET),
+			 VMSG_ENOTSUP);
+	skip();
+}
+
 static void test_shm_layout_v0_defaults(void **state)
 {
 	struct vmsg_shm_v0_params prm;
@@ -1011,25 +1043,28 @@ static void v0_image(uint64_t to_dev, uint64_t to_drv, size_t size, bool le, uin
 
 static void test_shm_layout_v0_image_default(void **state)
 {
+	need_v0();
 	(void)state;
-	v0_image(0x0, 0x1000, 8192, false, VMSG_SPSC_MEM_COHERENT);
-	v0_image(0x0, 0x1000, 8192, false, VMSG_SPSC_MEM_DEVICE);
+	v0_image(0x0, 0x1000, 8192, false, MEM_C);
+	v0_image(0x0, 0x1000, 8192, false, MEM_D);
 }
 
 static void test_shm_layout_v0_image_amp_pci(void **state)
 {
+	need_v0();
 	(void)state;
 	/* 9039 v1 series: reserved 0x0000-0x0FFF, drv 0x1000, dev 0x2000,
 	 * reserved 0x3000-0x3FFF: the reserved parts stay zero */
-	v0_image(0x1000, 0x2000, 16384, false, VMSG_SPSC_MEM_COHERENT);
-	v0_image(0x1000, 0x2000, 16384, false, VMSG_SPSC_MEM_DEVICE);
+	v0_image(0x1000, 0x2000, 16384, false, MEM_C);
+	v0_image(0x1000, 0x2000, 16384, false, MEM_D);
 }
 
 static void test_shm_layout_v0_image_little_endian(void **state)
 {
+	need_v0();
 	(void)state;
-	v0_image(0x0, 0x1000, 8192, true, VMSG_SPSC_MEM_COHERENT);
-	v0_image(0x1000, 0x2000, 16384, true, VMSG_SPSC_MEM_DEVICE);
+	v0_image(0x0, 0x1000, 8192, true, MEM_C);
+	v0_image(0x1000, 0x2000, 16384, true, MEM_D);
 }
 
 /* The producer zeroes a stale slot tail; everything it does not own (other
@@ -1041,11 +1076,12 @@ static void test_shm_layout_v0_stale_tail_zeroed(void **state)
 	uint8_t *buf = alloc_tracked(8192), *img = alloc_tracked(8192);
 	uint8_t m[64];
 
+	need_v0();
 	(void)state;
 	vmsg_shm_v0_defaults(&prm);
 	memset(buf, 0xEE, 8192);
 	memset(img, 0xEE, 8192);
-	open_pair(&drv, &dev, buf, 8192, &prm, VMSG_SPSC_MEM_DEVICE);
+	open_pair(&drv, &dev, buf, 8192, &prm, MEM_D);
 	/* RESET wrote the four index words only */
 	put_idx(img + 0x0000, 0, false);
 	put_idx(img + 0x0040, 0, false);
@@ -1075,12 +1111,13 @@ static void test_shm_layout_v0_awake_word(void **state)
 	uint8_t *buf = alloc_tracked(8192), *img = alloc_tracked(8192);
 	uint32_t a, dev_tok, drv_tok, k;
 
+	need_v0();
 	(void)state;
 	vmsg_shm_v0_defaults(&prm);
 	prm.kick_suppression = true;
 	memset(buf, 0xEE, 8192);
 	memset(img, 0xEE, 8192);
-	open_pair(&drv, &dev, buf, 8192, &prm, VMSG_SPSC_MEM_COHERENT);
+	open_pair(&drv, &dev, buf, 8192, &prm, MEM_C);
 	put_idx(img + 0x0000, 0, false);
 	put_idx(img + 0x0004, 0, false); /* kicked for nothing yet */
 	put_idx(img + 0x0040, 0, false);
@@ -1123,10 +1160,11 @@ static void test_shm_layout_v0_no_awake_word_by_default(void **state)
 	uint8_t *buf = alloc_tracked(8192);
 	uint8_t m[8] = { 1 };
 
+	need_v0();
 	(void)state;
 	vmsg_shm_v0_defaults(&prm);
 	memset(buf, 0xEE, 8192);
-	open_pair(&drv, &dev, buf, 8192, &prm, VMSG_SPSC_MEM_COHERENT);
+	open_pair(&drv, &dev, buf, 8192, &prm, MEM_C);
 	vmsg_shm_chan_awake(&drv);
 	vmsg_shm_chan_awake(&dev);
 	for (int i = 0x44; i < 0x80; i++) {
@@ -1151,6 +1189,7 @@ static void test_shm_layout_v0_resume(void **state)
 	uint8_t *buf = alloc_tracked(8192);
 	uint8_t m[64], out[64];
 
+	need_v0();
 	(void)state;
 	vmsg_shm_v0_defaults(&prm);
 	memset(buf, 0, 8192);
@@ -1161,6 +1200,7 @@ static void test_shm_layout_v0_resume(void **state)
 	msg_bytes(m, 64, 34);
 	memcpy(buf + 0x80 + 4 * 64, m, 64);
 	cv.side = VMSG_SHM_DEVICE;
+	cv.mem = MEM_C;
 	assert_int_equal(vmsg_shm_chan_open_v0(&dev, buf, 8192, &cv, &prm, VMSG_SPSC_INIT_RESUME),
 			 0);
 	assert_int_equal(vmsg_shm_chan_recv(&dev, out, 64), 64);
@@ -1181,10 +1221,12 @@ static void test_shm_layout_v0_open_rejects(void **state)
 {
 	struct vmsg_shm_v0_params prm;
 	struct vmsg_shm_chan ch;
-	struct vmsg_shm_cfg c = { 0 };
-	uint8_t *buf = alloc_tracked(8192);
+	struct vmsg_shm_cfg c = { .mem = MEM_C };
+	uint8_t *buf;
 
 	(void)state;
+	need_v0();
+	buf = alloc_tracked(8192);
 	memset(buf, 0, 8192);
 	vmsg_shm_v0_defaults(&prm);
 	/* too small for the second queue */
@@ -1214,6 +1256,164 @@ static void test_shm_layout_v0_open_rejects(void **state)
 		assert_int_equal(sent, 29);
 	}
 	free_tracked(buf);
+}
+
+/* ---------------------------------------------------------------------- */
+/* The owner's path, and what a build left out                            */
+/* ---------------------------------------------------------------------- */
+
+static void assert_info_equal(const struct vmsg_shm_v1_info *a, const struct vmsg_shm_v1_info *b)
+{
+	assert_int_equal(a->features, b->features);
+	assert_int_equal(a->num_notif, b->num_notif);
+	assert_int_equal(a->num_vq_notif_per_device, b->num_vq_notif_per_device);
+	assert_int_equal(a->num_elems, b->num_elems);
+	assert_int_equal(a->elem_size, b->elem_size);
+	assert_int_equal(a->dev_notif, b->dev_notif);
+	assert_int_equal(a->dev_qh, b->dev_qh);
+	assert_int_equal(a->dev_elems, b->dev_elems);
+	assert_int_equal(a->drv_notif, b->drv_notif);
+	assert_int_equal(a->drv_qh, b->drv_qh);
+	assert_int_equal(a->drv_elems, b->drv_elems);
+	assert_int_equal(a->extended, b->extended);
+	assert_int_equal(a->window_off, b->window_off);
+	assert_int_equal(a->window_size, b->window_size);
+	assert_int_equal(a->reason, b->reason);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * The owner never parses the header: what it uses comes from its parameters
+ * and must equal what the validator reads from the layout it wrote. A region
+ * that already holds byte for byte the owner's layout is reused (a restart:
+ * the peer's queue-head line is left alone), anything else is rewritten.
+ */
+static void test_shm_layout_v1_owner_info_matches_validator(void **state)
+{
+	static const struct vmsg_shm_v1_params prms[] = {
+		{ 16, 64, true, 0 }, { 8, 256, false, 0 }, { 4, 64, true, 8192 }, { 2, 8, true, 0 },
+	};
+
+	(void)state;
+	for (size_t k = 0; k < sizeof(prms) / sizeof(prms[0]); k++) {
+		struct vmsg_shm_cfg c = { 0 };
+		struct vmsg_shm_chan ch;
+		struct vmsg_shm_v1_info vi;
+		uint64_t size;
+		uint8_t *b, *marker;
+
+		assert_int_equal(vmsg_shm_v1_size(&prms[k], &size), 0);
+		b = alloc_tracked((size_t)size);
+		memset(b, 0xEE, (size_t)size); /* stale bytes everywhere */
+		c.side = VMSG_SHM_DEVICE;
+		c.mem = MEM_D;
+		c.owner = true;
+		c.v1 = prms[k];
+		if (!VMSG_CONFIG_HAS_INDEX16) {
+			assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, (size_t)size, &c), VMSG_ENOTSUP);
+			skip(); /* no v1 channels in this build */
+		}
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, (size_t)size, &c), 0);
+		assert_int_equal(vmsg_shm_v1_validate(b, (size_t)size, MEM_D, &vi), 0);
+		assert_info_equal(&ch.info, &vi);
+		assert_int_equal(vi.num_elems, prms[k].num_elems);
+		assert_int_equal(vi.extended, prms[k].extended);
+		assert_int_equal(vi.window_size, prms[k].window_size);
+
+		/* A restart of the owner reuses the layout. */
+		marker = b + vi.drv_qh + 8; /* in the driver's queue-head line */
+		memcpy(marker, "MARK", 4);
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, (size_t)size, &c), 0);
+		assert_memory_equal(marker, "MARK", 4);
+		assert_info_equal(&ch.info, &vi);
+
+		/* A header byte that differs (here the reserved field): rewritten. */
+		b[VMSG_V1_OFF_RESERVED] = 1;
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, (size_t)size, &c), 0);
+		assert_int_equal(b[VMSG_V1_OFF_RESERVED], 0);
+		assert_int_equal(get32(marker), 0);
+		assert_int_equal(vmsg_shm_v1_validate(b, (size_t)size, MEM_D, &vi), 0);
+		assert_info_equal(&ch.info, &vi);
+
+		/* Other parameters: rewritten too. */
+		memcpy(marker, "MARK", 4);
+		c.v1.num_elems = 2;
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, (size_t)size, &c), 0);
+		assert_int_equal(vmsg_shm_v1_validate(b, (size_t)size, MEM_D, &vi), 0);
+		assert_int_equal(vi.num_elems, 2);
+		assert_info_equal(&ch.info, &vi);
+		if (prms[k].num_elems != 2)
+			assert_int_equal(get32(b + vi.drv_qh + 8), 0);
+		free_tracked(b);
+	}
+}
+
+/*
+ * What a build leaves out (config.h: one memory mode, no cache hooks, one
+ * index width, owner-only v1 channels) is refused with VMSG_ENOTSUP, and a
+ * refused call writes nothing. A full build has nothing to refuse (skipped).
+ */
+static void test_shm_layout_compiled_out_refused(void **state)
+{
+	static const struct vmsg_spsc_cache_ops ops;
+	struct vmsg_shm_v1_params prm = { 16, 64, true, 0 };
+	struct vmsg_shm_v0_params p0;
+	struct vmsg_shm_v1_info info;
+	struct vmsg_shm_chan ch;
+	struct vmsg_shm_cfg c = { 0 };
+	uint8_t *b = alloc_tracked(8192);
+	bool any = false;
+
+	(void)state;
+	memset(b, 0, 8192);
+	vmsg_shm_v0_defaults(&p0);
+	c.side = VMSG_SHM_DEVICE;
+	c.owner = true;
+	c.v1 = prm;
+	for (uint8_t mem = VMSG_SPSC_MEM_COHERENT; mem <= VMSG_SPSC_MEM_DEVICE; mem++) {
+		if (mem == VMSG_SPSC_MEM_DEVICE ? VMSG_CONFIG_HAS_MEM_DEVICE :
+						  VMSG_CONFIG_HAS_MEM_COHERENT)
+			continue;
+		any = true;
+		assert_int_equal(vmsg_shm_v1_write(b, 8192, &prm, mem), VMSG_ENOTSUP);
+		assert_int_equal(vmsg_shm_v1_validate(b, 8192, mem, &info), VMSG_ENOTSUP);
+		c.mem = mem;
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, 8192, &c), VMSG_ENOTSUP);
+		assert_int_equal(vmsg_shm_chan_open_v0(&ch, b, 8192, &c, &p0, VMSG_SPSC_INIT_RESET),
+				 VMSG_ENOTSUP);
+	}
+	c.mem = MEM_C;
+	if (VMSG_CONFIG_NO_CACHE_OPS) {
+		any = true;
+		c.cache = &ops;
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, 8192, &c), VMSG_ENOTSUP);
+		assert_int_equal(vmsg_shm_chan_open_v0(&ch, b, 8192, &c, &p0, VMSG_SPSC_INIT_RESET),
+				 VMSG_ENOTSUP);
+		c.cache = NULL;
+	}
+	if (!VMSG_CONFIG_HAS_INDEX16) {
+		any = true;
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, 8192, &c), VMSG_ENOTSUP);
+	}
+	if (!VMSG_CONFIG_HAS_INDEX32) {
+		any = true;
+		assert_int_equal(vmsg_shm_chan_open_v0(&ch, b, 8192, &c, &p0, VMSG_SPSC_INIT_RESET),
+				 VMSG_ENOTSUP);
+	}
+	if (VMSG_CONFIG_SHM_V1_OWNER_ONLY) {
+		any = true;
+		c.owner = false;
+		assert_int_equal(vmsg_shm_chan_open_v1(&ch, b, 8192, &c), VMSG_ENOTSUP);
+	}
+	for (size_t i = 0; i < 8192; i++)
+		assert_int_equal(b[i], 0);
+	free_tracked(b);
+	if (!any)
+		skip(); /* everything is built: nothing to refuse */
 }
 
 int main(void)
@@ -1252,6 +1452,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_shm_layout_v0_no_awake_word_by_default, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_v0_resume, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_v0_open_rejects, teardown),
+		cmocka_unit_test_teardown(test_shm_layout_v1_owner_info_matches_validator, teardown),
+		cmocka_unit_test_teardown(test_shm_layout_compiled_out_refused, teardown),
 	};
 
 	return cmocka_run_group_tests_name("shm_layout", tests, NULL, NULL);

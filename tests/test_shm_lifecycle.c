@@ -22,8 +22,23 @@
 
 #include <cmocka.h>
 
+#include "virtio_msg/config.h"
 #include "virtio_msg/shm.h"
 #include "virtio_msg/shm_bus.h"
+
+/*
+ * Builds that leave things out (config.h): with one memory mode, every test
+ * runs in that mode (the lifecycle does not depend on it); without 16-bit
+ * indices (no v1 channels) or, in an owner-only build, for a side that does
+ * not own the layout, opening is checked to be refused with VMSG_ENOTSUP and
+ * the test is skipped.
+ */
+static uint8_t compiled_mem(uint8_t mem)
+{
+	if (mem == VMSG_SPSC_MEM_DEVICE)
+		return VMSG_CONFIG_HAS_MEM_DEVICE ? mem : VMSG_SPSC_MEM_COHERENT;
+	return VMSG_CONFIG_HAS_MEM_COHERENT ? mem : VMSG_SPSC_MEM_DEVICE;
+}
 
 #define BUF_SIZE 0x2000u
 #define NELEMS 8u
@@ -176,7 +191,7 @@ static struct vmsg_shm_cfg make_cfg(int side, bool owner, bool extended, uint8_t
 
 	memset(&c, 0, sizeof(c));
 	c.side = side ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
-	c.mem = mem;
+	c.mem = compiled_mem(mem);
 	c.peer_id = peer_id;
 	c.owner = owner;
 	c.v1.num_elems = NELEMS;
@@ -185,13 +200,23 @@ static struct vmsg_shm_cfg make_cfg(int side, bool owner, bool extended, uint8_t
 	return c;
 }
 
+/* Open @c on @buf, or (compiled out) check the refusal and skip the test. */
+static void open_or_skip(struct vmsg_shm_chan *ch, const struct vmsg_shm_cfg *c)
+{
+	if (!VMSG_CONFIG_HAS_INDEX16 || (VMSG_CONFIG_SHM_V1_OWNER_ONLY && !c->owner)) {
+		assert_int_equal(vmsg_shm_chan_open_v1(ch, buf, BUF_SIZE, c), VMSG_ENOTSUP);
+		skip(); /* no v1 channels / only layout owners in this build */
+	}
+	assert_int_equal(vmsg_shm_chan_open_v1(ch, buf, BUF_SIZE, c), 0);
+}
+
 static void ep_open(struct ep *e, const struct vmsg_shm_cfg *c, uint32_t life)
 {
 	e->side = c->side == VMSG_SHM_DEVICE;
 	e->life = life;
 	e->tx_seq = 0;
 	e->ups = e->downs = 0;
-	assert_int_equal(vmsg_shm_chan_open_v1(&e->ch, buf, BUF_SIZE, c), 0);
+	open_or_skip(&e->ch, c);
 }
 
 static void poll_ep(struct ep *e)
@@ -1065,7 +1090,7 @@ static void test_shm_lifecycle_qemu_device_peer(void **state)
 	q.es = 64;
 	drv.side = 0;
 	drv.life = 1;
-	assert_int_equal(vmsg_shm_chan_open_v1(&drv.ch, buf, BUF_SIZE, &cd), 0);
+	open_or_skip(&drv.ch, &cd);
 	v1peer_handshake(&q, &drv);
 	assert_int_equal(drv.ups, 1);
 	drv.peer_life = 1;
@@ -1087,6 +1112,24 @@ static void test_shm_lifecycle_qemu_device_peer(void **state)
 	assert_int_equal(get_le16(buf), 0x4C4F);
 	for (size_t i = 0x1FD0; i < BUF_SIZE; i++)
 		assert_int_equal(buf[i], 0);
+}
+
+/* Spinning before a sleep is a host feature: a build with the simple wait
+ * (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT) refuses it, any other takes it. */
+static void test_shm_lifecycle_bus_spin_option(void **state)
+{
+	struct vmsg_shm_chan ch;
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+
+	(void)state;
+	memset(&ch, 0, sizeof(ch));
+	h.kick = fake_kick;
+	h.wait = fake_wait;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &ch, &h, 0), 0);
+	h.spin_ns = 1000;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &ch, &h, 0),
+			 VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT ? VMSG_ENOTSUP : 0);
 }
 
 int main(void)
@@ -1117,6 +1160,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_qemu_device_peer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
+		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),
 	};

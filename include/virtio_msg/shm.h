@@ -160,6 +160,7 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_v1_size(const struct vmsg_shm_v1_params *p
  * @brief Owner side: write a v1 layout into @p base (header magic last, with
  *        release). Queue heads and extras are left for each side to write.
  * @retval 0 written. @retval VMSG_EINVAL bad parameters or region too small.
+ * @retval VMSG_ENOTSUP @p mem is a memory mode this build left out.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_shm_v1_write(void *base, size_t size,
 					       const struct vmsg_shm_v1_params *prm, uint8_t mem);
@@ -170,7 +171,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_v1_write(void *base, size_t size,
  * @retval 0 valid (@p info filled).
  * @retval VMSG_EAGAIN the header magic is not there yet: try again later.
  * @retval VMSG_EPROTO invalid (info->reason says why).
- * @retval VMSG_ENOTSUP valid v1 that this library cannot drive.
+ * @retval VMSG_ENOTSUP valid v1 that this library cannot drive, or @p mem
+ *         is a memory mode this build left out.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_shm_v1_validate(const void *base, size_t size, uint8_t mem,
 						  struct vmsg_shm_v1_info *info);
@@ -241,6 +243,14 @@ struct vmsg_shm_chan {
  *        side of the lifecycle (INIT).
  * @retval 0 opened. @retval VMSG_EINVAL bad arguments.
  * @retval VMSG_EPROTO / VMSG_ENOTSUP the peer's layout is refused.
+ * @retval VMSG_ENOTSUP also: the configuration needs what this build left
+ *         out (a memory mode, cache hooks, 16-bit indices, a non-owner in a
+ *         VMSG_CONFIG_SHM_V1_OWNER_ONLY build; config.h).
+ *
+ * The owner reuses a layout already in the region when it is byte for byte
+ * the one it would write (a restarted owner keeps the survivor's header),
+ * else writes it; it never parses the header, so what it uses (offsets,
+ * sizes) comes from cfg->v1, not from shared memory.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base,
 						   size_t size, const struct vmsg_shm_cfg *cfg);
@@ -248,6 +258,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, voi
 /**
  * @brief Open an SPSC-v0 channel (no lifecycle: the channel is RUN at once).
  * @param how VMSG_SPSC_INIT_RESET or VMSG_SPSC_INIT_RESUME for both rings.
+ * @retval VMSG_ENOTSUP the configuration needs what this build left out (a
+ *         memory mode, cache hooks, 32-bit indices; config.h).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_open_v0(struct vmsg_shm_chan *ch, void *base,
 						   size_t size, const struct vmsg_shm_cfg *cfg,

@@ -64,6 +64,8 @@ VMSG_API extern const struct vmsg_bus_ops vmsg_shm_bus_ops;
  * @brief Bind a channel and a port's hooks.
  * @param transport_features VMSG_TF_* both sides support (BUS-7).
  * @retval 0 ready. @retval VMSG_EINVAL missing kick or wait.
+ * @retval VMSG_ENOTSUP hooks->spin_ns in a VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
+ *         build (config.h).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
 					       const struct vmsg_shm_bus_hooks *hooks,

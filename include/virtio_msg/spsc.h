@@ -144,6 +144,8 @@ struct vmsg_spsc_cons {
 /**
  * @brief Check a ring description (alignment, sizes, index widths).
  * @retval 0 valid. @retval VMSG_EINVAL invalid.
+ * @retval VMSG_ENOTSUP valid, but it needs a memory mode, an index width or
+ *         cache hooks this build left out (config.h).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d);
 
@@ -152,6 +154,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d
  * @param how VMSG_SPSC_INIT_RESET, or VMSG_SPSC_INIT_RESUME to continue from
  *        the indices in memory (both are validated).
  * @retval 0 success. @retval VMSG_EINVAL bad description.
+ * @retval VMSG_ENOTSUP the description needs what this build left out
+ *         (see vmsg_spsc_desc_check()).
  * @retval VMSG_EPROTO (resume) an index in memory is out of range.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p,

@@ -6,9 +6,12 @@
  */
 #include "virtio_msg/shm_bus.h"
 
+#include "virtio_msg/config.h"
+
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
 #define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
 
+#if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 static uint64_t now_ns(struct vmsg_shm_bus *sb)
 {
 	uint64_t ns = 0;
@@ -17,6 +20,7 @@ static uint64_t now_ns(struct vmsg_shm_bus *sb)
 		(void)sb->hooks.now(sb->hooks.ctx, &ns);
 	return ns;
 }
+#endif
 
 static void kick(struct vmsg_shm_bus *sb)
 {
@@ -45,6 +49,10 @@ static int lifecycle(struct vmsg_shm_bus *sb)
  */
 static bool idle_tick(struct vmsg_shm_bus *sb)
 {
+#if VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
+	(void)sb;
+	return true; /* every time: a firmware's look at the lifecycle is cheap */
+#else
 	uint64_t period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
 	uint64_t t;
 
@@ -62,6 +70,7 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 		return false;
 	sb->last_service = t;
 	return true;
+#endif
 }
 
 /*
@@ -167,6 +176,7 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	 * be waiting for room. */
 	rx_release(sb);
 	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
+#if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 		if (sb->hooks.spin_ns && sb->hooks.now) {
 			uint64_t end = 0;
 			unsigned n = 0;
@@ -186,6 +196,7 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 					break;
 			}
 		}
+#endif
 		r = vmsg_shm_chan_arm(sb->ch);
 		if (r != 0)
 			return 0; /* work arrived, or an error recv will report */
@@ -249,6 +260,8 @@ int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
 {
 	if (!sb || !ch || !hooks || !hooks->kick || !hooks->wait)
 		return VMSG_EINVAL;
+	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT && hooks->spin_ns)
+		return VMSG_ENOTSUP; /* no spinning in this build (config.h) */
 	*sb = (struct vmsg_shm_bus){ 0 };
 	sb->ch = ch;
 	sb->hooks = *hooks;

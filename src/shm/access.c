@@ -12,7 +12,7 @@ uint32_t vmsg_shm_load32(uint8_t mem, const void *p)
 {
 	uint32_t v;
 
-	if (mem == VMSG_SPSC_MEM_DEVICE) {
+	if (vmsg_mem_is_dev(mem)) {
 		v = vmsg_mmio_read32(p);
 		vmsg_dev_rmb(); /* what the word guards is read after it */
 		return v;
@@ -22,7 +22,7 @@ uint32_t vmsg_shm_load32(uint8_t mem, const void *p)
 
 void vmsg_shm_store32(uint8_t mem, void *p, uint32_t v)
 {
-	if (mem == VMSG_SPSC_MEM_DEVICE) {
+	if (vmsg_mem_is_dev(mem)) {
 		vmsg_dev_mb(); /* earlier writes land before this word */
 		vmsg_mmio_write32(p, v);
 		return;
@@ -32,7 +32,7 @@ void vmsg_shm_store32(uint8_t mem, void *p, uint32_t v)
 
 void vmsg_shm_fence(uint8_t mem)
 {
-	if (mem == VMSG_SPSC_MEM_DEVICE)
+	if (vmsg_mem_is_dev(mem))
 		vmsg_dev_mb();
 	else
 		vmsg_fence_full();
@@ -44,7 +44,7 @@ void vmsg_shm_read(uint8_t mem, const void *src, void *dst, uint32_t n)
 	uint8_t *d = dst;
 
 	for (uint32_t i = 0; i < n; i += 4) {
-		uint32_t w = mem == VMSG_SPSC_MEM_DEVICE ? vmsg_mmio_read32(s + i) :
+		uint32_t w = vmsg_mem_is_dev(mem) ? vmsg_mmio_read32(s + i) :
 							   vmsg_load_relaxed32(s + i);
 
 		for (unsigned k = 0; k < 4; k++)
@@ -62,9 +62,16 @@ void vmsg_shm_write(uint8_t mem, void *dst, const void *src, uint32_t n)
 
 		for (unsigned k = 0; k < 4; k++)
 			((uint8_t *)&w)[k] = s[i + k];
-		if (mem == VMSG_SPSC_MEM_DEVICE)
+		if (vmsg_mem_is_dev(mem))
 			vmsg_mmio_write32(d + i, w);
 		else
 			vmsg_store_relaxed32(d + i, w);
 	}
+}
+
+int vmsg_shm_cfg_compiled(const struct vmsg_shm_cfg *cfg)
+{
+	if (!vmsg_mem_compiled(cfg->mem) || (VMSG_CONFIG_NO_CACHE_OPS && cfg->cache))
+		return VMSG_ENOTSUP;
+	return 0;
 }

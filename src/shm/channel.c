@@ -19,8 +19,10 @@ static uint32_t word_load(const struct vmsg_shm_chan *ch, const uint8_t *p)
 static void word_store(const struct vmsg_shm_chan *ch, uint8_t *p, uint32_t v)
 {
 	vmsg_shm_store32(ch->mem, p, vmsg_le32_swap(v));
+#if !VMSG_CONFIG_NO_CACHE_OPS
 	if (ch->cfg.cache && ch->cfg.cache->clean)
 		ch->cfg.cache->clean(ch->cfg.cache->ctx, p, 4);
+#endif
 }
 
 static void publish_state(struct vmsg_shm_chan *ch, enum vmsg_shm_state st)
@@ -104,35 +106,30 @@ static int start(struct vmsg_shm_chan *ch, const struct vmsg_spsc_desc *txd,
 	return 0;
 }
 
+/*
+ * The layout: the owner's own (vmsg_shm_v1_own(): reused or written, never
+ * parsed), or the peer's, validated (VMSG_EAGAIN until it is written). Then
+ * our rings on it, and our side starts.
+ */
 static int attach(struct vmsg_shm_chan *ch)
 {
 	struct vmsg_spsc_desc txd, rxd;
-	int err = vmsg_shm_v1_validate(ch->base, ch->size, ch->mem, &ch->info);
+	int err;
 
+#if VMSG_CONFIG_SHM_V1_OWNER_ONLY
+	err = vmsg_shm_v1_own(ch->base, ch->size, &ch->cfg.v1, ch->mem, &ch->info);
+#else
+	if (ch->cfg.owner)
+		err = vmsg_shm_v1_own(ch->base, ch->size, &ch->cfg.v1, ch->mem, &ch->info);
+	else
+		err = vmsg_shm_v1_validate(ch->base, ch->size, ch->mem, &ch->info);
+#endif
 	if (err)
 		return err;
 	if (ch->info.elem_size < 8u)
 		return VMSG_ENOTSUP; /* cannot hold a virtio-msg header */
 	err = setup_rings(ch, &txd, &rxd);
 	return err ? err : start(ch, &txd, &rxd);
-}
-
-/* The owner reuses a layout it wrote before (a restart must not make the
- * survivor see the header vanish), else writes it. */
-static int own_layout(struct vmsg_shm_chan *ch)
-{
-	const struct vmsg_shm_v1_params *prm = &ch->cfg.v1;
-	struct vmsg_shm_v1_info cur;
-	uint64_t need;
-
-	if (vmsg_shm_v1_size(prm, &need) || need > ch->size)
-		return VMSG_EINVAL;
-	if (vmsg_shm_v1_validate(ch->base, ch->size, ch->mem, &cur) == 0 &&
-	    cur.num_elems == prm->num_elems && cur.elem_size == prm->elem_size &&
-	    cur.extended == prm->extended && cur.window_size == prm->window_size &&
-	    cur.num_notif == 0)
-		return 0;
-	return vmsg_shm_v1_write(ch->base, ch->size, prm, ch->mem);
 }
 
 int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base, size_t size,
@@ -143,6 +140,12 @@ int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base, size_t size,
 	if (!ch || !base || (uintptr_t)base % 64u || !cfg || cfg->side > VMSG_SHM_DEVICE ||
 	    cfg->mem > VMSG_SPSC_MEM_DEVICE)
 		return VMSG_EINVAL;
+	if (!VMSG_CONFIG_HAS_INDEX16 /* v1 indices are 16-bit */ ||
+	    (VMSG_CONFIG_SHM_V1_OWNER_ONLY && !cfg->owner))
+		return VMSG_ENOTSUP;
+	err = vmsg_shm_cfg_compiled(cfg);
+	if (err)
+		return err;
 	*ch = (struct vmsg_shm_chan){ 0 };
 	ch->base = base;
 	ch->size = size;
@@ -151,11 +154,6 @@ int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base, size_t size,
 	ch->mem = cfg->mem;
 	ch->cfg = *cfg;
 	ch->state = VMSG_SHM_INIT;
-	if (cfg->owner) {
-		err = own_layout(ch);
-		if (err)
-			return err;
-	}
 	err = attach(ch);
 	return err == VMSG_EAGAIN ? 0 : err; /* poll retries until the owner wrote it */
 }

@@ -57,6 +57,11 @@ int vmsg_shm_chan_open_v0(struct vmsg_shm_chan *ch, void *base, size_t size,
 	if (!ch || !base || (uintptr_t)base % 64u || !cfg || !prm || cfg->side > VMSG_SHM_DEVICE ||
 	    cfg->mem > VMSG_SPSC_MEM_DEVICE || !regions_disjoint(prm))
 		return VMSG_EINVAL;
+	if (!VMSG_CONFIG_HAS_INDEX32) /* v0 indices are 32-bit */
+		return VMSG_ENOTSUP;
+	err = vmsg_shm_cfg_compiled(cfg);
+	if (err)
+		return err;
 	err = queue_desc(base, size, prm->drv_to_dev_off, cfg, prm, &to_dev);
 	if (!err)
 		err = queue_desc(base, size, prm->dev_to_drv_off, cfg, prm, &to_drv);

@@ -68,46 +68,108 @@ static void zero_range(uint8_t mem, uint8_t *p, uint32_t n)
 		vmsg_shm_write(mem, p + off, zeros, VMSG_SHM_LINE);
 }
 
+#define EXT_BYTES 24u /* magic, version, window offset and size */
+
+/* The header and extension line our writer puts down for @prm (the
+ * extension only when prm->extended). */
+static void v1_image(const struct vmsg_shm_v1_params *prm, const struct v1_place *pl,
+		     uint8_t hdr[VMSG_V1_HDR_SIZE], uint8_t ext[EXT_BYTES])
+{
+	for (unsigned i = 0; i < VMSG_V1_HDR_SIZE; i++)
+		hdr[i] = 0;
+	vmsg_put_le16(hdr + VMSG_V1_OFF_MAGIC, VMSG_V1_MAGIC);
+	vmsg_put_le16(hdr + VMSG_V1_OFF_LENGTH, VMSG_V1_HDR_SIZE);
+	vmsg_put_le16(hdr + VMSG_V1_OFF_VERSION, VMSG_V1_VERSION);
+	vmsg_put_le16(hdr + VMSG_V1_OFF_NUM_ELEMS, prm->num_elems);
+	vmsg_put_le16(hdr + VMSG_V1_OFF_ELEM_SIZE, prm->elem_size);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_QH, pl->dev_qh);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_ELEMS, pl->dev_elems);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_QH, pl->drv_qh);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_ELEMS, pl->drv_elems);
+	vmsg_put_le32(ext + VMSG_EXT_OFF_MAGIC, VMSG_EXT_MAGIC);
+	vmsg_put_le32(ext + VMSG_EXT_OFF_VERSION, VMSG_EXT_VERSION);
+	vmsg_put_le64(ext + VMSG_EXT_OFF_WINDOW_OFF, pl->window);
+	vmsg_put_le64(ext + VMSG_EXT_OFF_WINDOW_SIZE, prm->window_size);
+}
+
+static int write_placed(uint8_t *b, const struct vmsg_shm_v1_params *prm,
+			const struct v1_place *pl, uint8_t mem)
+{
+	uint8_t hdr[VMSG_V1_HDR_SIZE], ext[EXT_BYTES];
+
+	v1_image(prm, pl, hdr, ext);
+	/* Withdraw any old layout first, then clear the lines whose stale
+	 * contents a peer could misread (extension, both queue heads). */
+	vmsg_shm_store32(mem, b, 0);
+	zero_range(mem, b + VMSG_V1_HDR_SIZE, (uint32_t)(pl->dev_elems - VMSG_V1_HDR_SIZE));
+	vmsg_shm_write(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4);
+	if (prm->extended) {
+		vmsg_shm_write(mem, b + VMSG_EXT_LINE + 4, ext + 4, EXT_BYTES - 4);
+		vmsg_shm_write(mem, b + VMSG_EXT_LINE, ext, 4);
+	}
+	/* The magic last, with release: a validator that sees it sees the rest. */
+	vmsg_shm_store32(mem, b, vmsg_le32_swap(vmsg_get_le32(hdr))); /* the bytes as stored */
+	return 0;
+}
+
 int vmsg_shm_v1_write(void *base, size_t size, const struct vmsg_shm_v1_params *prm, uint8_t mem)
 {
-	uint8_t hdr[VMSG_V1_HDR_SIZE] = { 0 };
-	uint8_t ext[16] = { 0 };
-	uint8_t *b = base;
 	struct v1_place pl;
 
 	if (!base || (uintptr_t)base % 4u || place(prm, &pl) || pl.end > size ||
 	    mem > VMSG_SPSC_MEM_DEVICE)
 		return VMSG_EINVAL;
+	if (!vmsg_mem_compiled(mem))
+		return VMSG_ENOTSUP;
+	return write_placed(base, prm, &pl, mem);
+}
 
-	/* Withdraw any old layout first, then clear the lines whose stale
-	 * contents a peer could misread (extension, both queue heads). */
-	vmsg_shm_store32(mem, b, 0);
-	zero_range(mem, b + VMSG_V1_HDR_SIZE, (uint32_t)(pl.dev_elems - VMSG_V1_HDR_SIZE));
+/* Does @b hold exactly these bytes (a multiple of 4)? */
+static bool holds(uint8_t mem, const uint8_t *b, const uint8_t *want, uint32_t n)
+{
+	uint8_t got[VMSG_V1_HDR_SIZE];
 
-	vmsg_put_le16(hdr + VMSG_V1_OFF_LENGTH, VMSG_V1_HDR_SIZE);
-	vmsg_put_le16(hdr + VMSG_V1_OFF_VERSION, VMSG_V1_VERSION);
-	vmsg_put_le16(hdr + VMSG_V1_OFF_NUM_ELEMS, prm->num_elems);
-	vmsg_put_le16(hdr + VMSG_V1_OFF_ELEM_SIZE, prm->elem_size);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_QH, pl.dev_qh);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_ELEMS, pl.dev_elems);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_QH, pl.drv_qh);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_ELEMS, pl.drv_elems);
-	vmsg_shm_write(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4);
-	if (prm->extended) {
-		vmsg_put_le32(ext + VMSG_EXT_OFF_MAGIC, VMSG_EXT_MAGIC);
-		vmsg_put_le32(ext + VMSG_EXT_OFF_VERSION, VMSG_EXT_VERSION);
-		vmsg_shm_write(mem, b + VMSG_EXT_LINE + 4, ext + 4, sizeof(ext) - 4);
-		vmsg_put_le64(ext, pl.window);
-		vmsg_shm_write(mem, b + VMSG_EXT_LINE + VMSG_EXT_OFF_WINDOW_OFF, ext, 8);
-		vmsg_put_le64(ext, prm->window_size);
-		vmsg_shm_write(mem, b + VMSG_EXT_LINE + VMSG_EXT_OFF_WINDOW_SIZE, ext, 8);
-		vmsg_put_le32(ext, VMSG_EXT_MAGIC);
-		vmsg_shm_write(mem, b + VMSG_EXT_LINE, ext, 4);
-	}
-	/* The magic last, with release: a validator that sees it sees the rest. */
-	vmsg_put_le16(hdr + VMSG_V1_OFF_MAGIC, VMSG_V1_MAGIC);
-	vmsg_shm_store32(mem, b, vmsg_le32_swap(vmsg_get_le32(hdr))); /* the bytes as stored */
-	return 0;
+	vmsg_shm_read(mem, b, got, n);
+	for (uint32_t i = 0; i < n; i++)
+		if (got[i] != want[i])
+			return false;
+	return true;
+}
+
+/*
+ * The owner's side of a channel: it never parses a header, it knows the
+ * layout it wants. It reuses the region's layout when that is exactly what
+ * it would write (a restarted owner must not make a survivor see the header
+ * vanish), else writes it, and reports the layout as vmsg_shm_v1_validate()
+ * would, from @prm: nothing it reads back from shared memory is trusted, and
+ * the validator is not linked into an owner-only firmware.
+ */
+int vmsg_shm_v1_own(void *base, size_t size, const struct vmsg_shm_v1_params *prm, uint8_t mem,
+		    struct vmsg_shm_v1_info *info)
+{
+	uint8_t hdr[VMSG_V1_HDR_SIZE], ext[EXT_BYTES];
+	uint8_t *b = base;
+	struct v1_place pl;
+	uint32_t w0;
+
+	if (place(prm, &pl) || pl.end > size)
+		return VMSG_EINVAL;
+	*info = (struct vmsg_shm_v1_info){ 0 };
+	info->num_elems = prm->num_elems;
+	info->elem_size = prm->elem_size;
+	info->dev_qh = pl.dev_qh;
+	info->dev_elems = pl.dev_elems;
+	info->drv_qh = pl.drv_qh;
+	info->drv_elems = pl.drv_elems;
+	info->extended = prm->extended;
+	info->window_off = pl.window;
+	info->window_size = prm->window_size;
+	v1_image(prm, &pl, hdr, ext);
+	w0 = vmsg_shm_load32(mem, b); /* acquire, as the validator's first look */
+	if (vmsg_le32_swap(w0) == vmsg_get_le32(hdr) && holds(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4) &&
+	    (!prm->extended || holds(mem, b + VMSG_EXT_LINE, ext, EXT_BYTES)))
+		return 0;
+	return write_placed(b, prm, &pl, mem);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -208,6 +270,8 @@ int vmsg_shm_v1_validate(const void *base, size_t size, uint8_t mem, struct vmsg
 
 	if (!base || !info || (uintptr_t)base % 4u || mem > VMSG_SPSC_MEM_DEVICE)
 		return VMSG_EINVAL;
+	if (!vmsg_mem_compiled(mem))
+		return VMSG_ENOTSUP;
 	*info = (struct vmsg_shm_v1_info){ 0 };
 	if (size < VMSG_V1_HDR_SIZE)
 		return refuse(info, VMSG_SHM_R_TOO_SMALL);

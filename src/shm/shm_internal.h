@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "virtio_msg/config.h"
 #include "virtio_msg/shm.h"
 
 /* Copy @n bytes (a multiple of 4, 4-aligned) out of shared memory. */
@@ -16,5 +17,14 @@ uint32_t vmsg_shm_load32(uint8_t mem, const void *p);
 void vmsg_shm_store32(uint8_t mem, void *p, uint32_t v);
 /* Full fence (store-load) for either memory kind. */
 void vmsg_shm_fence(uint8_t mem);
+
+/* The owner's layout (layout_v1.c): reuse or write it, @info from @prm.
+ * 0, or VMSG_EINVAL when @prm does not fit in @size. */
+int vmsg_shm_v1_own(void *base, size_t size, const struct vmsg_shm_v1_params *prm, uint8_t mem,
+		    struct vmsg_shm_v1_info *info);
+
+/* 0 if this build has what @cfg asks for (memory mode, cache hooks), else
+ * VMSG_ENOTSUP (config.h). @cfg->mem is known to be a mode. */
+int vmsg_shm_cfg_compiled(const struct vmsg_shm_cfg *cfg);
 
 #endif /* VMSG_SHM_INTERNAL_H */

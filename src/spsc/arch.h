@@ -12,6 +12,33 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "virtio_msg/config.h"
+#include "virtio_msg/spsc.h"
+
+/* ---- memory modes compiled in (config.h) ---- */
+
+/* Whether @mem (enum vmsg_spsc_mem) takes the device-memory path. A
+ * constant when one mode is compiled in, so the other path drops out. */
+static inline int vmsg_mem_is_dev(unsigned mem)
+{
+#if VMSG_CONFIG_SPSC_MEM_ONLY_DEVICE
+	(void)mem;
+	return 1;
+#elif VMSG_CONFIG_SPSC_MEM_ONLY_COHERENT
+	(void)mem;
+	return 0;
+#else
+	return mem == VMSG_SPSC_MEM_DEVICE;
+#endif
+}
+
+/* Whether @mem is a mode this build has (callers check it is a mode at all). */
+static inline int vmsg_mem_compiled(unsigned mem)
+{
+	return mem == VMSG_SPSC_MEM_DEVICE ? VMSG_CONFIG_HAS_MEM_DEVICE :
+					     VMSG_CONFIG_HAS_MEM_COHERENT;
+}
+
 /* ---- byte order of the index words ---- */
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
