@@ -8,8 +8,18 @@
  *    apart from its slots);
  *  - eventfd ping-pong: one 8-byte write/read per direction between two
  *    processes (the floor for a sleeping peer woken by a doorbell).
- * Prints medians over several runs and the ratios. Never fails on a miss:
- * figures are information (this machine is shared and noisy).
+ * Prints medians over several runs and the ratios, judged on the median of
+ * the paired ratios (each bus run against the baseline run just before it).
+ * Never fails on a miss: figures are information (this machine is shared
+ * and noisy).
+ *
+ *   bench_bus [N [MODE [SLOT]]]
+ *   N      PINGs per run (20000)
+ *   MODE   all (default); busy: only the busy-poll bus runs (for perf);
+ *          icount: both sides in one process, deterministic, to run under
+ *          valgrind --tool=callgrind (see icount() below)
+ *   SLOT   ring slot size in bytes of the bus (default: the posix-shm
+ *          port's, 264; 64 is the baseline's slot)
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -27,8 +37,11 @@
 #include <virtio_msg/port_posix_shm.h>
 #include <virtio_msg/virtio_msg.h>
 
-#define RUNS 5
+#define RUNS 7
 #define SECOND 1000000000ull
+
+/* Ring slot size of the posix-shm bus (0: the port's default, 264). */
+static uint32_t slot_size;
 
 static uint64_t now_ns(void)
 {
@@ -56,8 +69,80 @@ static int cmp_u64(const void *a, const void *b)
 
 static double median_ns(uint64_t *v, int n, unsigned iters)
 {
-	qsort(v, (size_t)n, sizeof(*v), cmp_u64);
-	return (double)v[n / 2] / iters;
+	uint64_t s[RUNS];
+
+	memcpy(s, v, (size_t)n * sizeof(*v));
+	qsort(s, (size_t)n, sizeof(*s), cmp_u64);
+	return (double)s[n / 2] / iters;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Ratios of the runs of one round (a[r] / b[r], measured a moment apart):
+ * median, lowest and highest. */
+static double paired_ratio(const uint64_t *a, const uint64_t *b, int n, double *lo, double *hi)
+{
+	double q[RUNS];
+
+	for (int r = 0; r < n; r++)
+		q[r] = (double)a[r] / (double)b[r];
+	qsort(q, (size_t)n, sizeof(*q), cmp_double);
+	*lo = q[0];
+	*hi = q[n - 1];
+	return q[n / 2];
+}
+
+/*
+ * Per run, the timing side takes a timestamp every 1/CHUNKS of the run and
+ * the run's figure is the median interval (scaled to the whole run), as in
+ * bench_ring: on this shared 2-core machine another runnable process
+ * preempts one side for milliseconds while the other spins, and the median
+ * interval ignores those stalls. The whole-run time is kept beside it.
+ */
+#define CHUNKS 256
+
+struct timer {
+	uint64_t t[CHUNKS + 1];
+	unsigned chunk, left, n;
+};
+
+static void tm_start(struct timer *tm, unsigned iters)
+{
+	tm->chunk = iters >= CHUNKS ? iters / CHUNKS : 1;
+	tm->left = tm->chunk;
+	tm->n = 0;
+	tm->t[tm->n++] = now_ns();
+}
+
+/* After each round trip. */
+static inline void tm_tick(struct timer *tm)
+{
+	if (--tm->left == 0) {
+		tm->left = tm->chunk;
+		if (tm->n <= CHUNKS)
+			tm->t[tm->n++] = now_ns();
+	}
+}
+
+/* The run's time from its median interval, scaled to @iters; the whole
+ * run's time (first to last timestamp, plus the tail) in @whole. */
+static uint64_t tm_result(struct timer *tm, unsigned iters, uint64_t *whole)
+{
+	uint64_t d[CHUNKS];
+	unsigned n = tm->n - 1;
+
+	*whole = now_ns() - tm->t[0];
+	if (n == 0)
+		return *whole;
+	for (unsigned i = 0; i < n; i++)
+		d[i] = tm->t[i + 1] - tm->t[i];
+	qsort(d, n, sizeof(*d), cmp_u64);
+	return (uint64_t)((double)d[n / 2] * iters / tm->chunk);
 }
 
 /* ---- baseline: two-line ping-pong between processes ---- */
@@ -71,11 +156,12 @@ struct pingpong {
 	struct line seq[2];
 };
 
-static uint64_t two_line(unsigned iters)
+static uint64_t two_line(unsigned iters, uint64_t *whole)
 {
 	struct pingpong *pp = mmap(0, sizeof(*pp), PROT_READ | PROT_WRITE,
 				   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	uint64_t t0, t;
+	struct timer tm;
+	uint64_t t;
 	pid_t child;
 
 	memset(pp, 0, sizeof(*pp));
@@ -91,14 +177,15 @@ static uint64_t two_line(unsigned iters)
 		_exit(0);
 	}
 	pin(0);
-	t0 = now_ns();
+	tm_start(&tm, iters);
 	for (uint32_t i = 1; i <= iters; i++) {
 		memset(pp->slot[0], (int)i, 64);
 		atomic_store_explicit(&pp->seq[0].idx, i, memory_order_release);
 		while (atomic_load_explicit(&pp->seq[1].idx, memory_order_acquire) != i)
 			;
+		tm_tick(&tm);
 	}
-	t = now_ns() - t0;
+	t = tm_result(&tm, iters, whole);
 	waitpid(child, 0, 0);
 	munmap(pp, sizeof(*pp));
 	return t;
@@ -106,10 +193,11 @@ static uint64_t two_line(unsigned iters)
 
 /* ---- baseline: eventfd ping-pong between processes ---- */
 
-static uint64_t eventfd_pp(unsigned iters)
+static uint64_t eventfd_pp(unsigned iters, uint64_t *whole)
 {
 	int a = eventfd(0, 0), b = eventfd(0, 0);
-	uint64_t v = 1, t0, t;
+	uint64_t v = 1, t;
+	struct timer tm;
 	pid_t child = fork();
 
 	if (child == 0) {
@@ -121,12 +209,13 @@ static uint64_t eventfd_pp(unsigned iters)
 		_exit(0);
 	}
 	pin(0);
-	t0 = now_ns();
+	tm_start(&tm, iters);
 	for (unsigned i = 0; i < iters; i++) {
 		if (write(a, &v, 8) != 8 || read(b, &v, 8) != 8)
 			break;
+		tm_tick(&tm);
 	}
-	t = now_ns() - t0;
+	t = tm_result(&tm, iters, whole);
 	waitpid(child, 0, 0);
 	close(a);
 	close(b);
@@ -150,6 +239,9 @@ static int open_side(struct side *s, const char *path, bool device, uint64_t spi
 
 	pc.side = device ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
 	pc.server = device;
+	if (slot_size)
+		pc.layout = (struct vmsg_shm_v1_params){ .num_elems = 64, .elem_size = slot_size,
+							 .extended = true };
 	if (vmsg_posix_shm_open(&s->port, &pc))
 		return -1;
 	bc.ops = &vmsg_shm_bus_ops;
@@ -171,7 +263,8 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 {
 	static struct side dev, drv;
 	char path[64];
-	uint64_t t0, t = 0;
+	struct timer tm;
+	uint64_t t, whole;
 	pid_t child;
 
 	snprintf(path, sizeof(path), "/tmp/vmsg-bench-%d.sock", (int)getpid());
@@ -185,14 +278,16 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 		for (unsigned i = 0; i < 1000; i++) /* warm up, and the handshake */
 			if (vmsg_bus_ping(&drv.bus, i, SECOND))
 				_exit(1);
-		t0 = now_ns();
-		for (unsigned i = 0; i < iters; i++)
+		tm_start(&tm, iters);
+		for (unsigned i = 0; i < iters; i++) {
 			if (vmsg_bus_ping(&drv.bus, i, SECOND))
 				_exit(1);
-		t = now_ns() - t0;
-		/* Report through the shared ring's neighbour: the exit status
-		 * is too small, so write the figures to a pipe-less file. */
-		printf("%llu %llu\n", (unsigned long long)t,
+			tm_tick(&tm);
+		}
+		t = tm_result(&tm, iters, &whole);
+		/* The exit status is too small for the figures: they go to
+		 * stdout, a pipe to bus_round(). */
+		printf("%llu %llu %llu\n", (unsigned long long)t, (unsigned long long)whole,
 		       (unsigned long long)drv.port.sb.kicks);
 		fflush(stdout);
 		_exit(vmsg_bus_close(&drv.bus) ? 1 : 0);
@@ -213,11 +308,12 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 }
 
 /* Runs bus_pings in a child whose stdout we read, to get the driver's time. */
-static uint64_t bus_round(unsigned iters, uint64_t spin_ns, double *kicks_per_msg)
+static uint64_t bus_round(unsigned iters, uint64_t spin_ns, double *kicks_per_msg,
+			  uint64_t *whole)
 {
 	int fds[2];
 	char buf[128] = { 0 };
-	unsigned long long t = 0, drv_kicks = 0;
+	unsigned long long t = 0, w = 0, drv_kicks = 0;
 	uint64_t dev_kicks = 0;
 	pid_t p;
 	ssize_t n;
@@ -235,30 +331,162 @@ static uint64_t bus_round(unsigned iters, uint64_t spin_ns, double *kicks_per_ms
 	n = read(fds[0], buf, sizeof(buf) - 1);
 	close(fds[0]);
 	waitpid(p, 0, 0);
-	if (n <= 0 || sscanf(buf, "%llu %llu", &t, &drv_kicks) != 2)
+	if (n <= 0 || sscanf(buf, "%llu %llu %llu", &t, &w, &drv_kicks) != 3)
 		return 0;
 	*kicks_per_msg = (double)drv_kicks / iters;
+	*whole = w;
 	return t;
+}
+
+/* ---- instruction counts: both sides in one process, no threads ---- */
+
+/*
+ * `bench_bus N icount` runs N PINGs with both bus sides in this process, over
+ * one vmamp v1 channel in private memory: the driver's wait() runs the
+ * device's poll (as the firmware image does), so the run is deterministic
+ * and its instruction count (valgrind --tool=callgrind) repeatable. The shm
+ * bus runs its sleeping path (spin_ns 0: arm, re-check, wait); the bus core
+ * does the same work as in the two-process runs. Clock reads are counted
+ * at the port hook (all of them) and at the bus core's ops->now (the core's
+ * own), and printed per PING.
+ */
+struct ic_side {
+	struct vmsg_shm_chan ch;
+	struct vmsg_shm_bus sb;
+	struct vmsg_bus bus;
+	uint8_t rx[264], tx[264];
+	struct vmsg_bus_req reqs[8];
+	struct vmsg_bus_dev devs[4];
+};
+
+static struct ic_side ic_dev, ic_drv;
+static unsigned long long ic_clock_hook, ic_clock_core;
+static struct vmsg_bus_ops ic_ops;
+
+static int ic_kick(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static int ic_hook_now(void *ctx, uint64_t *ns)
+{
+	(void)ctx;
+	ic_clock_hook++;
+	*ns = now_ns();
+	return 0;
+}
+
+/* The bus core's clock reads: ops->now, counted, then the shm bus's. */
+static int ic_core_now(void *priv, uint64_t *ns)
+{
+	ic_clock_core++;
+	return vmsg_shm_bus_ops.now(priv, ns);
+}
+
+static int ic_drv_wait(void *ctx, int64_t timeout_ns)
+{
+	(void)ctx;
+	(void)timeout_ns;
+	return vmsg_bus_poll(&ic_dev.bus) < 0 ? VMSG_EIO : 0;
+}
+
+static int ic_dev_wait(void *ctx, int64_t timeout_ns)
+{
+	(void)ctx;
+	(void)timeout_ns;
+	return VMSG_ETIMEDOUT;
+}
+
+static int ic_open(struct ic_side *s, void *shm, size_t size, bool device)
+{
+	struct vmsg_shm_cfg sc = { 0 };
+	struct vmsg_shm_bus_hooks h = { 0 };
+	struct vmsg_bus_cfg bc = { 0 };
+	int err;
+
+	sc.side = device ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
+	sc.owner = device;
+	sc.v1 = (struct vmsg_shm_v1_params){ .num_elems = 64,
+					     .elem_size = slot_size ? slot_size : 264,
+					     .extended = true };
+	err = vmsg_shm_chan_open_v1(&s->ch, shm, size, &sc);
+	if (err)
+		return err;
+	h.kick = ic_kick;
+	h.wait = device ? ic_dev_wait : ic_drv_wait;
+	h.now = ic_hook_now;
+	err = vmsg_shm_bus_init(&s->sb, &s->ch, &h, 0);
+	if (err)
+		return err;
+	bc.ops = &ic_ops;
+	bc.priv = &s->sb;
+	bc.role = device ? VMSG_BUS_DEVICE : VMSG_BUS_DRIVER;
+	bc.reqs = s->reqs;
+	bc.num_reqs = 8;
+	bc.devs = s->devs;
+	bc.num_devs = 4;
+	bc.rx_buf = s->rx;
+	bc.rx_cap = sizeof(s->rx);
+	bc.tx_buf = s->tx;
+	bc.tx_cap = sizeof(s->tx);
+	return vmsg_bus_init(&s->bus, &bc);
+}
+
+static int icount(unsigned iters)
+{
+	static _Alignas(64) uint8_t shm[64 * 1024];
+	unsigned long long hook0, core0;
+
+	ic_ops = vmsg_shm_bus_ops;
+	ic_ops.now = ic_core_now;
+	if (ic_open(&ic_dev, shm, sizeof(shm), true) || ic_open(&ic_drv, shm, sizeof(shm), false)) {
+		fprintf(stderr, "bench_bus: icount: open failed\n");
+		return 1;
+	}
+	/* Warm up (and bring both sides to RUN). */
+	for (unsigned i = 0; i < 100; i++)
+		if (vmsg_bus_ping(&ic_drv.bus, i, SECOND)) {
+			fprintf(stderr, "bench_bus: icount: warm-up PING %u failed\n", i);
+			return 1;
+		}
+	hook0 = ic_clock_hook;
+	core0 = ic_clock_core;
+	for (unsigned i = 0; i < iters; i++)
+		if (vmsg_bus_ping(&ic_drv.bus, i, SECOND)) {
+			fprintf(stderr, "bench_bus: icount: PING %u failed\n", i);
+			return 1;
+		}
+	printf("icount: %u PINGs, clock reads per PING: %.3f (bus core %.3f)\n", iters,
+	       (double)(ic_clock_hook - hook0) / iters, (double)(ic_clock_core - core0) / iters);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned iters = argc > 1 ? (unsigned)atoi(argv[1]) : 20000;
-	uint64_t tl[RUNS], ev[RUNS], bb[RUNS], bs[RUNS];
-	double k_busy = 0, k_sleep = 0, two, evn, busy, sleep;
+	uint64_t tl[RUNS], ev[RUNS], bb[RUNS], bs[RUNS];    /* median interval */
+	uint64_t wtl[RUNS], wev[RUNS], wbb[RUNS], wbs[RUNS]; /* whole run */
+	double k_busy = 0, k_sleep = 0, two, evn, busy, sleep, pb, pb_lo, pb_hi, ps, ps_lo, ps_hi;
+	double wb, wb_lo, wb_hi;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (argc > 3)
+		slot_size = (uint32_t)atoi(argv[3]);
+	if (argc > 2 && strcmp(argv[2], "icount") == 0)
+		return icount(iters);
 	if (argc > 2 && strcmp(argv[2], "busy") == 0) { /* for profiling one path */
 		for (int r = 0; r < RUNS; r++)
-			bb[r] = bus_round(iters, 50 * SECOND, &k_busy);
+			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
 		printf("bus PING, busy-poll: %.0f ns\n", median_ns(bb, RUNS, iters));
 		return 0;
 	}
 	for (int r = 0; r < RUNS; r++) {
-		tl[r] = two_line(iters);
-		ev[r] = eventfd_pp(iters);
-		bb[r] = bus_round(iters, 50 * SECOND, &k_busy); /* spin, never sleep */
-		bs[r] = bus_round(iters, 0, &k_sleep);
+		/* Each figure right after its baseline: the pairs below. */
+		tl[r] = two_line(iters, &wtl[r]);
+		bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]); /* spin, never sleep */
+		ev[r] = eventfd_pp(iters, &wev[r]);
+		bs[r] = bus_round(iters, 0, &k_sleep, &wbs[r]);
 		if (!bb[r] || !bs[r]) {
 			fprintf(stderr, "bench_bus: a bus run failed\n");
 			return 1;
@@ -268,14 +496,26 @@ int main(int argc, char **argv)
 	evn = median_ns(ev, RUNS, iters);
 	busy = median_ns(bb, RUNS, iters);
 	sleep = median_ns(bs, RUNS, iters);
-	printf("PING round trip over posix-shm, two processes on CPUs 0 and 1, %u per run, median of %d\n",
-	       iters, RUNS);
-	printf("  %-40s %9.0f ns\n", "baseline: two-line ping-pong (busy)", two);
-	printf("  %-40s %9.0f ns\n", "baseline: eventfd ping-pong (sleeping)", evn);
-	printf("  %-40s %9.0f ns   %.2fx two-line (target <= 1.3x: %s)\n", "bus PING, busy-poll",
-	       busy, busy / two, busy / two <= 1.3 ? "PASS" : "MISS");
-	printf("  %-40s %9.0f ns   %.2fx eventfd ping-pong\n", "bus PING, sleeping", sleep,
-	       sleep / evn);
+	pb = paired_ratio(bb, tl, RUNS, &pb_lo, &pb_hi);
+	ps = paired_ratio(bs, ev, RUNS, &ps_lo, &ps_hi);
+	wb = paired_ratio(wbb, wtl, RUNS, &wb_lo, &wb_hi);
+	printf("PING round trip over posix-shm, two processes on CPUs 0 and 1, %u per run, %d runs;\n"
+	       "per run the median of %d intervals, then the median run [whole-run median]\n",
+	       iters, RUNS, CHUNKS);
+	printf("  %-40s %9.0f ns [%.0f]\n", "baseline: two-line ping-pong (busy)", two,
+	       median_ns(wtl, RUNS, iters));
+	printf("  %-40s %9.0f ns [%.0f]\n", "baseline: eventfd ping-pong (sleeping)", evn,
+	       median_ns(wev, RUNS, iters));
+	printf("  %-40s %9.0f ns [%.0f]   %.2fx two-line (target <= 1.3x: %s)\n",
+	       "bus PING, busy-poll", busy, median_ns(wbb, RUNS, iters), pb,
+	       pb <= 1.3 ? "PASS" : "MISS");
+	printf("  %-40s %9.0f ns [%.0f]   %.2fx eventfd ping-pong\n", "bus PING, sleeping", sleep,
+	       median_ns(wbs, RUNS, iters), ps);
+	printf("  ratios: median of the %d paired runs (lowest-highest; ratio of the medians)\n",
+	       RUNS);
+	printf("    busy / two-line      %.2fx (%.2f-%.2f; %.2f)   whole-run [info] %.2fx (%.2f-%.2f)\n",
+	       pb, pb_lo, pb_hi, busy / two, wb, wb_lo, wb_hi);
+	printf("    sleeping / eventfd   %.2fx (%.2f-%.2f; %.2f)\n", ps, ps_lo, ps_hi, sleep / evn);
 	printf("  kicks per PING (driver side): busy %.3f, sleeping %.3f\n", k_busy, k_sleep);
 	return 0;
 }
