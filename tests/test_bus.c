@@ -135,6 +135,7 @@ struct fake {
 	unsigned qh, qt;
 	/* counts */
 	unsigned waits, timed_out_waits, closes;
+	unsigned nnow; /* now() calls: the bus's clock reads */
 	unsigned max_waits;
 	/* a device side the fake emulates for discovery tests */
 	bool offered[0x10000];
@@ -255,6 +256,7 @@ static int fk_now(void *priv, uint64_t *ns)
 {
 	struct fake *f = priv;
 
+	f->nnow++;
 	if (f->no_clock)
 		return VMSG_ENOTSUP;
 	*ns = f->now;
@@ -996,6 +998,148 @@ static void test_bus_BUS_28_call_bounded_with_retries(void **state)
 	assert_int_equal(X->bus.stats.timeouts, 5);
 	assert_true(F->now - t0 >= 50 * MS);
 	assert_true(F->now - t0 < 100 * MS);
+}
+
+/* The clock may be slow to read (40-60 ns in some VMs): the bus reads it
+ * once per submit and once per poll while a request is pending, never
+ * when nothing is; a blocking call answered at once reads it once. */
+static void test_bus_BUS_28_clock_read_once_per_poll_and_submit(void **state)
+{
+	struct done_rec a = { 0 };
+	struct vmsg_msg m = req_ping(0x1234);
+	unsigned n;
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	n = F->nnow;
+	poll_ok(&X->bus); /* nothing pending: no clock */
+	assert_int_equal(F->nnow, n);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 10 * MS, rec_done, &a), 0);
+	assert_int_equal(F->nnow, n + 1);
+	poll_ok(&X->bus); /* pending: one read, nothing expires */
+	assert_int_equal(F->nnow, n + 2);
+	assert_int_equal(a.calls, 0);
+	in_ping_resp(h_tok(F->sent[0]), 0x1234);
+	poll_ok(&X->bus); /* answered in this poll: nothing left to time */
+	assert_int_equal(F->nnow, n + 2);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.status, 0);
+	/* A blocking PING answered at once: one read, in its submit. */
+	F->on_send = fk_responder;
+	n = F->nnow;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 7, 10 * MS), 0);
+	assert_int_equal(F->nnow, n + 1);
+	/* Answered after three waits: one read per wait's poll on top. */
+	F->reply_delay = 3 * MS;
+	n = F->nnow;
+	F->waits = 0;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 8, 10 * MS), 0);
+	assert_true(F->nnow <= n + 1 + F->waits);
+	/* A silent peer: the timeout still fires, within the budget. */
+	F->on_send = 0;
+	n = F->nnow;
+	F->waits = 0;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 9, 10 * MS), VMSG_ETIMEDOUT);
+	assert_true(F->nnow <= n + 1 + F->waits);
+	assert_int_equal(X->bus.stats.timeouts, 1);
+}
+
+struct resubmit {
+	struct done_rec rec;
+	struct done_rec *next;  /* submitted from the completion, if set */
+	uint64_t next_timeout;
+};
+
+static void resubmit_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	struct resubmit *rs = ctx;
+	struct vmsg_msg m = req_ping(0xD);
+
+	rec_done(&rs->rec, status, resp);
+	if (rs->next)
+		assert_int_equal(vmsg_bus_submit(&X->bus, &m, rs->next_timeout, rec_done, rs->next), 0);
+}
+
+/* The bus keeps the earliest deadline to skip the expiry scan: requests
+ * still time out each at its own deadline, whatever the order they were
+ * submitted, answered or expired in, and a request submitted from a
+ * completion during the scan is not missed (BUS-26, BUS-28). */
+static void test_bus_BUS_28_each_deadline_fires_in_order(void **state)
+{
+	struct done_rec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 };
+	struct resubmit rs = { { 0 }, 0, 0 };
+	struct vmsg_msg m = req_ping(1);
+	uint64_t t0;
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	t0 = F->now;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 30 * MS, rec_done, &a), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 10 * MS, rec_done, &b), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 20 * MS, rec_done, &c), 0);
+	/* The earliest one is answered: the others still wait their turn. */
+	in_ping_resp(h_tok(F->sent[1]), 1);
+	poll_ok(&X->bus);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(b.status, 0);
+	F->now = t0 + 15 * MS;
+	poll_ok(&X->bus);
+	assert_int_equal(a.calls + c.calls, 0);
+	F->now = t0 + 20 * MS - 1;
+	poll_ok(&X->bus);
+	assert_int_equal(c.calls, 0);
+	F->now = t0 + 20 * MS;
+	poll_ok(&X->bus);
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(c.status, VMSG_ETIMEDOUT);
+	assert_int_equal(a.calls, 0);
+	F->now = t0 + 30 * MS;
+	poll_ok(&X->bus);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(a.status, VMSG_ETIMEDOUT);
+	assert_int_equal(X->bus.stats.timeouts, 2);
+
+	/* A completion that submits (5 ms) while the scan goes on: the new
+	 * request's deadline is earlier than the pending one's (100 ms). */
+	t0 = F->now;
+	rs.next = &e;
+	rs.next_timeout = 5 * MS;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 10 * MS, resubmit_done, &rs), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 100 * MS, rec_done, &d), 0);
+	F->now = t0 + 10 * MS;
+	poll_ok(&X->bus);
+	assert_int_equal(rs.rec.calls, 1);
+	assert_int_equal(rs.rec.status, VMSG_ETIMEDOUT);
+	assert_int_equal(e.calls, 0);
+	F->now = t0 + 15 * MS;
+	poll_ok(&X->bus);
+	assert_int_equal(e.calls, 1);
+	assert_int_equal(e.status, VMSG_ETIMEDOUT);
+	assert_int_equal(d.calls, 0);
+	F->now = t0 + 110 * MS;
+	poll_ok(&X->bus);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.status, VMSG_ETIMEDOUT);
+	assert_int_equal(X->bus.stats.timeouts, 5);
+}
+
+/* vmsg_bus_poll() counts every message it took and every reset the port
+ * reported (bus.h). */
+static void test_bus_poll_counts_messages_and_resets(void **state)
+{
+	uint8_t b[12];
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 0);
+	in_ping_resp(0x0101, 1); /* nobody waits: dropped, but counted */
+	fk_in_err(VMSG_ECONNRESET);
+	mk(b, T_TREQ, ID_EVENT_USED, 1, 0, 7); /* malformed */
+	fk_in(b, 12);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(X->bus.stats.received, 2);
+	assert_int_equal(X->bus.stats.resets, 1);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 0);
 }
 
 /* Without ops->now, timeouts are counted in timed-out wait() calls of
@@ -2975,6 +3119,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_26_27_28_every_request_completes_once, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_call_bounded_with_retries, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_clock_read_once_per_poll_and_submit, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_each_deadline_fires_in_order, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_poll_counts_messages_and_resets, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_late_response_never_completes_newer_request, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_response_mismatch_dropped, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_33_34_36_out_of_order_by_token, fk_setup, fk_teardown),

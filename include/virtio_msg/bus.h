@@ -187,9 +187,12 @@ struct vmsg_bus {
 	struct vmsg_bus_params params;
 	struct vmsg_bus_stats stats;
 	uint64_t ticks;     /* clock without ops->now */
+	uint64_t last_now;  /* the bus clock as last read */
+	uint64_t next_deadline; /* <= every pending request's deadline */
 	const uint8_t *cur_raw; /* bytes of the message being dispatched */
 	size_t cur_len;
 	uint16_t next_slot; /* round-robin start for free request slots */
+	uint16_t num_busy;  /* request slots in use */
 	bool closed;
 	bool has_now;  /* ops->now works */
 };
@@ -209,15 +212,24 @@ VMSG_API int vmsg_bus_close(struct vmsg_bus *b);
 
 /**
  * @brief Drain what arrived, dispatch it, and expire timed-out requests.
- * Never blocks. Call it whenever the port's wait handle fires.
- * @return the number of messages processed (>= 0), or VMSG_EPROTO when the
- *         port reports a broken peer.
+ * Never blocks. Call it whenever the port's wait handle fires. Takes at most
+ * 64 messages and resets per call (so a busy peer cannot hold the caller):
+ * when it returns 64, more may be waiting. Reads the clock (ops->now) once,
+ * and only while a request is pending.
+ * @return (>= 0) the number of messages taken from the port (each counted
+ *         in stats.received, whether dispatched, dropped or malformed) plus
+ *         the number of resets it reported (VMSG_ECONNRESET from recv: each
+ *         fails every pending request and counts in stats.resets);
+ *         VMSG_EINVAL if @p b is NULL or closed; or the negative code recv
+ *         returned (VMSG_EPROTO: a broken peer), in which case what was
+ *         taken before in this call was dispatched and nothing expired.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_poll(struct vmsg_bus *b);
 
 /**
  * @brief Block in the port until a doorbell or @p timeout_ns; then poll.
- * @return as vmsg_bus_poll().
+ * @return as vmsg_bus_poll(), or the port's wait() error (not
+ *         VMSG_ETIMEDOUT: a wait that timed out still polls).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns);
 

@@ -158,7 +158,14 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 		n++;
 		dispatch(b, b->cfg.rx_buf, (size_t)r);
 	}
-	vmsg_bus_expire(b);
+	/* One clock read, and only while a request is pending; the scan only
+	 * once the earliest deadline can have passed. */
+	if (b->num_busy) {
+		uint64_t now = vmsg_bus_now(b);
+
+		if (now >= b->next_deadline)
+			vmsg_bus_expire(b, now);
+	}
 	return (int)n;
 }
 

@@ -15,9 +15,10 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b)
 {
 	uint64_t ns;
 
-	if (b->has_now && b->cfg.ops->now(b->cfg.priv, &ns) == 0)
-		return ns;
-	return b->ticks;
+	if (!b->has_now || b->cfg.ops->now(b->cfg.priv, &ns) != 0)
+		ns = b->ticks;
+	b->last_now = ns;
+	return ns;
 }
 
 int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
@@ -34,6 +35,14 @@ int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 	return n;
 }
 
+/* A request slot stops being pending (completed, or forgotten). */
+static void free_req(struct vmsg_bus *b, struct vmsg_bus_req *r)
+{
+	r->busy = 0;
+	if (b->num_busy && --b->num_busy == 0)
+		b->next_deadline = UINT64_MAX;
+}
+
 static void finish(struct vmsg_bus *b, struct vmsg_bus_req *r, int status,
 		   const struct vmsg_msg *resp)
 {
@@ -41,7 +50,7 @@ static void finish(struct vmsg_bus *b, struct vmsg_bus_req *r, int status,
 	void *ctx = r->ctx;
 
 	/* Free the slot first: the callback may submit the next request. */
-	r->busy = 0;
+	free_req(b, r);
 	if (status == VMSG_ETIMEDOUT)
 		b->stats.timeouts++;
 	if (done)
@@ -106,25 +115,35 @@ static uint64_t deadline_after(uint64_t now, uint64_t d)
 	return d > UINT64_MAX - now ? UINT64_MAX : now + d;
 }
 
-void vmsg_bus_expire(struct vmsg_bus *b)
+void vmsg_bus_expire(struct vmsg_bus *b, uint64_t now)
 {
-	uint64_t now = vmsg_bus_now(b);
-
+	/* Recompute the earliest deadline on the way. A callback may submit
+	 * into a slot already passed: vmsg_bus_submit() lowers it then. */
+	b->next_deadline = UINT64_MAX;
 	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
 		struct vmsg_bus_req *r = &b->cfg.reqs[i];
 
-		if (r->busy && now >= r->deadline)
+		if (!r->busy)
+			continue;
+		if (now >= r->deadline)
 			finish(b, r, VMSG_ETIMEDOUT, 0);
+		else if (r->deadline < b->next_deadline)
+			b->next_deadline = r->deadline;
 	}
 }
 
+/* Round robin from next_slot (no division: this is on every request). */
 static struct vmsg_bus_req *free_slot(struct vmsg_bus *b)
 {
-	for (unsigned k = 0; k < b->cfg.num_reqs; k++) {
-		unsigned i = (b->next_slot + k) % b->cfg.num_reqs;
+	unsigned n = b->cfg.num_reqs, i = b->next_slot;
 
+	if (b->num_busy >= n)
+		return 0;
+	for (unsigned k = 0; k < n; k++, i++) {
+		if (i >= n)
+			i = 0;
 		if (!b->cfg.reqs[i].busy) {
-			b->next_slot = (uint16_t)((i + 1) % b->cfg.num_reqs);
+			b->next_slot = (uint16_t)(i + 1 < n ? i + 1 : 0);
 			return &b->cfg.reqs[i];
 		}
 	}
@@ -159,6 +178,8 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	err = vmsg_bus_send_msg(b, &m);
 	if (err)
 		return err;
+	/* The one clock read of a submit: after the send, so it is not on
+	 * the way from the caller to the peer. */
 	now = vmsg_bus_now(b);
 	r->done = done;
 	r->ctx = ctx;
@@ -168,6 +189,8 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	r->msg_id = m.msg_id;
 	r->type = m.type;
 	r->busy = 1;
+	if (b->num_busy++ == 0 || r->deadline < b->next_deadline)
+		b->next_deadline = r->deadline;
 	b->stats.requests++;
 	return 0;
 }
@@ -193,10 +216,9 @@ static void call_done(void *ctx, int status, const struct vmsg_msg *resp)
 		cs->status = cs->on_resp(cs->ctx, resp);
 }
 
-/* Time left until @deadline, as a wait budget. */
-static int64_t remaining(struct vmsg_bus *b, uint64_t deadline)
+/* Time left from @now until @deadline, as a wait budget. */
+static int64_t remaining(const struct vmsg_bus *b, uint64_t deadline, uint64_t now)
 {
-	uint64_t now = vmsg_bus_now(b);
 	uint64_t left = deadline > now ? deadline - now : 0;
 
 	if (!b->has_now) /* counted ticks: wait one tick at a time */
@@ -213,30 +235,49 @@ static void forget_call(struct vmsg_bus *b, struct call_state *cs)
 		struct vmsg_bus_req *r = &b->cfg.reqs[i];
 
 		if (r->busy && r->done == call_done && r->ctx == cs)
-			r->busy = 0;
+			free_req(b, r);
 	}
 }
 
+/*
+ * One attempt. The clock is read once on the way (by the submit, after its
+ * send); while the request is pending, every poll reads it once more (to
+ * expire requests), and the wait budget comes from that reading.
+ */
 static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call_state *cs,
 		     uint64_t timeout_ns)
 {
-	uint64_t deadline = deadline_after(vmsg_bus_now(b), timeout_ns);
+	uint64_t now, deadline;
 	int err;
 
 	cs->done = false;
-	/* The port may be full or the link not up yet: keep trying until the
-	 * same deadline, waiting on the port in between. */
-	while ((err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs)) == VMSG_EAGAIN) {
-		if (vmsg_bus_now(b) >= deadline)
-			return VMSG_ETIMEDOUT;
-		err = vmsg_bus_wait(b, remaining(b, deadline));
-		if (err < 0)
+	err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs);
+	if (err == VMSG_EAGAIN) {
+		/* The port may be full or the link not up yet: keep trying
+		 * until the same deadline, waiting on the port in between. */
+		now = vmsg_bus_now(b);
+		deadline = deadline_after(now, timeout_ns);
+		while (err == VMSG_EAGAIN) {
+			if (now >= deadline)
+				return VMSG_ETIMEDOUT;
+			err = vmsg_bus_wait(b, remaining(b, deadline, now));
+			if (err < 0)
+				return err;
+			err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs);
+			if (err == VMSG_EAGAIN)
+				now = vmsg_bus_now(b);
+		}
+		if (err)
 			return err;
-	}
-	if (err)
+	} else if (err) {
 		return err;
+	} else {
+		deadline = deadline_after(b->last_now, timeout_ns); /* read by the submit */
+	}
 	while (!cs->done) {
-		err = vmsg_bus_wait(b, remaining(b, deadline));
+		/* Our request is pending, so the submit or the last wait's
+		 * poll read the clock: b->last_now is that reading. */
+		err = vmsg_bus_wait(b, remaining(b, deadline, b->last_now));
 		if (err < 0 && !cs->done) {
 			forget_call(b, cs);
 			return err;
