@@ -137,8 +137,6 @@ static struct vmsg_bus_req *free_slot(struct vmsg_bus *b)
 {
 	unsigned n = b->cfg.num_reqs, i = b->next_slot;
 
-	if (b->num_busy >= n)
-		return 0;
 	for (unsigned k = 0; k < n; k++, i++) {
 		if (i >= n)
 			i = 0;
@@ -247,33 +245,28 @@ static void forget_call(struct vmsg_bus *b, struct call_state *cs)
 static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call_state *cs,
 		     uint64_t timeout_ns)
 {
-	uint64_t now, deadline;
+	uint64_t now, deadline = 0;
+	bool retried = false;
 	int err;
 
 	cs->done = false;
-	err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs);
-	if (err == VMSG_EAGAIN) {
-		/* The port may be full or the link not up yet: keep trying
-		 * until the same deadline, waiting on the port in between. */
+	/* The port may be full or the link not up yet: keep trying until the
+	 * deadline set at the first refusal, waiting on the port in between. */
+	while ((err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs)) == VMSG_EAGAIN) {
 		now = vmsg_bus_now(b);
-		deadline = deadline_after(now, timeout_ns);
-		while (err == VMSG_EAGAIN) {
-			if (now >= deadline)
-				return VMSG_ETIMEDOUT;
-			err = vmsg_bus_wait(b, remaining(b, deadline, now));
-			if (err < 0)
-				return err;
-			err = vmsg_bus_submit(b, req, timeout_ns, call_done, cs);
-			if (err == VMSG_EAGAIN)
-				now = vmsg_bus_now(b);
-		}
-		if (err)
+		if (!retried)
+			deadline = deadline_after(now, timeout_ns);
+		retried = true;
+		if (now >= deadline)
+			return VMSG_ETIMEDOUT;
+		err = vmsg_bus_wait(b, remaining(b, deadline, now));
+		if (err < 0)
 			return err;
-	} else if (err) {
-		return err;
-	} else {
-		deadline = deadline_after(b->last_now, timeout_ns); /* read by the submit */
 	}
+	if (err)
+		return err;
+	if (!retried)
+		deadline = deadline_after(b->last_now, timeout_ns); /* read by the submit */
 	while (!cs->done) {
 		/* Our request is pending, so the submit or the last wait's
 		 * poll read the clock: b->last_now is that reading. */
