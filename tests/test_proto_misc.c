@@ -406,6 +406,26 @@ static void test_proto_msg_names(void **state)
 	assert_string_equal(vmsg_proto_msg_name(0x00, 0xC1), "impl-defined");
 	assert_string_equal(vmsg_proto_msg_name(0x02, 0x80), "impl-defined");
 	assert_string_equal(vmsg_proto_msg_name(0x03, 0xFF), "impl-defined");
+
+	/* Every ID in both namespaces: the table is indexed, not searched, so
+	 * check that no other ID lands on a row (the 17 above and nothing else). */
+	for (unsigned ns = 0; ns < 2; ns++) {
+		for (unsigned id = 0; id < 0x80; id++) {
+			const char *want = "unknown";
+			const char *got = vmsg_proto_msg_name((uint8_t)(ns ? 0x02 : 0x00), (uint8_t)id);
+
+			if (ns == 0) {
+				for (size_t i = 0; i < sizeof(transport) / sizeof(transport[0]); i++)
+					if (transport[i].id == id)
+						want = transport[i].name;
+			} else {
+				for (size_t i = 0; i < sizeof(bus) / sizeof(bus[0]); i++)
+					if (bus[i].id == id)
+						want = bus[i].name;
+			}
+			assert_string_equal(got, want);
+		}
+	}
 }
 
 /* ------------------------------------------------------------------ */

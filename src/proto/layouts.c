@@ -23,8 +23,37 @@
 	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT(member, wsize) VMSG_NAME_INIT(name) }
 #define LAYOUT(size, kind, fields) { (size), (kind), sizeof(fields) / sizeof((fields)[0]), (fields) }
 #define EMPTY(size, kind) { (size), (kind), 0, 0 }
+/*
+ * The 2026 table is indexed, not searched: its rows come in four groups
+ * (transport requests, transport events, bus requests, bus events), each a
+ * run of consecutive message numbers (bits 0..5 of the ID), and a message's
+ * row is its group's first row plus its number minus the group's first
+ * number. MSG() places each row there with a designated initializer, so the
+ * order of the lines below does not matter; a row given twice fails the
+ * build (-Woverride-init), a number outside its group's run gets an index
+ * out of range or lands on another message's row, which vmsg_proto_lookup()
+ * never returns for the wrong ID (it compares the row's ID).
+ */
+#define G_TREQ_NUM (VMSG_ID_GET_DEVICE_INFO & VMSG_ID_NUMBER_MASK)
+#define G_TREQ_N ((VMSG_ID_GET_SHM & VMSG_ID_NUMBER_MASK) - G_TREQ_NUM + 1)
+#define G_TEV_NUM (VMSG_ID_EVENT_CONFIG & VMSG_ID_NUMBER_MASK)
+#define G_TEV_N ((VMSG_ID_EVENT_USED & VMSG_ID_NUMBER_MASK) - G_TEV_NUM + 1)
+#define G_BREQ_NUM (VMSG_BUS_ID_GET_DEVICES & VMSG_ID_NUMBER_MASK)
+#define G_BREQ_N ((VMSG_BUS_ID_PING & VMSG_ID_NUMBER_MASK) - G_BREQ_NUM + 1)
+#define G_BEV_NUM (VMSG_BUS_ID_EVENT_DEVICE & VMSG_ID_NUMBER_MASK)
+#define G_BEV_N 1
+#define G_TREQ_ROW 0
+#define G_TEV_ROW (G_TREQ_ROW + G_TREQ_N)
+#define G_BREQ_ROW (G_TEV_ROW + G_TEV_N)
+#define G_BEV_ROW (G_BREQ_ROW + G_BREQ_N)
+#define N_ROWS (G_BEV_ROW + G_BEV_N)
+#define ROW(bus, id)                                                              \
+	(((id) & VMSG_ID_NUMBER_MASK) +                                           \
+	 ((bus) ? (((id) & VMSG_ID_EVENT) ? G_BEV_ROW - G_BEV_NUM : G_BREQ_ROW - G_BREQ_NUM) \
+		: (((id) & VMSG_ID_EVENT) ? G_TEV_ROW - G_TEV_NUM : G_TREQ_ROW - G_TREQ_NUM)))
 /* from: who sends the request or event (the other side answers). */
 #define MSG(bus, id, from, name, req, resp) { (bus), (id), (from), VMSG_NAME_INIT(name) (req), (resp) }
+#define MSG_AT(bus, id, from, name, req, resp) [ROW(bus, id)] = MSG(bus, id, from, name, req, resp)
 #define DRV VMSG_FROM_DRIVER
 #define DEV VMSG_FROM_DEVICE
 
@@ -158,24 +187,24 @@ static const struct vmsg_field evdev_f[] = {
 };
 static const struct vmsg_layout evdev = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f);
 
-static const struct vmsg_msg_desc messages[] = {
-	MSG(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", &empty_req, &devinfo_resp),
-	MSG(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", &feat_get_req, &feat_blocks),
-	MSG(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", &feat_blocks, &empty_req),
-	MSG(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", &cfg_get_req, &cfg_data),
-	MSG(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", &cfg_data, &cfg_set_resp),
-	MSG(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", &empty_req, &status_msg),
-	MSG(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", &status_msg, &status_msg),
-	MSG(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", &vq_index_req, &vq_get_resp),
-	MSG(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", &vq_set_req, &empty_req),
-	MSG(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", &vq_index_req, &empty_req),
-	MSG(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", &shm_req, &shm_resp),
-	MSG(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", &evcfg, 0),
-	MSG(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", &evavail, 0),
-	MSG(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", &evused, 0),
-	MSG(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", &getdev_req, &getdev_resp),
-	MSG(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", &ping, &ping),
-	MSG(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", &evdev, 0),
+static const struct vmsg_msg_desc messages[N_ROWS] = {
+	MSG_AT(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", &empty_req, &devinfo_resp),
+	MSG_AT(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", &feat_get_req, &feat_blocks),
+	MSG_AT(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", &feat_blocks, &empty_req),
+	MSG_AT(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", &cfg_get_req, &cfg_data),
+	MSG_AT(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", &cfg_data, &cfg_set_resp),
+	MSG_AT(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", &empty_req, &status_msg),
+	MSG_AT(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", &status_msg, &status_msg),
+	MSG_AT(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", &vq_index_req, &vq_get_resp),
+	MSG_AT(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", &vq_set_req, &empty_req),
+	MSG_AT(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", &vq_index_req, &empty_req),
+	MSG_AT(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", &shm_req, &shm_resp),
+	MSG_AT(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", &evcfg, 0),
+	MSG_AT(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", &evavail, 0),
+	MSG_AT(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", &evused, 0),
+	MSG_AT(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", &getdev_req, &getdev_resp),
+	MSG_AT(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", &ping, &ping),
+	MSG_AT(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", &evdev, 0),
 };
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
@@ -243,6 +272,7 @@ static const struct vmsg_msg_desc messages_2025[] = {
 };
 #endif
 
+#if !VMSG_CONFIG_NO_PROFILE_2025
 static const struct vmsg_msg_desc *find(const struct vmsg_msg_desc *t, size_t n, int bus,
 					uint8_t msg_id)
 {
@@ -252,18 +282,34 @@ static const struct vmsg_msg_desc *find(const struct vmsg_msg_desc *t, size_t n,
 	}
 	return 0;
 }
+#endif
+
+/*
+ * Per group (index: 2 * bus + event bit), the first number of its run, the
+ * number of rows and the first row; see ROW().
+ */
+static const uint8_t group_num[4] = { G_TREQ_NUM, G_TEV_NUM, G_BREQ_NUM, G_BEV_NUM };
+static const uint8_t group_n[4] = { G_TREQ_N, G_TEV_N, G_BREQ_N, G_BEV_N };
+static const uint8_t group_row[4] = { G_TREQ_ROW, G_TEV_ROW, G_BREQ_ROW, G_BEV_ROW };
 
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id)
 {
+	const struct vmsg_msg_desc *d;
+	unsigned g = (bus ? 2u : 0u) + ((msg_id & VMSG_ID_EVENT) ? 1u : 0u);
+	unsigned k = (unsigned)(msg_id & VMSG_ID_NUMBER_MASK) - group_num[g]; /* wraps if below */
+
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	if (profile == VMSG_PROFILE_2025) {
-		const struct vmsg_msg_desc *d =
-			find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
+		d = find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
 		if (d)
 			return d;
 	}
 #else
 	(void)profile;
 #endif
-	return find(messages, sizeof(messages) / sizeof(messages[0]), bus, msg_id);
+	if (k >= group_n[g])
+		return 0;
+	d = &messages[group_row[g] + k];
+	/* An implementation-defined ID (bit 7) or a hole in the table. */
+	return d->msg_id == msg_id ? d : 0;
 }
