@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "virtio_msg/config.h"
+#include "virtio_msg/proto.h"
 #include "virtio_msg/shm.h"
 #include "virtio_msg/shm_bus.h"
 
@@ -114,7 +115,10 @@ static void make_msg(uint8_t *m, int side, uint32_t life, uint32_t seq)
 {
 	memcpy(m, "LIFE", 4);
 	m[4] = (uint8_t)side;
-	m[5] = m[6] = m[7] = 0;
+	m[5] = 0;
+	m[6] = 64; /* le16 msg_size where a virtio-msg header has it: the shm bus
+		    * delivers that many bytes (the channel the whole slot) */
+	m[7] = 0;
 	put_le32(m + 8, life);
 	put_le32(m + 12, seq);
 	for (unsigned i = 16; i < 64; i++)
@@ -1058,6 +1062,107 @@ static void test_shm_lifecycle_bus_release_late(void **state)
 	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
 }
 
+/*
+ * The shm bus delivers the bytes a message declares (its header's le16
+ * msg_size at offset 6), not the whole slot; a msg_size the peer got wrong
+ * is clamped to the header, the slot and the caller's buffer: nothing past
+ * them is read or written, and the codec drops what it gets as malformed.
+ */
+static void send_sized(struct ep *e, uint16_t msg_size, size_t len)
+{
+	uint8_t m[ESIZE];
+
+	for (unsigned i = 0; i < sizeof(m); i++)
+		m[i] = (uint8_t)(0x40 + i);
+	m[0] = 0x02; /* bus request, PING */
+	m[1] = 0x03;
+	m[2] = m[3] = m[4] = m[5] = 0; /* dev_num, token */
+	m[6] = (uint8_t)msg_size;
+	m[7] = (uint8_t)(msg_size >> 8);
+	assert_int_equal(vmsg_shm_chan_send(&e->ch, m, len), 0);
+}
+
+/* Receive into a buffer of @cap (of a larger array full of 0xA5): @want_len
+ * bytes as sent, not one more; returns what the codec makes of them. */
+static int recv_sized(struct vmsg_shm_bus *sb, const struct vmsg_codec *codec, size_t cap,
+		      int want_len, uint16_t msg_size)
+{
+	uint8_t m[2 * ESIZE + 8];
+	struct vmsg_msg out;
+
+	memset(m, 0xA5, sizeof(m));
+	assert_int_equal(vmsg_shm_bus_ops.recv(sb, m, cap), want_len);
+	assert_int_equal(m[6] | m[7] << 8, msg_size); /* the header as sent */
+	assert_int_equal(m[0], 0x02);
+	for (int i = 8; i < want_len; i++)
+		assert_int_equal(m[i], (uint8_t)(0x40 + i));
+	for (size_t i = (size_t)want_len; i < sizeof(m); i++)
+		assert_int_equal(m[i], 0xA5); /* not one byte more */
+	return vmsg_proto_decode(codec, m, (size_t)want_len, &out);
+}
+
+static void test_shm_lifecycle_bus_recv_msg_size(void **state)
+{
+	static const uint8_t mems[] = { VMSG_SPSC_MEM_COHERENT, VMSG_SPSC_MEM_DEVICE };
+
+	(void)state;
+	for (unsigned k = 0; k < sizeof(mems); k++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c0 = make_cfg(0, true, true, mems[k], 1),
+				    c1 = make_cfg(1, false, true, mems[k], 2);
+		struct vmsg_shm_bus sb;
+		struct vmsg_shm_bus_hooks h = { 0 };
+		struct vmsg_codec codec;
+		uint8_t m[ESIZE];
+		unsigned kicks = 0;
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		ep_open(&e[0], &c0, 1);
+		ep_open(&e[1], &c1, 1);
+		run_both(&e[0], &e[1]);
+		h.kick = fake_kick;
+		h.wait = fake_wait;
+		h.ctx = &kicks;
+		assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+		assert_int_equal(vmsg_codec_init(&codec, VMSG_PROFILE_2026, ESIZE, 0), 0);
+
+		/* a PING: its 12 bytes, though the slot holds 64 written ones */
+		send_sized(&e[0], 12, ESIZE);
+		assert_int_equal(recv_sized(&sb, &codec, 2 * ESIZE, 12, 12), 0);
+		/* exactly a header (a PING too short); exactly the slot (the
+		 * codec's business what it makes of a longer PING) */
+		send_sized(&e[0], 8, 8);
+		assert_int_not_equal(recv_sized(&sb, &codec, 2 * ESIZE, 8, 8), 0);
+		send_sized(&e[0], ESIZE, ESIZE);
+		(void)recv_sized(&sb, &codec, 2 * ESIZE, ESIZE, ESIZE);
+		/* below the header: the header only, which the codec drops */
+		send_sized(&e[0], 0, ESIZE);
+		assert_int_equal(recv_sized(&sb, &codec, 2 * ESIZE, 8, 0), VMSG_EBADMSG);
+		send_sized(&e[0], 7, ESIZE);
+		assert_int_equal(recv_sized(&sb, &codec, 2 * ESIZE, 8, 7), VMSG_EBADMSG);
+		/* beyond the slot: the slot, nothing past it */
+		send_sized(&e[0], ESIZE + 1, ESIZE);
+		assert_int_not_equal(recv_sized(&sb, &codec, 2 * ESIZE, ESIZE, ESIZE + 1), 0);
+		send_sized(&e[0], 0xFFFF, ESIZE);
+		assert_int_not_equal(recv_sized(&sb, &codec, 2 * ESIZE, ESIZE, 0xFFFF), 0);
+		/* beyond the caller's buffer: what fits */
+		send_sized(&e[0], 40, ESIZE);
+		assert_int_not_equal(recv_sized(&sb, &codec, 20, 20, 40), 0);
+		/* a buffer too small for a header: what fits */
+		send_sized(&e[0], 12, ESIZE);
+		memset(m, 0xA5, sizeof(m));
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, 5), 5);
+		assert_memory_equal(m, "\x02\x03\x00\x00\x00", 5);
+		for (size_t i = 5; i < sizeof(m); i++)
+			assert_int_equal(m[i], 0xA5);
+		/* and the stream goes on: a good PING after the bad ones */
+		send_sized(&e[0], 12, 12);
+		assert_int_equal(recv_sized(&sb, &codec, 2 * ESIZE, 12, 12), 0);
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
+	}
+}
+
 /* The QEMU layout (spec §4.3), written by the test acting as the QEMU
  * device; our driver attaches, is not extended, reaches RUN, exchanges
  * traffic and asks for a kick every time, although the word at the place
@@ -1162,6 +1267,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_recv_msg_size, setup,
 						teardown),
 	};
 

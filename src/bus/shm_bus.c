@@ -7,6 +7,7 @@
 #include "virtio_msg/shm_bus.h"
 
 #include "virtio_msg/config.h"
+#include "virtio_msg/wire.h"
 
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
 #define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
@@ -90,24 +91,47 @@ static void rx_release(struct vmsg_shm_bus *sb)
 	}
 }
 
-/* Receive one message (a whole slot, as vmsg_shm_chan_recv()) and keep
- * its slot until rx_release(). */
+/*
+ * Receive one message and keep its slot until rx_release(). Only the bytes
+ * the message declares are copied: its header first, then the rest of its
+ * msg_size, read from our copy of the header (the slot is the peer's
+ * memory and may change under us). A msg_size the peer got wrong is
+ * clamped, never trusted: below the header size only the header is
+ * delivered, above the slot or @cap what fits, so the codec sees a
+ * msg_size that disagrees with the length and drops the message as
+ * malformed (as it did when whole slots were copied).
+ */
 static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 {
 	struct vmsg_spsc_cons *rx = &sb->ch->rx;
-	const void *slot;
-	size_t len;
+	const void *p;
+	const uint8_t *slot;
+	size_t lim, len;
 	int r;
 
 	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
 		return VMSG_ESTATE;
 	if (!buf || cap == 0)
 		return VMSG_EINVAL;
-	r = vmsg_spsc_peek(rx, &slot);
+	r = vmsg_spsc_peek(rx, &p);
 	if (r)
 		return r;
-	len = cap < rx->d.slot_size ? cap : rx->d.slot_size;
-	vmsg_spsc_slot_read(&rx->d, slot, buf, len);
+	slot = p;
+	lim = cap < rx->d.slot_size ? cap : rx->d.slot_size;
+	if (lim <= VMSG_HDR_SIZE) {
+		len = lim; /* no room past a header: as much as fits */
+		vmsg_spsc_slot_read(&rx->d, slot, buf, len);
+	} else {
+		vmsg_spsc_slot_read(&rx->d, slot, buf, VMSG_HDR_SIZE);
+		len = vmsg_wire_msg_size(buf);
+		if (len < VMSG_HDR_SIZE)
+			len = VMSG_HDR_SIZE;
+		else if (len > lim)
+			len = lim;
+		if (len > VMSG_HDR_SIZE)
+			vmsg_spsc_slot_read(&rx->d, slot + VMSG_HDR_SIZE, buf + VMSG_HDR_SIZE,
+					    len - VMSG_HDR_SIZE);
+	}
 	if (++sb->rx_held >= rx->d.num_slots / 2u)
 		rx_release(sb);
 	return (int)len;
