@@ -57,7 +57,8 @@ static int setup_device(struct vmsg_amp_pci *p)
 		return err;
 	if (vendor != VMSG_AMP_PCI_VENDOR || device != VMSG_AMP_PCI_DEVICE)
 		return VMSG_ENODEV;
-	if (p->dev.bar[VMSG_AMP_PCI_BAR_REGS].size < VMSG_AMP_PCI_REG_NOTIFY + 4u * (p->cfg.fifo + 1u) ||
+	if (p->dev.bar[VMSG_AMP_PCI_BAR_REGS].size <
+		    VMSG_AMP_PCI_REG_NOTIFY + 4u * (p->cfg.fifo + 1u) ||
 	    p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].size < VMSG_AMP_PCI_FIFO_SIZE)
 		return VMSG_ENOTSUP;
 	err = vmsg_vfio_map_bar(&p->dev, VMSG_AMP_PCI_BAR_REGS, false);

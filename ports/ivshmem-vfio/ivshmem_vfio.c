@@ -30,8 +30,7 @@ static int be_wait(void *ctx, int64_t timeout_ns)
 		return r;
 	/* INTx: IntrStatus (read clears) acks the device before VFIO unmasks. */
 	if (p->dev.irq == VMSG_VFIO_IRQ_INTX &&
-	    vmsg_vfio_read32(&p->dev, VMSG_IVSHMEM_BAR_REGS, VMSG_IVSHMEM_REG_INTR_STATUS,
-			     &status))
+	    vmsg_vfio_read32(&p->dev, VMSG_IVSHMEM_BAR_REGS, VMSG_IVSHMEM_REG_INTR_STATUS, &status))
 		return VMSG_EIO;
 	r = vmsg_vfio_irq_ack(&p->dev);
 	return r < 0 ? r : 0;
@@ -72,10 +71,10 @@ static int setup_device(struct vmsg_ivshmem_vfio *p, const struct vmsg_ivshmem_v
 		return 0;
 	err = vmsg_vfio_irq_enable(&p->dev, cfg->vectors);
 	if (err == VMSG_ENOTSUP)
-		return 0; /* no interrupt at all: the ring is polled */
+		return 0;			      /* no interrupt at all: the ring is polled */
 	if (!err && p->dev.irq == VMSG_VFIO_IRQ_INTX) /* patched QEMU: unmask all sources */
-		err = vmsg_vfio_write32(&p->dev, VMSG_IVSHMEM_BAR_REGS,
-					VMSG_IVSHMEM_REG_INTR_MASK, 0xFFFFFFFFu);
+		err = vmsg_vfio_write32(&p->dev, VMSG_IVSHMEM_BAR_REGS, VMSG_IVSHMEM_REG_INTR_MASK,
+					0xFFFFFFFFu);
 	return err;
 }
 

@@ -291,8 +291,7 @@ void vmsg_vfio_close(struct vmsg_vfio_dev *d)
 		vmsg_vfio_irq_disable(d);
 	for (unsigned i = 0; i < VMSG_VFIO_NUM_BARS; i++) {
 		if (d->bar[i].map)
-			(void)d->sys->munmap(d->sys->ctx, d->bar[i].map,
-					     d->bar[i].map_len);
+			(void)d->sys->munmap(d->sys->ctx, d->bar[i].map, d->bar[i].map_len);
 		d->bar[i].map = NULL;
 	}
 	xclose(d, &d->device);
@@ -575,8 +574,8 @@ int vmsg_vfio_irq_ack(struct vmsg_vfio_dev *d)
 	/* VFIO masks INTx when it fires; the caller acked the device first,
 	 * so unmask now (and re-check the ring afterwards: the bus does). */
 	if (d->irq == VMSG_VFIO_IRQ_INTX && total &&
-	    set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK,
-		     1, NULL))
+	    set_irqs(d, VFIO_PCI_INTX_IRQ_INDEX,
+		     VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK, 1, NULL))
 		return VMSG_EIO;
 	return total > 0x7FFFFFFF ? 0x7FFFFFFF : (int)total;
 }

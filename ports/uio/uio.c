@@ -121,8 +121,8 @@ static int bar_start(struct vmsg_uio *p, unsigned bar, unsigned long long *start
  * BAR numbers (uio_pci_generic lists only 32-bit memory BARs, so ivshmem's
  * 64-bit BAR2 is not among them and map1 is the MSI-X table), so maps are
  * matched by address, never by index. */
-static int find_map(struct vmsg_uio *p, const char *uio, unsigned long long start,
-		    unsigned *index, unsigned long long *size)
+static int find_map(struct vmsg_uio *p, const char *uio, unsigned long long start, unsigned *index,
+		    unsigned long long *size)
 {
 	char path[256];
 	unsigned long long addr, off, sz;
@@ -248,9 +248,9 @@ static int be_wait(void *ctx, int64_t timeout_ns)
 {
 	struct vmsg_uio *p = ctx;
 	struct pollfd pfd = { .fd = p->uio_fd, .events = POLLIN };
-	int ms = timeout_ns < 0 ? -1 :
+	int ms = timeout_ns < 0			    ? -1 :
 		 timeout_ns / 1000000 >= 0x7FFFFFFF ? 0x7FFFFFFF :
-						   (int)((timeout_ns + 999999) / 1000000);
+						      (int)((timeout_ns + 999999) / 1000000);
 	uint32_t count;
 	int r = poll(&pfd, 1, ms);
 
@@ -292,8 +292,8 @@ static void pick_irq(struct vmsg_uio *p)
 	uint8_t pin = 0;
 
 	p->irq = VMSG_UIO_IRQ_NONE;
-	if (p->cfg.poll_only || p->uio_fd < 0 ||
-	    config_rw(p, false, PCI_INTERRUPT_PIN, &pin, 1) || pin == 0)
+	if (p->cfg.poll_only || p->uio_fd < 0 || config_rw(p, false, PCI_INTERRUPT_PIN, &pin, 1) ||
+	    pin == 0)
 		return;
 	if (intx_enable(p) == 0)
 		p->irq = VMSG_UIO_IRQ_INTX;
@@ -323,8 +323,7 @@ int vmsg_uio_open(struct vmsg_uio *p, const struct vmsg_uio_cfg *cfg)
 		snprintf(path, sizeof path, "%s/%s", root(cfg->dev_root, "/dev"), uio);
 		p->uio_fd = open(path, O_RDWR | O_CLOEXEC);
 	}
-	err = find_uio(p, uio, sizeof uio) == 0 && map_uio_maps(p, uio) == 0 ? 0 :
-											  map_resources(p);
+	err = find_uio(p, uio, sizeof uio) == 0 && map_uio_maps(p, uio) == 0 ? 0 : map_resources(p);
 	if (err)
 		goto fail;
 	if (p->shm_size & (p->shm_size - 1u)) {

@@ -15,28 +15,32 @@
  *   vmsg_vm_node --port=vfio --bdf=0000:00:01.0 --side=driver --devices=32 --pings=10000
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "virtio_msg/virtio_msg.h"
 #include "virtio_msg/port_ivshmem_host_bus.h"
 #include "virtio_msg/port_ivshmem_vfio.h"
 #include "virtio_msg/port_uio.h"
+#include "virtio_msg/virtio_msg.h"
 
 #define SEC 1000000000ull
 #define MAX_DEVS 256
 #define MAX_DEPTH 32
 
-enum port_kind { PORT_HOST, PORT_VFIO, PORT_UIO };
+enum port_kind {
+	PORT_HOST,
+	PORT_VFIO,
+	PORT_UIO
+};
 
 static struct {
 	enum port_kind port;
@@ -48,7 +52,11 @@ static struct {
 	uint64_t pings, seconds, spin_us;
 	uint32_t peer_id;
 } opt = {
-	.side = VMSG_SHM_DRIVER, .devices = 32, .depth = 8, .lives = 1, .seconds = 120,
+	.side = VMSG_SHM_DRIVER,
+	.devices = 32,
+	.depth = 8,
+	.lives = 1,
+	.seconds = 120,
 	.spin_us = 20,
 };
 
@@ -131,7 +139,8 @@ static void parse(int argc, char **argv)
 		else if (!strcmp(a, "--expect-irq"))
 			opt.expect_irq = true;
 		else if (!strncmp(a, "--layout=", 9))
-			opt.layout = !strcmp(v, "v0") ? VMSG_IVSHMEM_LAYOUT_V0 : VMSG_IVSHMEM_LAYOUT_V1;
+			opt.layout =
+				!strcmp(v, "v0") ? VMSG_IVSHMEM_LAYOUT_V0 : VMSG_IVSHMEM_LAYOUT_V1;
 		else if (!strncmp(a, "--devices=", 10))
 			opt.devices = (unsigned)strtoul(v, NULL, 0);
 		else if (!strncmp(a, "--pings=", 8))
@@ -175,7 +184,8 @@ static int open_port(void)
 	}
 	switch (opt.port) {
 	case PORT_HOST: {
-		struct vmsg_ivshmem_host_cfg c = { .socket_path = opt.socket, .iv = ic,
+		struct vmsg_ivshmem_host_cfg c = { .socket_path = opt.socket,
+						   .iv = ic,
 						   .connect_timeout_ms = 10000 };
 
 		err = vmsg_ivshmem_host_open(&port.host, &c);
@@ -183,7 +193,8 @@ static int open_port(void)
 		break;
 	}
 	case PORT_VFIO: {
-		struct vmsg_ivshmem_vfio_cfg c = { .bdf = opt.bdf, .iv = ic,
+		struct vmsg_ivshmem_vfio_cfg c = { .bdf = opt.bdf,
+						   .iv = ic,
 						   .poll_only = opt.poll_only };
 
 		err = vmsg_ivshmem_vfio_open(&port.vfio, &c);
@@ -203,9 +214,9 @@ static int open_port(void)
 	say("RESULT own_id=%" PRIu32, iv->own_id);
 	if (opt.port == PORT_VFIO)
 		say("RESULT vfio_irq=%s vectors=%u bar0=%s noiommu=%d",
-		    port.vfio.dev.irq == VMSG_VFIO_IRQ_MSIX  ? "msix" :
+		    port.vfio.dev.irq == VMSG_VFIO_IRQ_MSIX ? "msix" :
 		    port.vfio.dev.irq == VMSG_VFIO_IRQ_INTX ? "intx" :
-							       "none",
+							      "none",
 		    port.vfio.dev.nirq, port.vfio.dev.bar[0].map ? "mmap" : "pread/pwrite",
 		    port.vfio.dev.noiommu);
 	if (opt.port == PORT_UIO)
@@ -239,9 +250,8 @@ static void print_stats(void)
 	uint32_t peer = 0;
 	bool known = vmsg_ivshmem_peer(iv, &peer);
 
-	say("RESULT bus sent=%" PRIu64 " received=%" PRIu64 " timeouts=%" PRIu64
-	    " resets=%" PRIu64 " drop_malformed=%" PRIu64 " drop_unmatched=%" PRIu64
-	    " drop_unsupported=%" PRIu64,
+	say("RESULT bus sent=%" PRIu64 " received=%" PRIu64 " timeouts=%" PRIu64 " resets=%" PRIu64
+	    " drop_malformed=%" PRIu64 " drop_unmatched=%" PRIu64 " drop_unsupported=%" PRIu64,
 	    s->sent, s->received, s->timeouts, s->resets, s->drop_malformed, s->drop_unmatched,
 	    s->drop_unsupported);
 	say("RESULT doorbells_sent=%" PRIu64 " no_peer=%" PRIu64 " peer_changes=%" PRIu64
@@ -318,8 +328,8 @@ static int run_pings(void)
 		if (P.bad)
 			return fail("ping: %" PRIu64 " bad or failed echoes", P.bad);
 		if (now_ns() > deadline)
-			return fail("pings: %" PRIu64 " of %" PRIu64 " done at the deadline", P.done,
-				    opt.pings);
+			return fail("pings: %" PRIu64 " of %" PRIu64 " done at the deadline",
+				    P.done, opt.pings);
 	}
 	say("RESULT pings=%" PRIu64 " ok=%" PRIu64 " depth=%u us_per_ping=%.1f", P.done, P.ok,
 	    opt.depth, (double)(now_ns() - t0) / 1e3 / (double)(P.done ? P.done : 1));
@@ -388,7 +398,8 @@ static int device(void)
 {
 	for (unsigned d = 0; d < opt.devices; d++) {
 		/* Spread the numbers so discovery spans several bitmap bytes. */
-		int err = vmsg_bus_add_device(&bus, (uint16_t)(d * 3 + 1), device_request, NULL, false);
+		int err = vmsg_bus_add_device(&bus, (uint16_t)(d * 3 + 1), device_request, NULL,
+					      false);
 
 		if (err)
 			return fail("add device: %s", vmsg_strerror(err));
@@ -435,7 +446,8 @@ static void dump_region(void)
 		return;
 	printf("RESULT region");
 	for (unsigned i = 0; i < 0x100; i += 4)
-		printf("%s%08x", i % 32 ? " " : "\n  ", ((const volatile uint32_t *)(void *)m)[i / 4]);
+		printf("%s%08x", i % 32 ? " " : "\n  ",
+		       ((const volatile uint32_t *)(void *)m)[i / 4]);
 	putchar('\n');
 	{
 		struct vmsg_shm_v1_info info;

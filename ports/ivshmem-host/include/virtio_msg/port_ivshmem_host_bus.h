@@ -35,9 +35,9 @@
 VMSG_BEGIN_DECLS
 
 struct vmsg_ivshmem_host_cfg {
-	const char *socket_path;     /**< the server's socket */
-	struct vmsg_ivshmem_cfg iv;  /**< side, layout, owner...; mem is COHERENT */
-	int connect_timeout_ms;      /**< 0 = 5000 */
+	const char *socket_path;    /**< the server's socket */
+	struct vmsg_ivshmem_cfg iv; /**< side, layout, owner...; mem is COHERENT */
+	int connect_timeout_ms;	    /**< 0 = 5000 */
 };
 
 /** Statistics (read them directly). */
@@ -45,7 +45,7 @@ struct vmsg_ivshmem_host_stats {
 	uint64_t doorbells_received; /**< eventfd counts drained */
 	uint64_t peers_joined;
 	uint64_t peers_left;
-	uint64_t our_peer_left;      /**< departures of the peer we served */
+	uint64_t our_peer_left; /**< departures of the peer we served */
 };
 
 /** One end. Visible for allocation; treat as opaque. */

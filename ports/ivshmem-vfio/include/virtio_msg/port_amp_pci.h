@@ -44,10 +44,10 @@ VMSG_BEGIN_DECLS
 #define VMSG_AMP_PCI_FIFO_SIZE 0x4000u
 
 struct vmsg_amp_pci_cfg {
-	const char *bdf;          /**< PCI address */
-	uint32_t fifo;            /**< FIFO (notify register and MSI-X vector), default 0 */
-	bool resume;              /**< keep the queue indices found (default: reset ours) */
-	uint64_t spin_ns;         /**< adaptive wait: spin before sleeping */
+	const char *bdf;  /**< PCI address */
+	uint32_t fifo;	  /**< FIFO (notify register and MSI-X vector), default 0 */
+	bool resume;	  /**< keep the queue indices found (default: reset ours) */
+	uint64_t spin_ns; /**< adaptive wait: spin before sleeping */
 	uint64_t transport_features;
 	const struct vmsg_vfio_sys *sys; /**< NULL = the real system calls */
 };
@@ -58,7 +58,7 @@ struct vmsg_amp_pci {
 	struct vmsg_vfio_dev dev;
 	struct vmsg_shm_chan ch;
 	struct vmsg_shm_bus sb;
-	uint32_t features;        /**< the FEATURES register */
+	uint32_t features; /**< the FEATURES register */
 	bool open;
 };
 

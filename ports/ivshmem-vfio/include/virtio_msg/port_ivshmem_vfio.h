@@ -33,10 +33,10 @@
 VMSG_BEGIN_DECLS
 
 struct vmsg_ivshmem_vfio_cfg {
-	const char *bdf;              /**< PCI address, "0000:00:01.0" */
-	struct vmsg_ivshmem_cfg iv;   /**< side, layout, owner...; mem is forced to DEVICE */
-	unsigned vectors;             /**< MSI-X vectors to take (0 = all, up to 8) */
-	bool poll_only;               /**< take no interrupt: poll the ring */
+	const char *bdf;		 /**< PCI address, "0000:00:01.0" */
+	struct vmsg_ivshmem_cfg iv;	 /**< side, layout, owner...; mem is forced to DEVICE */
+	unsigned vectors;		 /**< MSI-X vectors to take (0 = all, up to 8) */
+	bool poll_only;			 /**< take no interrupt: poll the ring */
 	const struct vmsg_vfio_sys *sys; /**< NULL = the real system calls */
 };
 

@@ -31,7 +31,7 @@
 
 VMSG_BEGIN_DECLS
 
-#define VMSG_VFIO_MAX_IRQS 8   /**< interrupt vectors taken at most */
+#define VMSG_VFIO_MAX_IRQS 8 /**< interrupt vectors taken at most */
 #define VMSG_VFIO_NUM_BARS 6
 
 /** The system calls used (all return -1 with errno set on failure, as libc). */
@@ -54,9 +54,9 @@ VMSG_API extern const struct vmsg_vfio_sys vmsg_vfio_sys_linux;
 /** One region (a BAR) as VFIO describes it. */
 struct vmsg_vfio_region {
 	uint64_t size;
-	uint64_t offset;   /**< in the device fd */
-	uint32_t flags;    /**< VFIO_REGION_INFO_FLAG_* */
-	uint8_t *map;      /**< NULL: accessed through pread/pwrite */
+	uint64_t offset; /**< in the device fd */
+	uint32_t flags;	 /**< VFIO_REGION_INFO_FLAG_* */
+	uint8_t *map;	 /**< NULL: accessed through pread/pwrite */
 	size_t map_len;
 };
 
@@ -79,8 +79,8 @@ struct vmsg_vfio_dev {
 	enum vmsg_vfio_irq_kind irq;
 	unsigned nirq;
 	int irq_fd[VMSG_VFIO_MAX_IRQS];
-	uint64_t interrupts;   /**< interrupts taken (sum of eventfd counters) */
-	uint64_t wakeups;      /**< waits that ended on an interrupt */
+	uint64_t interrupts; /**< interrupts taken (sum of eventfd counters) */
+	uint64_t wakeups;    /**< waits that ended on an interrupt */
 };
 
 /**
@@ -111,14 +111,14 @@ VMSG_API VMSG_MUST_CHECK int vmsg_vfio_map_bar(struct vmsg_vfio_dev *d, unsigned
  *  Registers are little-endian (PCI): values are in host order here, on the
  *  mapped and on the pread/pwrite path alike.
  *  @retval 0 done. @retval VMSG_ERANGE outside the BAR. @retval VMSG_EIO. */
-VMSG_API VMSG_MUST_CHECK int vmsg_vfio_read32(struct vmsg_vfio_dev *d, unsigned bar,
-					      uint64_t off, uint32_t *val);
-VMSG_API VMSG_MUST_CHECK int vmsg_vfio_write32(struct vmsg_vfio_dev *d, unsigned bar,
-					       uint64_t off, uint32_t val);
+VMSG_API VMSG_MUST_CHECK int vmsg_vfio_read32(struct vmsg_vfio_dev *d, unsigned bar, uint64_t off,
+					      uint32_t *val);
+VMSG_API VMSG_MUST_CHECK int vmsg_vfio_write32(struct vmsg_vfio_dev *d, unsigned bar, uint64_t off,
+					       uint32_t val);
 
 /** @brief PCI config space access (VFIO's config region). */
-VMSG_API VMSG_MUST_CHECK int vmsg_vfio_config_read(struct vmsg_vfio_dev *d, uint32_t off,
-						   void *buf, size_t n);
+VMSG_API VMSG_MUST_CHECK int vmsg_vfio_config_read(struct vmsg_vfio_dev *d, uint32_t off, void *buf,
+						   size_t n);
 VMSG_API VMSG_MUST_CHECK int vmsg_vfio_config_write(struct vmsg_vfio_dev *d, uint32_t off,
 						    const void *buf, size_t n);
 

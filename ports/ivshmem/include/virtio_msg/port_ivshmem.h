@@ -37,12 +37,12 @@ VMSG_BEGIN_DECLS
 /* QEMU ivshmem (rev 1) identity and BAR0 registers. */
 #define VMSG_IVSHMEM_VENDOR 0x1af4u
 #define VMSG_IVSHMEM_DEVICE 0x1110u
-#define VMSG_IVSHMEM_BAR_REGS 0       /**< BAR0: 256 bytes of registers */
-#define VMSG_IVSHMEM_BAR_SHM 2        /**< BAR2: the shared memory */
+#define VMSG_IVSHMEM_BAR_REGS 0 /**< BAR0: 256 bytes of registers */
+#define VMSG_IVSHMEM_BAR_SHM 2	/**< BAR2: the shared memory */
 #define VMSG_IVSHMEM_REG_INTR_MASK 0x00u
 #define VMSG_IVSHMEM_REG_INTR_STATUS 0x04u /**< read clears (INTx only) */
 #define VMSG_IVSHMEM_REG_IVPOSITION 0x08u  /**< own peer id, read-only */
-#define VMSG_IVSHMEM_REG_DOORBELL 0x0Cu    /**< write (peer << 16) | vector */
+#define VMSG_IVSHMEM_REG_DOORBELL 0x0Cu	   /**< write (peer << 16) | vector */
 #define VMSG_IVSHMEM_REGS_SIZE 0x100u
 #define VMSG_IVSHMEM_MAX_PEER 0xFFFFu
 
@@ -90,12 +90,12 @@ struct vmsg_ivshmem_cfg {
 	struct vmsg_shm_v0_params v0;
 	/** V0: keep the queue indices found in memory instead of resetting ours. */
 	bool v0_resume;
-	uint8_t mem;          /**< enum vmsg_spsc_mem: DEVICE for a PCI BAR */
-	uint32_t vector;      /**< the peer's vector we ring (default 0) */
-	bool fixed_peer;      /**< always ring peer_id (a prototype peer); else discover */
+	uint8_t mem;	 /**< enum vmsg_spsc_mem: DEVICE for a PCI BAR */
+	uint32_t vector; /**< the peer's vector we ring (default 0) */
+	bool fixed_peer; /**< always ring peer_id (a prototype peer); else discover */
 	uint32_t peer_id;
-	uint64_t spin_ns;     /**< wait: spin this long before sleeping */
-	uint64_t poll_ns;     /**< no-interrupt wait: sleep slice (0 = 50 us) */
+	uint64_t spin_ns;	     /**< wait: spin this long before sleeping */
+	uint64_t poll_ns;	     /**< no-interrupt wait: sleep slice (0 = 50 us) */
 	uint64_t transport_features; /**< VMSG_TF_* offered on this bus */
 	/** v1, not owner: how long open waits for the owner's layout (the bus
 	 *  needs its slot size before vmsg_bus_init()); 0 = 30 s. */
@@ -104,11 +104,11 @@ struct vmsg_ivshmem_cfg {
 
 /** Statistics (read them directly). */
 struct vmsg_ivshmem_stats {
-	uint64_t doorbells;      /**< rung */
+	uint64_t doorbells; /**< rung */
 	uint64_t doorbell_errors;
-	uint64_t no_peer;        /**< a kick was due but no peer id is known */
-	uint64_t peer_changes;   /**< the doorbell target changed */
-	uint64_t polled_waits;   /**< waits served by polling (no interrupt) */
+	uint64_t no_peer;      /**< a kick was due but no peer id is known */
+	uint64_t peer_changes; /**< the doorbell target changed */
+	uint64_t polled_waits; /**< waits served by polling (no interrupt) */
 };
 
 /** One end. Visible for allocation; treat as opaque. */
@@ -118,7 +118,7 @@ struct vmsg_ivshmem {
 	uint8_t *shm;
 	size_t shm_size;
 	uint32_t own_id;
-	int64_t peer;            /* last doorbell target, -1 = none yet */
+	int64_t peer; /* last doorbell target, -1 = none yet */
 	struct vmsg_shm_chan ch;
 	struct vmsg_shm_bus sb;
 	struct vmsg_ivshmem_stats st;

@@ -29,11 +29,11 @@
 VMSG_BEGIN_DECLS
 
 struct vmsg_uio_cfg {
-	const char *bdf;            /**< PCI address, "0000:00:02.0" */
+	const char *bdf;	    /**< PCI address, "0000:00:02.0" */
 	struct vmsg_ivshmem_cfg iv; /**< side, layout, owner...; mem is forced to DEVICE */
-	bool poll_only;             /**< ignore INTx even if the device has it */
-	const char *sysfs_root;     /**< NULL = "/sys" (tests use a fake tree) */
-	const char *dev_root;       /**< NULL = "/dev" */
+	bool poll_only;		    /**< ignore INTx even if the device has it */
+	const char *sysfs_root;	    /**< NULL = "/sys" (tests use a fake tree) */
+	const char *dev_root;	    /**< NULL = "/dev" */
 };
 
 /** How this side learns of doorbells. */
@@ -45,8 +45,8 @@ enum vmsg_uio_irq {
 /** One end. Visible for allocation; treat as opaque. */
 struct vmsg_uio {
 	struct vmsg_uio_cfg cfg;
-	int uio_fd;        /* /dev/uioN, or -1 */
-	int config_fd;     /* the device's config file, for INTx re-enable */
+	int uio_fd;    /* /dev/uioN, or -1 */
+	int config_fd; /* the device's config file, for INTx re-enable */
 	uint8_t *regs, *shm;
 	size_t regs_len, shm_len;
 	size_t shm_size;
