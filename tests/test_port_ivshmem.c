@@ -33,6 +33,9 @@
 #include "virtio_msg/endian.h"
 #include "virtio_msg/port_ivshmem.h"
 
+#define DEPTH 8
+#include "port_test_util.h"
+
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
 #define REGION_SIZE (64u * 1024u)
@@ -223,19 +226,6 @@ static void pump_up(struct node *a, struct node *b)
 	fail_msg("the v1 lifecycle did not reach RUN");
 }
 
-static uint32_t rd_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
 /* Where a side publishes its id in layout @p lay (v1: its queue head + 0x10;
  * v0: the tail line of the queue it consumes + 0x48). */
 static uint8_t *id_word(const struct node *any, enum vmsg_ivshmem_layout lay,
@@ -347,8 +337,8 @@ static void discovery(enum vmsg_ivshmem_layout lay)
 	/* Each side's word: little-endian VALID | id at the documented place. */
 	dev_word = id_word(drv, lay, VMSG_SHM_DEVICE);
 	drv_word = id_word(drv, lay, VMSG_SHM_DRIVER);
-	assert_int_equal(rd_le32(dev_word), VMSG_SHM_PEER_ID_VALID | 5u);
-	assert_int_equal(rd_le32(drv_word), VMSG_SHM_PEER_ID_VALID | 2u);
+	assert_int_equal(vmsg_get_le32(dev_word), VMSG_SHM_PEER_ID_VALID | 5u);
+	assert_int_equal(vmsg_get_le32(drv_word), VMSG_SHM_PEER_ID_VALID | 2u);
 
 	/* Each rings the other's published id, never its own. */
 	assert_true(vmsg_ivshmem_peer(&drv->iv, &peer));
@@ -364,15 +354,15 @@ static void discovery(enum vmsg_ivshmem_layout lay)
 
 	/* Words that must be ignored: no VALID bit (a prototype's 0, or a
 	 * raw id), an id above 0xFFFF, or the reader's own id. */
-	wr_le32(dev_word, 5u);
+	vmsg_put_le32(dev_word, 5u);
 	assert_false(vmsg_ivshmem_peer(&drv->iv, &peer));
-	wr_le32(dev_word, 0);
+	vmsg_put_le32(dev_word, 0);
 	assert_false(vmsg_ivshmem_peer(&drv->iv, &peer));
-	wr_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 0x10000u);
+	vmsg_put_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 0x10000u);
 	assert_false(vmsg_ivshmem_peer(&drv->iv, &peer));
-	wr_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 0x7FFFFFFFu);
+	vmsg_put_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 0x7FFFFFFFu);
 	assert_false(vmsg_ivshmem_peer(&drv->iv, &peer));
-	wr_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 2u); /* the driver's own id */
+	vmsg_put_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 2u); /* the driver's own id */
 	assert_false(vmsg_ivshmem_peer(&drv->iv, &peer));
 	{
 		uint64_t before = drv->iv.st.no_peer;
@@ -401,11 +391,11 @@ static void discovery(enum vmsg_ivshmem_layout lay)
 	assert_false(vmsg_ivshmem_peer(&drv->iv, &peer));
 	drv->sole = 9;
 	/* A published id wins over the sole peer. */
-	wr_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 0u); /* id 0 is a valid id */
+	vmsg_put_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 0u); /* id 0 is a valid id */
 	assert_true(vmsg_ivshmem_peer(&drv->iv, &peer));
 	assert_int_equal(peer, 0);
 	drv->give_sole = false;
-	wr_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 5u);
+	vmsg_put_le32(dev_word, VMSG_SHM_PEER_ID_VALID | 5u);
 	assert_true(vmsg_ivshmem_peer(&drv->iv, &peer));
 	assert_int_equal(peer, 5);
 }
@@ -482,7 +472,7 @@ static void restart_new_id(enum vmsg_ivshmem_layout lay)
 	/* The driver "restarts" as another peer of the server: new id 12. */
 	drv->id = 12;
 	assert_int_equal(node_open(drv, region, REGION_SIZE, &ac), 0);
-	assert_int_equal(rd_le32(id_word(dev, lay, VMSG_SHM_DRIVER)),
+	assert_int_equal(vmsg_get_le32(id_word(dev, lay, VMSG_SHM_DRIVER)),
 			 VMSG_SHM_PEER_ID_VALID | 12u);
 	assert_true(vmsg_ivshmem_peer(&dev->iv, &peer));
 	assert_int_equal(peer, 12);
@@ -550,7 +540,7 @@ static void test_peer_left(void **state)
 	}
 	/* The id we last rang counts as ours too, even once the word changed. */
 	assert_int_equal(kick(dev), 0);
-	wr_le32(id_word(dev, VMSG_IVSHMEM_LAYOUT_V1, VMSG_SHM_DRIVER), VMSG_SHM_PEER_ID_VALID | 8u);
+	vmsg_put_le32(id_word(dev, VMSG_IVSHMEM_LAYOUT_V1, VMSG_SHM_DRIVER), VMSG_SHM_PEER_ID_VALID | 8u);
 	assert_true(vmsg_ivshmem_peer_left(&dev->iv, 6));
 	assert_false(vmsg_ivshmem_peer_left(NULL, 6));
 }
@@ -639,7 +629,7 @@ static void host32(uint8_t *p, uint32_t v)
 		p[2] = (uint8_t)(v >> 8);
 		p[3] = (uint8_t)v;
 	} else {
-		wr_le32(p, v);
+		vmsg_put_le32(p, v);
 	}
 }
 
@@ -679,7 +669,7 @@ static void v0_image(bool le_index)
 	 * as in the prototypes unless little_endian; ids are always le32. */
 	memset(expect, 0, sizeof expect);
 	if (le_index)
-		wr_le32(expect + 0x0000, 1);
+		vmsg_put_le32(expect + 0x0000, 1);
 	else
 		host32(expect + 0x0000, 1);                   /* drv->dev head */
 	expect[0x0048] = 0x02;                               /* device's id 0x0102 */
@@ -709,12 +699,12 @@ static void v0_image(bool le_index)
 		/* The shm bus gives a received slot back by the next send at
 		 * the latest: the drv->dev tail (consumer index) is 1 now. */
 		if (le_index)
-			wr_le32(expect + 0x0040, 1);
+			vmsg_put_le32(expect + 0x0040, 1);
 		else
 			host32(expect + 0x0040, 1);
 		assert_memory_equal(region + 0x0040, expect + 0x0040, 0x40);
 		if (le_index)
-			wr_le32(expect + 0x1000, 1);
+			vmsg_put_le32(expect + 0x1000, 1);
 		else
 			host32(expect + 0x1000, 1);           /* dev->drv head */
 		memcpy(expect + 0x1080, resp, sizeof resp);
@@ -751,8 +741,8 @@ static void test_v0_other_offsets(void **state)
 	ac.v0 = dc.v0;
 	assert_int_equal(node_open(dev, region, REGION_SIZE, &dc), 0);
 	assert_int_equal(node_open(drv, region, REGION_SIZE, &ac), 0);
-	assert_int_equal(rd_le32(region + 0x1048), VMSG_SHM_PEER_ID_VALID | 3u);
-	assert_int_equal(rd_le32(region + 0x2048), VMSG_SHM_PEER_ID_VALID | 4u);
+	assert_int_equal(vmsg_get_le32(region + 0x1048), VMSG_SHM_PEER_ID_VALID | 3u);
+	assert_int_equal(vmsg_get_le32(region + 0x2048), VMSG_SHM_PEER_ID_VALID | 4u);
 	assert_true(vmsg_ivshmem_peer(&drv->iv, &peer));
 	assert_int_equal(peer, 3);
 	assert_int_equal(vmsg_shm_bus_ops.send(&drv->iv.sb, ping_bytes, sizeof ping_bytes), 0);
@@ -764,7 +754,6 @@ static void test_v0_other_offsets(void **state)
 /* ---------------------------------------------------------------------- */
 
 #define NDEV 32
-#define DEPTH 8
 #ifndef VMSG_STRESS_MSGS
 #define VMSG_STRESS_MSGS 10000000
 #endif
@@ -813,26 +802,6 @@ static void side_init(struct side *s, enum vmsg_bus_role role)
 	bc.tx_buf = s->tx;
 	bc.tx_cap = sizeof s->tx;
 	assert_int_equal(vmsg_bus_init(&s->bus, &bc), 0);
-}
-
-static struct {
-	uint64_t done, ok, bad;
-	unsigned inflight;
-	bool busy[DEPTH];
-	uint32_t data[DEPTH];
-} P;
-
-static void ping_done(void *ctx, int status, const struct vmsg_msg *resp)
-{
-	unsigned i = (unsigned)(uintptr_t)ctx;
-
-	P.done++;
-	P.inflight--;
-	if (status == 0 && resp && resp->u.ping.data == P.data[i])
-		P.ok++;
-	else
-		P.bad++;
-	P.busy[i] = false;
 }
 
 static void whole_bus(enum vmsg_ivshmem_layout lay, bool polled_device)

@@ -44,6 +44,8 @@
 #include "virtio_msg/errors.h"
 #include "virtio_msg/port_ivshmem_host.h"
 
+#include "port_test_util.h"
+
 #define MS UINT64_C(1000000)
 #define SEC UINT64_C(1000000000)
 #define DEADLINE (20 * SEC) /* generous: sanitizers and loaded CI machines */
@@ -54,20 +56,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec;
-}
-
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* ---------------------------------------------------------------------- */

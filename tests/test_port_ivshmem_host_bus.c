@@ -43,6 +43,9 @@
 #include "virtio_msg/port_ivshmem_host.h"
 #include "virtio_msg/port_ivshmem_host_bus.h"
 
+#define DEPTH 8
+#include "port_test_util.h"
+
 #ifndef VMSG_STRESS_MSGS
 #define VMSG_STRESS_MSGS 10000000
 #endif
@@ -50,7 +53,6 @@
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
 #define NDEV 32
-#define DEPTH 8
 #define NPINGS (VMSG_STRESS_MSGS >= 10000000 ? 10000 : 2000)
 #define DEADLINE (90 * (uint64_t)SEC)
 
@@ -174,26 +176,6 @@ static void server_child(void)
 /* ---------------------------------------------------------------------- */
 /* A driver side (a child)                                                */
 /* ---------------------------------------------------------------------- */
-
-static struct {
-	uint64_t done, ok, bad;
-	unsigned inflight;
-	bool busy[DEPTH];
-	uint32_t data[DEPTH];
-} P;
-
-static void ping_done(void *ctx, int status, const struct vmsg_msg *resp)
-{
-	unsigned i = (unsigned)(uintptr_t)ctx;
-
-	P.done++;
-	P.inflight--;
-	if (status == 0 && resp && resp->u.ping.data == P.data[i])
-		P.ok++;
-	else
-		P.bad++;
-	P.busy[i] = false;
-}
 
 static struct vmsg_ivshmem_cfg iv_cfg(enum vmsg_shm_side side, enum vmsg_ivshmem_layout lay)
 {

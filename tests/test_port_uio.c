@@ -35,8 +35,11 @@
 #include <cmocka.h>
 
 #include "virtio_msg/virtio_msg.h"
+#include "virtio_msg/endian.h"
 #include "virtio_msg/port_ivshmem.h"
 #include "virtio_msg/port_uio.h"
+
+#include "port_test_util.h"
 
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
@@ -44,33 +47,6 @@
 #define SHM_SIZE (64u * 1024u)
 
 static char root[256], sysroot[300], devroot[300], devdir[400];
-
-static uint32_t rd_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static unsigned count_fds(void)
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 /* Mappings of files under our temporary tree. */
 static unsigned count_maps(void)
@@ -217,7 +193,7 @@ static void make_device(const struct dev_params *p)
 	write_file(devdir, "config", cfg, sizeof cfg);
 	/* With named maps, resource0 says something else: the port must read
 	 * the map. */
-	wr_le32(regs + VMSG_IVSHMEM_REG_IVPOSITION, p->uio_maps ? 0x0111u : p->ivposition);
+	vmsg_put_le32(regs + VMSG_IVSHMEM_REG_IVPOSITION, p->uio_maps ? 0x0111u : p->ivposition);
 	write_file(devdir, "resource0", regs, sizeof regs);
 	write_file(devdir, "resource2", shm, p->shm_size);
 	write_resource(p->shm_size);
@@ -236,7 +212,7 @@ static void make_device(const struct dev_params *p)
 			 * (not the memory), map2 the memory; mmap offset N * page
 			 * size selects mapN. */
 			assert_non_null(img);
-			wr_le32(img + VMSG_IVSHMEM_REG_IVPOSITION, p->ivposition);
+			vmsg_put_le32(img + VMSG_IVSHMEM_REG_IVPOSITION, p->ivposition);
 			add_map(d, 0, BAR0_ADDR, (uint64_t)pg);
 			add_map(d, 1, BAR1_ADDR, (uint64_t)pg);
 			add_map(d, 2, BAR2_ADDR, p->shm_size);
@@ -323,7 +299,8 @@ static void test_polled_resources(void **state)
 {
 	struct dev_params p = ivshmem_params();
 	struct vmsg_uio_cfg c = port_cfg();
-	unsigned fds = count_fds(), maps;
+	int fds = count_fds();
+	unsigned maps;
 	struct vmsg_shm_bus_hooks *h;
 	uint8_t b[4];
 	uint32_t peer;
@@ -342,15 +319,15 @@ static void test_polled_resources(void **state)
 
 	/* Our id is in the layout (resource2), little-endian VALID | id. */
 	pread_file(devdir, "resource2", b, 4, 0x1000 + VMSG_V0_OFF_PEER_ID);
-	assert_int_equal(rd_le32(b), VMSG_SHM_PEER_ID_VALID | 0x42u);
+	assert_int_equal(vmsg_get_le32(b), VMSG_SHM_PEER_ID_VALID | 0x42u);
 
 	/* The peer publishes id 9: a send rings (9 << 16) | 0 at 0x0C. */
 	assert_false(vmsg_ivshmem_peer(&port.iv, &peer));
-	wr_le32(b, VMSG_SHM_PEER_ID_VALID | 9u);
+	vmsg_put_le32(b, VMSG_SHM_PEER_ID_VALID | 9u);
 	pwrite_file(devdir, "resource2", b, 4, VMSG_V0_OFF_PEER_ID);
 	assert_int_equal(vmsg_shm_bus_ops.send(vmsg_uio_bus(&port), ping12, sizeof ping12), 0);
 	pread_file(devdir, "resource0", b, 4, VMSG_IVSHMEM_REG_DOORBELL);
-	assert_int_equal(rd_le32(b), 0x00090000u);
+	assert_int_equal(vmsg_get_le32(b), 0x00090000u);
 	{
 		uint8_t slot[12];
 
@@ -373,7 +350,8 @@ static void test_intx(void **state)
 {
 	struct dev_params p = ivshmem_params();
 	struct vmsg_uio_cfg c = port_cfg();
-	unsigned fds = count_fds(), maps;
+	int fds = count_fds();
+	unsigned maps;
 	struct vmsg_shm_bus_hooks *h;
 	char fifo[512];
 	uint8_t cmd[2];
@@ -444,7 +422,8 @@ static void test_named_maps(void **state)
 {
 	struct dev_params p = ivshmem_params();
 	struct vmsg_uio_cfg c = port_cfg();
-	unsigned fds = count_fds(), maps;
+	int fds = count_fds();
+	unsigned maps;
 	long pg = sysconf(_SC_PAGESIZE);
 	uint8_t b[4];
 
@@ -459,14 +438,14 @@ static void test_named_maps(void **state)
 	/* The memory is map2 (BAR2's address), two pages into the node, not
 	 * map1 (the MSI-X table): our id lands there. */
 	pread_file(devroot, "uio0", b, 4, 2 * pg + 0x1000 + VMSG_V0_OFF_PEER_ID);
-	assert_int_equal(rd_le32(b), VMSG_SHM_PEER_ID_VALID | 0x0777u);
+	assert_int_equal(vmsg_get_le32(b), VMSG_SHM_PEER_ID_VALID | 0x0777u);
 	pread_file(devroot, "uio0", b, 4, pg + 0x1000 + VMSG_V0_OFF_PEER_ID);
-	assert_int_equal(rd_le32(b), 0);
-	wr_le32(b, VMSG_SHM_PEER_ID_VALID | 3u);
+	assert_int_equal(vmsg_get_le32(b), 0);
+	vmsg_put_le32(b, VMSG_SHM_PEER_ID_VALID | 3u);
 	pwrite_file(devroot, "uio0", b, 4, 2 * pg + VMSG_V0_OFF_PEER_ID);
 	assert_int_equal(vmsg_shm_bus_ops.send(vmsg_uio_bus(&port), ping12, sizeof ping12), 0);
 	pread_file(devroot, "uio0", b, 4, VMSG_IVSHMEM_REG_DOORBELL);
-	assert_int_equal(rd_le32(b), 0x00030000u);
+	assert_int_equal(vmsg_get_le32(b), 0x00030000u);
 	assert_int_equal(vmsg_uio_close(&port), 0);
 	assert_int_equal(count_fds(), fds);
 	assert_int_equal(count_maps(), maps);
@@ -476,7 +455,8 @@ static void test_errors(void **state)
 {
 	struct dev_params p = ivshmem_params();
 	struct vmsg_uio_cfg c = port_cfg();
-	unsigned fds = count_fds(), maps = count_maps();
+	int fds = count_fds();
+	unsigned maps = count_maps();
 
 	(void)state;
 	/* No such device */
@@ -521,7 +501,7 @@ static void test_v1_owner(void **state)
 	c.iv.side = VMSG_SHM_DEVICE;
 	assert_int_equal(vmsg_uio_open(&port, &c), 0);
 	pread_file(devdir, "resource2", b, 4, (off_t)(port.iv.ch.info.dev_qh + VMSG_SIDE_OFF_PEER_ID));
-	assert_int_equal(rd_le32(b), VMSG_SHM_PEER_ID_VALID | 0x42u);
+	assert_int_equal(vmsg_get_le32(b), VMSG_SHM_PEER_ID_VALID | 0x42u);
 	pread_file(devdir, "resource2", b, 2, 0);
 	assert_int_equal(b[0] | b[1] << 8, VMSG_V1_MAGIC);
 	assert_int_equal(vmsg_uio_close(&port), 0);

@@ -55,6 +55,9 @@
 #include "virtio_msg/port_ivshmem_vfio.h"
 #include "virtio_msg/port_vfio.h"
 
+#define DEPTH 8
+#include "port_test_util.h"
+
 #define MS INT64_C(1000000)
 #define SEC INT64_C(1000000000)
 #define BDF "0000:00:01.0"
@@ -69,33 +72,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * (uint64_t)SEC + (uint64_t)ts.tv_nsec;
-}
-
-static uint32_t rd_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void wr_le32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-
-static unsigned count_fds(void)
-{
-	unsigned n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-
-	assert_non_null(d);
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -211,10 +187,10 @@ static void fake_reset(struct fake *f)
 	f->config[3] = (uint8_t)(f->device >> 8);
 	f->config[0x3D] = f->intx ? 1 : 0; /* interrupt pin */
 	if (f->kind == IVSHMEM) {
-		wr_le32(f->bar0 + VMSG_IVSHMEM_REG_IVPOSITION, f->ivposition);
+		vmsg_put_le32(f->bar0 + VMSG_IVSHMEM_REG_IVPOSITION, f->ivposition);
 	} else {
-		wr_le32(f->bar0 + VMSG_AMP_PCI_REG_VERSION, f->version);
-		wr_le32(f->bar0 + VMSG_AMP_PCI_REG_FEATURES, 0);
+		vmsg_put_le32(f->bar0 + VMSG_AMP_PCI_REG_VERSION, f->version);
+		vmsg_put_le32(f->bar0 + VMSG_AMP_PCI_REG_FEATURES, 0);
 	}
 }
 
@@ -455,7 +431,7 @@ static void bar0_read(struct fake *f, uint64_t off, uint8_t *buf, size_t n)
 	if (f->kind == IVSHMEM && off == VMSG_IVSHMEM_REG_INTR_STATUS && n == 4) {
 		f->status_reads++;
 		event(f, 'S');
-		wr_le32(f->bar0 + off, 0); /* read clears */
+		vmsg_put_le32(f->bar0 + off, 0); /* read clears */
 	}
 }
 
@@ -465,7 +441,7 @@ static void bar0_write(struct fake *f, uint64_t off, const uint8_t *buf, size_t 
 
 	if (n != 4 || off % 4)
 		return; /* the ports only do aligned 32-bit accesses */
-	v = rd_le32(buf);
+	v = vmsg_get_le32(buf);
 	if (f->kind == IVSHMEM) {
 		if (off == VMSG_IVSHMEM_REG_INTR_MASK) {
 			f->intr_mask = v;
@@ -619,7 +595,7 @@ static void test_open_paths(void **state)
 	struct fake *f = fake_new(IVSHMEM);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_vfio_dev d;
-	unsigned fds = count_fds();
+	int fds = count_fds();
 
 	(void)state;
 	fake_reset(f);
@@ -702,7 +678,7 @@ static void test_registers_and_config(void **state)
 
 	(void)state;
 	fake_reset(f);
-	wr_le32(f->bar0 + 0x10, 0x11223344u);
+	vmsg_put_le32(f->bar0 + 0x10, 0x11223344u);
 	assert_int_equal(vmsg_vfio_open(&d, BDF, &sys), 0);
 	assert_int_equal(vmsg_vfio_ids(&d, &vendor, &device), 0);
 	assert_int_equal(vendor, 0x1af4);
@@ -722,7 +698,7 @@ static void test_registers_and_config(void **state)
 		assert_int_equal(vmsg_vfio_write32(&d, 0, VMSG_IVSHMEM_REG_DOORBELL, 0x00070001u),
 				 0);
 		if (mapped)
-			assert_int_equal(rd_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), 0x00070001u);
+			assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), 0x00070001u);
 		else
 			assert_int_equal(f->doorbells[f->ndoorbells - 1], 0x00070001u);
 		/* Bounds and alignment */
@@ -785,7 +761,7 @@ static void check_open_common(struct fake *f)
 	assert_ptr_equal(port.iv.shm, f->bar2);
 	assert_int_equal(port.iv.cfg.mem, VMSG_SPSC_MEM_DEVICE);
 	/* The driver's id is published in the v0 id word, le32 VALID | id. */
-	assert_int_equal(rd_le32(f->bar2 + 0x1000 + VMSG_V0_OFF_PEER_ID),
+	assert_int_equal(vmsg_get_le32(f->bar2 + 0x1000 + VMSG_V0_OFF_PEER_ID),
 			 VMSG_SHM_PEER_ID_VALID | 0x0305u);
 	assert_false(vmsg_ivshmem_peer(&port.iv, &peer));
 }
@@ -793,7 +769,7 @@ static void check_open_common(struct fake *f)
 /* A peer (the device side) publishes id 9 in the v0 layout. */
 static void publish_peer(struct fake *f, uint32_t id)
 {
-	wr_le32(f->bar2 + 0x0 + VMSG_V0_OFF_PEER_ID, VMSG_SHM_PEER_ID_VALID | id);
+	vmsg_put_le32(f->bar2 + 0x0 + VMSG_V0_OFF_PEER_ID, VMSG_SHM_PEER_ID_VALID | id);
 }
 
 static const uint8_t ping12[12] = { 0x02, 0x03, 0, 0, 0x05, 0, 0x0C, 0, 0xEF, 0xBE, 0xAD, 0xDE };
@@ -803,7 +779,7 @@ static void doorbell_case(bool bar0_mmap)
 	struct fake *f = fake_new(IVSHMEM);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_ivshmem_vfio_cfg c = port_cfg(&sys);
-	unsigned fds = count_fds();
+	int fds = count_fds();
 	struct vmsg_shm_bus *sb;
 
 	f->bar0_mmap = bar0_mmap;
@@ -817,7 +793,7 @@ static void doorbell_case(bool bar0_mmap)
 	assert_int_equal(port.iv.st.doorbells, 1);
 	if (bar0_mmap) {
 		/* The test reads the register the way the device sees it. */
-		assert_int_equal(rd_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), 0x00090000u);
+		assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), 0x00090000u);
 		assert_int_equal(f->ndoorbells, 0);
 	} else {
 		assert_int_equal(f->ndoorbells, 1);
@@ -837,7 +813,7 @@ static void doorbell_case(bool bar0_mmap)
 	assert_int_equal(vmsg_shm_bus_ops.send(vmsg_ivshmem_vfio_bus(&port), ping12, sizeof ping12),
 			 0);
 	if (bar0_mmap)
-		assert_int_equal(rd_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), 0xABCD0001u);
+		assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), 0xABCD0001u);
 	else
 		assert_int_equal(f->doorbells[f->ndoorbells - 1], 0xABCD0001u);
 	(void)vmsg_ivshmem_vfio_close(&port);
@@ -862,7 +838,7 @@ static void test_msix(void **state)
 	struct fake *f = fake_new(IVSHMEM);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_ivshmem_vfio_cfg c = port_cfg(&sys);
-	unsigned fds = count_fds();
+	int fds = count_fds();
 	struct vmsg_shm_bus_hooks *h;
 
 	(void)state;
@@ -925,7 +901,7 @@ static void test_intx(void **state)
 	struct fake *f = fake_new(IVSHMEM);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_ivshmem_vfio_cfg c = port_cfg(&sys);
-	unsigned fds = count_fds();
+	int fds = count_fds();
 	struct vmsg_shm_bus_hooks *h;
 
 	(void)state;
@@ -940,13 +916,13 @@ static void test_intx(void **state)
 	assert_int_equal(f->intr_mask, 0xFFFFFFFFu); /* every source enabled */
 	h = &port.iv.sb.hooks;
 	for (unsigned i = 1; i <= 3; i++) {
-		wr_le32(f->bar0 + VMSG_IVSHMEM_REG_INTR_STATUS, 1);
+		vmsg_put_le32(f->bar0 + VMSG_IVSHMEM_REG_INTR_STATUS, 1);
 		raise_irq(f, 0);
 		assert_int_equal(h->wait(h->ctx, 10 * SEC), 0);
 		/* Acked at the device (IntrStatus read-to-clear), then unmasked. */
 		assert_int_equal(f->status_reads, i);
 		assert_int_equal(f->unmasks, i);
-		assert_int_equal(rd_le32(f->bar0 + VMSG_IVSHMEM_REG_INTR_STATUS), 0);
+		assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_IVSHMEM_REG_INTR_STATUS), 0);
 	}
 	assert_string_equal(f->events, "SUSUSU");
 	assert_int_equal(port.dev.interrupts, 3);
@@ -985,7 +961,7 @@ static void test_port_errors(void **state)
 	struct fake *f = fake_new(IVSHMEM);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_ivshmem_vfio_cfg c = port_cfg(&sys);
-	unsigned fds = count_fds();
+	int fds = count_fds();
 
 	(void)state;
 	fake_reset(f);
@@ -1036,7 +1012,6 @@ static void test_port_errors(void **state)
 /* ---------------------------------------------------------------------- */
 
 #define NDEV 32
-#define DEPTH 8
 #define DEV_ID 9
 #ifndef VMSG_STRESS_MSGS
 #define VMSG_STRESS_MSGS 10000000
@@ -1168,26 +1143,6 @@ static void device_child(struct fake *f, enum vmsg_ivshmem_layout lay, bool poll
 	res->code = 0;
 }
 
-static struct {
-	uint64_t done, ok, bad;
-	unsigned inflight;
-	bool busy[DEPTH];
-	uint32_t data[DEPTH];
-} P;
-
-static void ping_done(void *ctx, int status, const struct vmsg_msg *resp)
-{
-	unsigned i = (unsigned)(uintptr_t)ctx;
-
-	P.done++;
-	P.inflight--;
-	if (status == 0 && resp && resp->u.ping.data == P.data[i])
-		P.ok++;
-	else
-		P.bad++;
-	P.busy[i] = false;
-}
-
 /* Discovery until the link is up, then PINGs with DEPTH in flight. */
 static void drive(struct vmsg_bus *bus, unsigned ndev, const uint16_t *nums, uint64_t npings)
 {
@@ -1264,7 +1219,7 @@ static void vfio_bus(enum vmsg_ivshmem_layout lay, bool bar0_mmap)
 	struct vmsg_ivshmem_vfio_cfg c = port_cfg(&sys);
 	struct vmsg_bus_cfg bc = { 0 };
 	uint16_t nums[NDEV];
-	unsigned fds = count_fds();
+	int fds = count_fds();
 	int status;
 
 	f->bar0_mmap = bar0_mmap;
@@ -1312,7 +1267,7 @@ static void vfio_bus(enum vmsg_ivshmem_layout lay, bool bar0_mmap)
 	assert_int_equal(port.iv.st.polled_waits, 0);
 	/* Every doorbell targeted the device side's published id. */
 	if (bar0_mmap) {
-		assert_int_equal(rd_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), DEV_ID << 16);
+		assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_IVSHMEM_REG_DOORBELL), DEV_ID << 16);
 	} else {
 		assert_true(f->ndoorbells > 0);
 		for (unsigned i = 0; i < f->ndoorbells && i < 4096; i++)
@@ -1492,7 +1447,7 @@ static void amp_case(uint32_t fifo)
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_amp_pci_cfg c = { 0 };
 	struct vmsg_bus_cfg bc = { 0 };
-	unsigned fds = count_fds();
+	int fds = count_fds();
 
 	fake_reset(f);
 	amp_model_open(f, fifo, nums, ndev);
@@ -1571,7 +1526,7 @@ static void test_amp_pci_errors(void **state)
 	struct fake *f = fake_new(AMP_PCI);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_amp_pci_cfg c = { 0 };
-	unsigned fds = count_fds();
+	int fds = count_fds();
 
 	(void)state;
 	c.bdf = BDF;
@@ -1605,7 +1560,7 @@ static void test_amp_pci_errors(void **state)
 	assert_non_null(amp_port.dev.bar[0].map);
 	assert_int_equal(vmsg_shm_bus_ops.send(vmsg_amp_pci_bus(&amp_port), ping12, sizeof ping12),
 			 0);
-	assert_int_equal(rd_le32(f->bar0 + VMSG_AMP_PCI_REG_NOTIFY), 1);
+	assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_AMP_PCI_REG_NOTIFY), 1);
 	assert_memory_equal(f->bar1 + VMSG_AMP_PCI_DRV_QUEUE + VMSG_V0_OFF_SLOTS, ping12,
 			    sizeof ping12);
 	(void)vmsg_amp_pci_close(&amp_port);
