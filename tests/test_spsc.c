@@ -424,31 +424,128 @@ static void test_spsc_wraparound_many_cycles(void **state)
 	ring_free(&r);
 }
 
-/* The producer zeroes the unused tail of each slot. */
+/* A pushed slot holds the message and zeros, whatever the slot held. */
+static void expect_slot(const struct ring *r, uint32_t slot, const uint8_t *m, size_t len)
+{
+	const uint8_t *s = slot_ptr(r, slot);
+
+	assert_memory_equal(s, m, len);
+	for (size_t i = len; i < r->ss; i++)
+		assert_int_equal(s[i], 0);
+}
+
+/*
+ * The producer zeroes the unused tail of each slot, so no stale bytes cross
+ * (spsc.h). Lengths vary over many laps, long before short in the same
+ * slot, starting from an array full of bytes from an earlier life (the
+ * ring set-up does not zero it).
+ */
 static void test_spsc_push_zero_fills_slot_tail(void **state)
 {
-	static const size_t lens[] = { 0, 1, 4, 5, 7, 8, 63, 64, 65, 127, 128 };
+	static const size_t lens[] = { 128, 0, 1, 4, 5, 7, 8, 63, 64, 65, 127, 128, 3, 2, 1 };
 	struct ring r;
 	uint8_t m[128], out[128];
 
 	ring_alloc(&r, var(state), 4, 128, false);
+	memset(r.slots, 0xEE, (size_t)r.n * r.ss); /* an earlier life's bytes */
 	ring_init(&r);
-	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
-		uint32_t slot = mem_prod(&r);
-		uint8_t *s = slot_ptr(&r, slot);
+	for (size_t lap = 0; lap < 7; lap++) {
+		for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+			size_t len = lens[(k + lap) % (sizeof(lens) / sizeof(lens[0]))];
+			uint32_t slot = mem_prod(&r);
 
-		memset(s, 0xEE, r.ss); /* stale bytes from an earlier life */
-		make_msg(m, lens[k], (uint32_t)k);
-		assert_int_equal(vmsg_spsc_push(&r.p, lens[k] ? m : NULL, lens[k]), 0);
-		assert_memory_equal(s, m, lens[k]);
-		for (size_t i = lens[k]; i < r.ss; i++)
-			assert_int_equal(s[i], 0);
-		memset(out, 0xEE, sizeof(out));
-		assert_int_equal(vmsg_spsc_pop(&r.c, out, sizeof(out)), 128);
-		assert_memory_equal(out, m, lens[k]);
-		for (size_t i = lens[k]; i < r.ss; i++)
-			assert_int_equal(out[i], 0);
+			make_msg(m, len, (uint32_t)(k + lap));
+			assert_int_equal(vmsg_spsc_push(&r.p, len ? m : NULL, len), 0);
+			expect_slot(&r, slot, m, len);
+			memset(out, 0xEE, sizeof(out));
+			assert_int_equal(vmsg_spsc_pop(&r.c, out, sizeof(out)), 128);
+			assert_memory_equal(out, m, len);
+			for (size_t i = len; i < r.ss; i++)
+				assert_int_equal(out[i], 0);
+		}
 	}
+	ring_free(&r);
+}
+
+/*
+ * The producer zeroes only as far as a slot may hold bytes (ring.c). Every
+ * way the slots can hold bytes it did not put there itself is covered: a
+ * zero-copy reservation the caller filled whole, a resumed endpoint, a reset
+ * without zeroing, and whole-slot batches.
+ */
+static void test_spsc_tail_zeroed_after_unknown_contents(void **state)
+{
+	const struct variant *v = var(state);
+	struct ring r;
+	uint8_t m[64];
+	void *slot;
+
+	ring_alloc(&r, v, 4, 64, false);
+	ring_init(&r);
+	/* Short messages for two laps: the producer now knows the tails. */
+	for (uint32_t i = 0; i < 8; i++) {
+		push_seq(&r, i, 4);
+		assert_int_equal(vmsg_spsc_pop(&r.c, m, sizeof(m)), 64);
+	}
+	/* A zero-copy slot filled whole, then short pushes round the ring. */
+	assert_int_equal(vmsg_spsc_reserve(&r.p, &slot), 0);
+	memset(slot, 0xEE, 64);
+	assert_int_equal(vmsg_spsc_commit(&r.p), 1);
+	assert_int_equal(vmsg_spsc_pop(&r.c, m, sizeof(m)), 64);
+	for (uint32_t i = 0; i < 8; i++) {
+		uint32_t at = mem_prod(&r);
+
+		make_msg(m, 4, i);
+		assert_int_equal(vmsg_spsc_push(&r.p, m, 4), 0);
+		expect_slot(&r, at, m, 4);
+		assert_int_equal(vmsg_spsc_pop(&r.c, m, sizeof(m)), 64);
+	}
+	/* Whole 64-byte messages by batch, then short ones into those slots. */
+	{
+		uint8_t b[3][64];
+		const void *msgs[3] = { b[0], b[1], b[2] };
+		size_t lens[3] = { 64, 64, 64 };
+		void *outs[3] = { b[0], b[1], b[2] };
+
+		memset(b, 0xEE, sizeof(b));
+		assert_int_equal(vmsg_spsc_push_batch(&r.p, msgs, lens, 3), 3);
+		assert_int_equal(vmsg_spsc_pop_batch(&r.c, outs, 64, 3), 3);
+	}
+	for (uint32_t i = 0; i < 8; i++) {
+		uint32_t at = mem_prod(&r);
+
+		make_msg(m, 5, i);
+		assert_int_equal(vmsg_spsc_push(&r.p, m, 5), 0);
+		expect_slot(&r, at, m, 5);
+		assert_int_equal(vmsg_spsc_pop(&r.c, m, sizeof(m)), 64);
+	}
+	/* A new life of the producer: resumed or reset over an array it did
+	 * not write (another process, an earlier life). */
+	for (int how = 0; how < 3; how++) {
+		memset(r.slots, 0xEE, (size_t)r.n * r.ss);
+		if (how == 0) {
+			assert_int_equal(vmsg_spsc_prod_init(&r.p, &r.d, VMSG_SPSC_INIT_RESUME), 0);
+		} else if (how == 1) {
+			ring_init(&r);
+		} else {
+			vmsg_spsc_prod_reset(&r.p, false);
+			vmsg_spsc_cons_reset(&r.c);
+		}
+		for (uint32_t i = 0; i < 6; i++) {
+			uint32_t at = mem_prod(&r);
+
+			make_msg(m, 6, i);
+			assert_int_equal(vmsg_spsc_push(&r.p, m, 6), 0);
+			expect_slot(&r, at, m, 6);
+			assert_int_equal(vmsg_spsc_pop(&r.c, m, sizeof(m)), 64);
+		}
+	}
+	/* Reset with zeroing: every slot reads zero at once. */
+	memset(r.slots, 0xEE, (size_t)r.n * r.ss);
+	vmsg_spsc_prod_reset(&r.p, true);
+	vmsg_spsc_cons_reset(&r.c);
+	for (size_t i = 0; i < (size_t)r.n * r.ss; i++)
+		assert_int_equal(r.slots[i], 0);
 	ring_free(&r);
 }
 
@@ -1801,6 +1898,7 @@ static const struct tdef tdefs[] = {
 	T(test_spsc_empty_full_one_slot_free, true),
 	T(test_spsc_wraparound_many_cycles, true),
 	T(test_spsc_push_zero_fills_slot_tail, true),
+	T(test_spsc_tail_zeroed_after_unknown_contents, true),
 	T(test_spsc_push_emsgsize, true),
 	T(test_spsc_reserve_commit, true),
 	T(test_spsc_slot_write_read, true),

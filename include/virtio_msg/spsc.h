@@ -118,6 +118,9 @@ struct vmsg_spsc_prod {
 	uint32_t published; /* own index as last published */
 	uint32_t cons_seen; /* last validated consumer index */
 	uint32_t kicked;    /* the consumer's token we last kicked for (0: none) */
+	uint32_t dirty;     /* every slot is zero from this byte on (see ring.c) */
+	uint32_t lap_max;   /* longest fill since lap_fills was 0 */
+	uint32_t lap_fills; /* fills in ring order since the lap began */
 	uint8_t broken;
 	uint8_t reserved8[3];
 	struct vmsg_spsc_stats stats;
@@ -182,7 +185,10 @@ VMSG_API void vmsg_spsc_cons_set_guard(struct vmsg_spsc_cons *c, const struct vm
 
 /**
  * @brief Copy one message into the next slot and publish it.
- * The unused tail of the slot is zeroed.
+ * The unused tail of the slot reads as zero afterwards. The producer zeroes
+ * only as far as earlier messages reached (it tracks that privately; a
+ * zero-copy reservation, an init or a reset makes it zero whole tails for a
+ * lap), so this holds as long as nobody but the producer writes its slots.
  * @retval 0 pushed. @retval VMSG_EAGAIN the ring is full.
  * @retval VMSG_EMSGSIZE @p len exceeds the slot size.
  * @retval VMSG_EBUSY zero-copy slots are reserved and not committed.
@@ -202,7 +208,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, cons
 /**
  * @brief Zero-copy: get the next free slot after those already reserved.
  * Write it (with vmsg_spsc_slot_write() in device-memory mode), then publish
- * every reserved slot at once with vmsg_spsc_commit().
+ * every reserved slot at once with vmsg_spsc_commit(). The library does not
+ * zero a reserved slot's tail: the caller writes what the peer may read.
  * @retval 0 @p slot set. Other codes as vmsg_spsc_push().
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_reserve(struct vmsg_spsc_prod *p, void **slot);
