@@ -366,7 +366,11 @@ struct lib_eps {
 	_Alignas(64) struct vmsg_spsc_cons c;
 };
 
-static void lib_setup(struct lib_ring_mem *m, struct lib_eps *e, int awake_alone)
+/* Figure options (struct fig.opt). */
+#define OPT_AWAKE_ALONE 0x1 /* the awake word alone on its line */
+#define OPT_STREAM 0x2      /* VMSG_SPSC_F_STREAM */
+
+static void lib_setup(struct lib_ring_mem *m, struct lib_eps *e, int opt)
 {
 	struct vmsg_spsc_desc d = { 0 };
 	int err;
@@ -376,7 +380,8 @@ static void lib_setup(struct lib_ring_mem *m, struct lib_eps *e, int awake_alone
 	d.slot_size = MSG;
 	d.prod = (struct vmsg_spsc_index){ &m->prod, 32 };
 	d.cons = (struct vmsg_spsc_index){ &m->cons, 32 };
-	d.awake = awake_alone ? &m->awake_alone : &m->awake;
+	d.awake = (opt & OPT_AWAKE_ALONE) ? &m->awake_alone : &m->awake;
+	d.flags = (opt & OPT_STREAM) ? VMSG_SPSC_F_STREAM : 0;
 	d.kicked = &m->kicked;
 	d.mem = VMSG_SPSC_MEM_COHERENT;
 	err = vmsg_spsc_prod_init(&e->p, &d, VMSG_SPSC_INIT_RESET);
@@ -925,7 +930,7 @@ enum fam { F_TP, F_PP, F_KICK };
 struct fig {
 	const char *key;
 	const char *label;
-	int fam, kind, batch, procs, awake_alone;
+	int fam, kind, batch, procs, opt;
 	int unit;
 	uint64_t n;          /* items per run, rescaled after the warm-up */
 	double v[MAXREP];    /* the figure, per round (from the median interval) */
@@ -1026,7 +1031,7 @@ static uint64_t run_fig(struct fig *f, int round)
 				    .chunk = chunk };
 		int efd = -1;
 
-		lib_setup(G.lr[0], G.le[0], f->awake_alone);
+		lib_setup(G.lr[0], G.le[0], f->opt);
 		tb_init(G.tr[0], SLOTS, G.tp[0], G.tc[0]);
 		x.lp = &G.le[0]->p;
 		x.lc = &G.le[0]->c;
@@ -1100,7 +1105,7 @@ static void minmax(const double *v, int n, double *lo, double *hi)
 }
 
 #define FIG(k, l, fa, ki, b, p, a, u, cnt)                                                          \
-	{ .key = k, .label = l, .fam = fa, .kind = ki, .batch = b, .procs = p, .awake_alone = a,   \
+	{ .key = k, .label = l, .fam = fa, .kind = ki, .batch = b, .procs = p, .opt = a,           \
 	  .unit = u, .n = cnt }
 
 static struct fig figs[] = {
@@ -1112,6 +1117,7 @@ static struct fig figs[] = {
 	FIG("lib_b1", "library ring, batch 1 (push/pop)", F_TP, K_LIB, 1, 0, 0, U_MPS, 200000),
 	FIG("tb_b32", "(c) textbook ring, batch 32", F_TP, K_TB, 32, 0, 0, U_MPS, 400000),
 	FIG("lib_b32", "library ring, batch 32 (push_batch/pop_batch)", F_TP, K_LIB, 32, 0, 0, U_MPS, 400000),
+	FIG("lib_b32s", "library ring, batch 32, VMSG_SPSC_F_STREAM (opt-in)", F_TP, K_LIB, 32, 0, OPT_STREAM, U_MPS, 400000),
 	FIG("zc_b32", "library zero-copy reserve/commit, peek/release, b32 [info]", F_TP, K_ZC, 32, 0, 0, U_MPS, 400000),
 	FIG("tbi_b1", "(c) textbook ring inlined, batch 1 [info]", F_TP, K_TBI, 1, 0, 0, U_MPS, 200000),
 	FIG("tbi_b32", "(c) textbook ring inlined, batch 32 [info]", F_TP, K_TBI, 32, 0, 0, U_MPS, 400000),
@@ -1119,11 +1125,12 @@ static struct fig figs[] = {
 	FIG("v1_b32", "library, vmamp v1 channel rings, batch 32", F_TP, K_CHAN, 32, 0, 0, U_MPS, 400000),
 	FIG("xp_lib_b1", "cross-process library ring, batch 1", F_TP, K_LIB, 1, 1, 0, U_MPS, 200000),
 	FIG("xp_lib_b32", "cross-process library ring, batch 32", F_TP, K_LIB, 32, 1, 0, U_MPS, 400000),
+	FIG("xp_lib_b32s", "cross-process library ring, batch 32, F_STREAM [info]", F_TP, K_LIB, 32, 1, OPT_STREAM, U_MPS, 400000),
 	FIG("xp_tb_b1", "cross-process textbook ring, batch 1 [info]", F_TP, K_TB, 1, 1, 0, U_MPS, 200000),
 	FIG("xp_tb_b32", "cross-process textbook ring, batch 32 [info]", F_TP, K_TB, 32, 1, 0, U_MPS, 400000),
 	FIG("kick_b1", "library streaming + sleeping consumer, batch 1", F_KICK, K_LIB, 1, 0, 0, U_KPM, 50000),
 	FIG("kick_b32", "library streaming + sleeping consumer, batch 32 [info]", F_KICK, K_LIB, 32, 0, 0, U_KPM, 200000),
-	FIG("kick_b1_sep", "same, batch 1, awake word on its own line [info]", F_KICK, K_LIB, 1, 0, 1, U_KPM, 50000),
+	FIG("kick_b1_sep", "same, batch 1, awake word on its own line [info]", F_KICK, K_LIB, 1, 0, OPT_AWAKE_ALONE, U_KPM, 50000),
 };
 #define NFIGS (sizeof(figs) / sizeof(figs[0]))
 
@@ -1308,6 +1315,7 @@ int main(int argc, char **argv)
 	       "best", "target (on paired)");
 	print_ratio("library / textbook, batch 1", "lib_b1", "tb_b1", 1, 1.0);
 	print_ratio("library / textbook, batch 32", "lib_b32", "tb_b32", 1, 1.2);
+	print_ratio("library F_STREAM / textbook, batch 32", "lib_b32s", "tb_b32", 1, 1.2);
 	print_ratio("library RT / two-line ping-pong RT", "lib_rt", "floor2", -1, 1.3);
 	print_ratio("two-line / single-line floor RT", "floor2", "floor1", 0, 0);
 	print_ratio("textbook RT / two-line RT [info]", "tb_rt", "floor2", 0, 0);
@@ -1320,6 +1328,8 @@ int main(int argc, char **argv)
 	print_ratio("x-process / threads, library b32 [info]", "xp_lib_b32", "lib_b32", 0, 0);
 	print_ratio("x-process library / textbook, b1 [info]", "xp_lib_b1", "xp_tb_b1", 0, 0);
 	print_ratio("x-process library / textbook, b32 [info]", "xp_lib_b32", "xp_tb_b32", 0, 0);
+	print_ratio("x-process F_STREAM / textbook, b32 [info]", "xp_lib_b32s", "xp_tb_b32", 0, 0);
+	print_ratio("F_STREAM / default, library b32 [info]", "lib_b32s", "lib_b32", 0, 0);
 	{
 		struct fig *k = fig_by_key("kick_b1");
 		double m = median(k->v, g_reps);

@@ -549,6 +549,68 @@ static void test_spsc_tail_zeroed_after_unknown_contents(void **state)
 	ring_free(&r);
 }
 
+/*
+ * Long runs of whole 64-byte slots, with and without VMSG_SPSC_F_STREAM
+ * (which writes them with streaming stores on x86): every byte arrives,
+ * across the end of the array too, with one publication per call; a short
+ * message in the middle of a run ends the whole-slot run and keeps its
+ * zeroed tail.
+ */
+static void batch_long_runs(void **state, uint32_t flags)
+{
+	enum { N = 40, K = 30 };
+	static uint8_t data[K][64], out[K][64];
+	const void *msgs[K];
+	size_t lens[K];
+	void *bufs[K];
+	struct ring r;
+	uint32_t seq = 0, got = 0;
+
+	ring_alloc(&r, var(state), N, 64, false);
+	r.d.flags |= flags;
+	ring_init(&r);
+	for (int i = 0; i < K; i++) {
+		msgs[i] = data[i];
+		bufs[i] = out[i];
+	}
+	/* Runs of 30, 30 (wraps at slot 40), 12, 30 (wraps again), 9 with a
+	 * short message at its middle. */
+	for (int round = 0; round < 5; round++) {
+		unsigned k = round == 2 ? 12u : round == 4 ? 9u : (unsigned)K;
+		uint64_t pub = r.p.stats.publishes;
+		uint32_t at = mem_prod(&r);
+
+		for (unsigned i = 0; i < k; i++) {
+			lens[i] = round == 4 && i == 4 ? 10u : 64u;
+			make_msg(data[i], lens[i], seq + i);
+		}
+		assert_int_equal(vmsg_spsc_push_batch(&r.p, msgs, lens, k), (int)k);
+		assert_int_equal(r.p.stats.publishes, pub + 1);
+		assert_int_equal(mem_prod(&r), (at + k) % N);
+		/* In shared memory, before the consumer copies anything. */
+		for (unsigned i = 0; i < k; i++)
+			expect_slot(&r, (at + i) % N, data[i], lens[i]);
+		memset(out, 0xEE, sizeof(out));
+		assert_int_equal(vmsg_spsc_pop_batch(&r.c, bufs, 64, k), (int)k);
+		for (unsigned i = 0; i < k; i++)
+			check_msg(out[i], lens[i], got + i);
+		seq += k;
+		got += k;
+	}
+	assert_int_equal(vmsg_spsc_cons_pending(&r.c), 0);
+	ring_free(&r);
+}
+
+static void test_spsc_batch_long_runs(void **state)
+{
+	batch_long_runs(state, 0);
+}
+
+static void test_spsc_batch_long_runs_streaming(void **state)
+{
+	batch_long_runs(state, VMSG_SPSC_F_STREAM);
+}
+
 static void test_spsc_push_emsgsize(void **state)
 {
 	struct ring r;
@@ -889,6 +951,15 @@ static void test_spsc_desc_check_rejects(void **state)
 	assert_int_equal(vmsg_spsc_desc_check(&d), valid_rc(&d));
 	d.slot_size = 60;
 	assert_int_equal(vmsg_spsc_desc_check(&d), valid_rc(&d));
+
+	/* Flags: the two defined ones, nothing else. */
+	d = r.d;
+	d.flags |= VMSG_SPSC_F_STREAM;
+	assert_int_equal(vmsg_spsc_desc_check(&d), valid_rc(&d));
+	d.flags |= 0x4u;
+	assert_int_equal(vmsg_spsc_desc_check(&d), VMSG_EINVAL);
+	d.flags = 0x80000000u;
+	assert_int_equal(vmsg_spsc_desc_check(&d), VMSG_EINVAL);
 
 	/* Index fields: present, aligned to their width, 16 or 32 bits. */
 	d = r.d;
@@ -1899,6 +1970,8 @@ static const struct tdef tdefs[] = {
 	T(test_spsc_wraparound_many_cycles, true),
 	T(test_spsc_push_zero_fills_slot_tail, true),
 	T(test_spsc_tail_zeroed_after_unknown_contents, true),
+	T(test_spsc_batch_long_runs, true),
+	T(test_spsc_batch_long_runs_streaming, true),
 	T(test_spsc_push_emsgsize, true),
 	T(test_spsc_reserve_commit, true),
 	T(test_spsc_slot_write_read, true),

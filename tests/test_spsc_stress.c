@@ -64,6 +64,7 @@
 enum mode {
 	M_COPY,
 	M_BATCH,
+	M_BATCH_STREAM, /* M_BATCH with VMSG_SPSC_F_STREAM */
 	M_ZEROCOPY,
 	M_DEVICE,
 	M_KICK
@@ -282,7 +283,8 @@ static void *producer(void *arg)
 				set_why(r, "push failed", rc);
 			}
 			break;
-		case M_BATCH: {
+		case M_BATCH:
+		case M_BATCH_STREAM: {
 			unsigned n = (unsigned)(r->total - seq < BATCH ? r->total - seq : BATCH);
 
 			for (unsigned i = 0; i < n; i++)
@@ -411,6 +413,7 @@ static void *consumer(void *arg)
 			}
 			break;
 		case M_BATCH:
+		case M_BATCH_STREAM:
 			rc = vmsg_spsc_pop_batch(&r->c, bufs, SLOT, BATCH);
 			if (rc > 0) {
 				for (int i = 0; i < rc; i++)
@@ -461,7 +464,8 @@ static void *consumer(void *arg)
 
 static const char *mode_name(enum mode m)
 {
-	static const char *const names[] = { "copy", "batch32", "zerocopy", "device", "kick" };
+	static const char *const names[] = { "copy",   "batch32", "stream32",
+					     "zerocopy", "device", "kick" };
 
 	return names[m];
 }
@@ -499,6 +503,8 @@ static void run_stress(enum mode mode)
 		r->d.prod = (struct vmsg_spsc_index){ sh_mem->prod_line, 32 };
 		r->d.cons = (struct vmsg_spsc_index){ sh_mem->cons_line, 32 };
 		r->d.mem = VMSG_SPSC_MEM_COHERENT;
+		if (mode == M_BATCH_STREAM)
+			r->d.flags = VMSG_SPSC_F_STREAM;
 	}
 	r->d.awake = mode == M_KICK ? sh_mem->cons_line + 8 : NULL;
 	r->d.kicked = mode == M_KICK ? sh_mem->prod_line + 8 : NULL;
@@ -550,7 +556,7 @@ static void run_stress(enum mode mode)
 		/* need_kick counted exactly the kicks the producer sent */
 		assert_int_equal(r->p.stats.kicks, r->kicks);
 	}
-	if (mode == M_BATCH || mode == M_ZEROCOPY) {
+	if (mode == M_BATCH || mode == M_BATCH_STREAM || mode == M_ZEROCOPY) {
 		/* Batching publishes fewer times than messages. */
 		assert_true(r->p.stats.publishes < r->total);
 	}
@@ -584,6 +590,17 @@ static void test_spsc_stress_batch32(void **state)
 	run_stress(M_BATCH);
 }
 
+/* The same with streaming stores for long runs (x86; elsewhere, and under
+ * the sanitizers, the flag changes nothing): 0 lost, duplicated, reordered
+ * or torn. The store fence before the publication is not something this
+ * run can be relied on to prove: without it, it passed three times out of
+ * three on the x86 VM we measured (the window is a few cycles). */
+static void test_spsc_stress_batch32_streaming(void **state)
+{
+	(void)state;
+	run_stress(M_BATCH_STREAM);
+}
+
 static void test_spsc_stress_zerocopy(void **state)
 {
 	(void)state;
@@ -612,6 +629,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_spsc_stress_copy, teardown),
 		cmocka_unit_test_teardown(test_spsc_stress_batch32, teardown),
+		cmocka_unit_test_teardown(test_spsc_stress_batch32_streaming, teardown),
 		cmocka_unit_test_teardown(test_spsc_stress_zerocopy, teardown),
 		cmocka_unit_test_teardown(test_spsc_stress_device_mem, teardown),
 		cmocka_unit_test_teardown(test_spsc_stress_kick_sleeping_consumer, teardown),

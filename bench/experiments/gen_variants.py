@@ -18,7 +18,9 @@ copies with the compiler's memcpy), inline (hot path inlined), lean (batch
 calls over runs of slots, constant-size copy), spec (specialised batch loop
 for coherent 64-byte slots), kickseq (sleep tokens: one kick per sleep; the
 library's version adds the producer's kicked word). kickc (the producer alone
-suppresses repeated kicks) was superseded by the tokens. Left:
+suppresses repeated kicks) was superseded by the tokens. nt (streaming
+stores for runs of whole slots in push_batch) was adopted in a later round;
+ntpf (nt + a prefetch of the run in pop_batch) gave nothing over nt. Left:
 
     pf       ring.c + software prefetch of a run's slots (a negative result,
              kept so it can be measured again on other machines)

@@ -51,6 +51,21 @@ enum vmsg_spsc_mem {
 #define VMSG_SPSC_F_LE_INDEX 0x1u
 
 /**
+ * Producer: write runs of at least 8 whole 64-byte slots in
+ * vmsg_spsc_push_batch() with streaming (non-temporal) stores, then one
+ * store fence before the index publication. Coherent memory without cache
+ * hooks only; x86 builds with SSE2 (elsewhere, and in sanitizer builds, the
+ * flag is accepted and changes nothing). Off by default, because it pays
+ * only when the consumer's core shares no cache with the producer's (other
+ * chiplet or socket): the lines then go out without the producer first
+ * taking them back from the consumer's cache. Measured at batch 32: about
+ * 1.25x the default there, but about 3x slower when both cores share a
+ * cache, where the lines would otherwise move cache to cache
+ * (bench/README.md).
+ */
+#define VMSG_SPSC_F_STREAM 0x2u
+
+/**
  * Optional cache maintenance for memory that is not coherent with the peer.
  * clean() writes back lines the peer must see; invalidate() drops lines
  * before reading what the peer wrote. Called with the exact ranges touched.

@@ -108,6 +108,54 @@ static inline uint32_t vmsg_load_relaxed32(const void *p)
 #endif
 #endif
 
+/* ---- streaming stores for runs of whole slots (VMSG_SPSC_F_STREAM) ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define VMSG_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VMSG_ASAN 1
+#endif
+#endif
+
+/* Not under sanitizers: every slot write stays visible to ASan and TSan. */
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__SSE2__) && !defined(VMSG_TSAN) && \
+	!defined(VMSG_ASAN)
+#include <emmintrin.h> /* a compiler header: SSE2 intrinsics */
+#define VMSG_HAVE_STREAM64 1
+
+/* Write 64 bytes to a 16-byte aligned @dst with non-temporal stores: the
+ * line goes towards memory without a read for ownership first. */
+static inline void vmsg_stream64(void *dst, const void *src)
+{
+	const __m128i *s = (const __m128i *)src;
+	__m128i *d = (__m128i *)dst;
+
+	_mm_stream_si128(d, _mm_loadu_si128(s));
+	_mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
+	_mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
+	_mm_stream_si128(d + 3, _mm_loadu_si128(s + 3));
+}
+
+/* Streaming stores are weakly ordered: a release store does not order
+ * them, sfence does. Between the last one and the index publication. */
+static inline void vmsg_stream_fence(void)
+{
+	_mm_sfence();
+}
+#else
+#define VMSG_HAVE_STREAM64 0
+static inline void vmsg_stream64(void *dst, const void *src)
+{
+	(void)dst;
+	(void)src;
+}
+
+static inline void vmsg_stream_fence(void)
+{
+}
+#endif
+
 /* The store-load fence of the kick protocol (a Dekker pair). */
 static inline void vmsg_fence_full(void)
 {

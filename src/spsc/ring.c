@@ -319,6 +319,11 @@ HOT void *slot_at(const struct vmsg_spsc_desc *d, uint32_t i)
 	return (uint8_t *)d->slots + (size_t)i * d->slot_size;
 }
 
+/* With VMSG_SPSC_F_STREAM, runs of whole slots at least this long are
+ * written with streaming stores where the CPU has them (arch.h); shorter
+ * ones are likely read at once by a consumer that waits. */
+#define STREAM_MIN_RUN 8u
+
 /* Whole 64-byte slots in coherent memory without cache hooks: the batch
  * calls take a loop with a constant-size copy and no per-slot mode tests. */
 HOT int plain64(const struct vmsg_spsc_desc *d)
@@ -419,7 +424,7 @@ int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d)
 		return VMSG_EINVAL;
 	if (d->kicked && ((uintptr_t)d->kicked % 4u || !d->awake))
 		return VMSG_EINVAL;
-	if (d->mem > VMSG_SPSC_MEM_DEVICE || (d->flags & ~VMSG_SPSC_F_LE_INDEX))
+	if (d->mem > VMSG_SPSC_MEM_DEVICE || (d->flags & ~(VMSG_SPSC_F_LE_INDEX | VMSG_SPSC_F_STREAM)))
 		return VMSG_EINVAL;
 	if (!index_ok(&d->prod, d->num_slots) || !index_ok(&d->cons, d->num_slots))
 		return VMSG_EINVAL;
@@ -666,17 +671,25 @@ int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, cons
 		if (k && plain64(&p->d)) {
 			uint8_t *s = slot_at(&p->d, p->prod);
 			uint8_t *end = slot_at(&p->d, num);
-
 			unsigned from = done;
+			/* A long run, and the caller says the consumer's core
+			 * shares no cache with ours: stream it (spsc.h). */
+			bool stream = VMSG_HAVE_STREAM64 && (p->d.flags & VMSG_SPSC_F_STREAM) &&
+				      k >= STREAM_MIN_RUN;
 
 			while (k && lens[done] == 64 && msgs[done]) {
-				copy_plain(s, msgs[done], 64);
+				if (stream)
+					vmsg_stream64(s, msgs[done]);
+				else
+					copy_plain(s, msgs[done], 64);
 				s += 64;
 				if (s == end)
 					s = p->d.slots;
 				k--;
 				done++;
 			}
+			if (stream)
+				vmsg_stream_fence(); /* before the index publication */
 			p->prod = (uint32_t)((size_t)(s - (uint8_t *)p->d.slots) / 64u);
 			/* Whole slots: what slot_fill() would have counted. */
 			if (done != from) {
