@@ -7,9 +7,10 @@
  *
  * The rules and decisions are listed in include/virtio_msg/proto.h and
  * docs/wire-decisions.md. Everything here treats the input as hostile: every
- * length is checked before the bytes it covers are read, sizes are computed
- * in 64 bits so no sum can wrap, and nothing is written to the caller's
- * output until the whole message has been validated.
+ * length is checked before the bytes it covers are read, each length is
+ * compared with the room left before it is added (so no sum can wrap, with
+ * no 64-bit arithmetic on 32-bit MCUs), and nothing is written to the
+ * caller's output until the whole message has been validated.
  */
 #include "proto/proto_internal.h"
 
@@ -142,7 +143,9 @@ static int devinfo_check(const struct vmsg_device_info *d)
 		return VMSG_EBADMSG;
 	if (d->admin_vq_count == 0 && d->admin_vq_start != 0)
 		return VMSG_EBADMSG;
-	if ((uint64_t)d->admin_vq_start + d->admin_vq_count > d->max_virtqueues)
+	/* start + count > max, without a 64-bit sum */
+	if (d->admin_vq_count > d->max_virtqueues ||
+	    d->admin_vq_start > d->max_virtqueues - d->admin_vq_count)
 		return VMSG_EBADMSG;
 	return 0;
 }
@@ -193,10 +196,11 @@ static int evdev_state_check(uint16_t state)
 	return VMSG_ERESERVED;
 }
 
-/* A config range must not wrap the 32-bit offset space. */
+/* A config range must not wrap the 32-bit offset space (offset + length
+ * <= 0xFFFFFFFF, without a 64-bit sum). */
 static int cfg_range_check(uint32_t offset, uint32_t length)
 {
-	return (uint64_t)offset + length > 0xFFFFFFFFull ? VMSG_EBADMSG : 0;
+	return length > 0xFFFFFFFFu - offset ? VMSG_EBADMSG : 0;
 }
 
 #if !VMSG_CONFIG_NO_PROFILE_2025 && VMSG_CONFIG_HAS_DEVICE /* 2025 GET_DEVICE_INFO encode */
@@ -217,7 +221,9 @@ static int uuid_is_nil(const uint8_t *u)
 /*
  * Checks and variable part of one message after its fixed fields were read.
  * Returns the size the message defines (fixed part plus variable part), or
- * a negative error. The caller guarantees size >= l->size.
+ * a negative error. The caller guarantees size >= l->size, so @room (the
+ * bytes past the fixed part) does not wrap, and a variable part is checked
+ * against it before it is added: no sum can wrap in 32 bits.
  *
  * The kinds are grouped by who sends them, so a one-role build (config.h)
  * keeps only the kinds its peer sends: layout_of() never hands it others.
@@ -225,7 +231,7 @@ static int uuid_is_nil(const uint8_t *u)
 static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		       const uint8_t *buf, uint32_t size, struct vmsg_msg *m)
 {
-	uint64_t need = l->size;
+	uint32_t need = l->size, room = size - l->size;
 
 	switch (l->kind) {
 	/* Sent by both sides (GET_DEVICE_FEATURES response and
@@ -233,17 +239,17 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	case VMSG_VAR_FEAT_BLOCKS:
 		if (m->u.features.num_blocks == 0)
 			return VMSG_EBADMSG;
-		need += 4ull * m->u.features.num_blocks;
-		if (need > size)
+		if (m->u.features.num_blocks > room / 4u)
 			return VMSG_EBADMSG;
+		need += 4u * m->u.features.num_blocks;
 		m->u.features.blocks = buf + VMSG_OFF_FEAT_BLOCKS;
 		break;
 	case VMSG_VAR_CFG_DATA:
 		if (cfg_range_check(m->u.config.offset, m->u.config.length))
 			return VMSG_EBADMSG;
-		need += m->u.config.length;
-		if (need > size)
+		if (m->u.config.length > room)
 			return VMSG_EBADMSG;
+		need += m->u.config.length;
 		m->u.config.data = m->u.config.length ? buf + VMSG_OFF_CFG_DATA : 0;
 		break;
 #if VMSG_CONFIG_HAS_DEVICE
@@ -276,10 +282,10 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 			return VMSG_EBADMSG;
 		if (m->u.config.length > vmsg_cap_config_bytes(c->max_msg_size))
 			return VMSG_EMSGSIZE; /* no request could have carried it */
-		if (m->u.config.length != 0 && size > l->size) {
-			need += m->u.config.length;
-			if (need > size)
+		if (m->u.config.length != 0 && room != 0) {
+			if (m->u.config.length > room)
 				return VMSG_EBADMSG; /* a partial echo */
+			need += m->u.config.length;
 			m->u.config.data = buf + VMSG_OFF_CFG_DATA;
 		}
 		break;
@@ -311,7 +317,7 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		break;
 	case VMSG_VAR_EVCFG: {
 		/* Decision (wire note 4.3): data is absent or covers the range. */
-		uint32_t d = size - l->size;
+		uint32_t d = room;
 
 		if (cfg_range_check(m->u.event_config.offset, m->u.event_config.length))
 			return VMSG_EBADMSG;
@@ -328,9 +334,9 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	case VMSG_VAR_GETDEV_RESP: {
 		int err;
 
-		need += (m->u.get_devices.count + 7u) / 8u;
-		if (need > size)
+		if ((m->u.get_devices.count + 7u) / 8u > room)
 			return VMSG_EBADMSG;
+		need += (m->u.get_devices.count + 7u) / 8u;
 		m->u.get_devices.bitmap = m->u.get_devices.count ? buf + VMSG_OFF_GETDEV_BITMAP : 0;
 		err = getdev_resp_check(&m->u.get_devices);
 		if (err)
