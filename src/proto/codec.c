@@ -86,8 +86,10 @@ static inline unsigned host_byte(unsigned i, unsigned hn)
 
 static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
 {
+	const struct vmsg_field *fields = vmsg_layout_fields(l);
+
 	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &l->fields[k];
+		const struct vmsg_field *f = &fields[k];
 		uint8_t *h = (uint8_t *)m + f->host_off;
 		unsigned hn = VMSG_FIELD_HOST_SIZE(f);
 
@@ -102,8 +104,10 @@ static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struc
  * (only 2025 layouts have such fields). */
 static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
 {
+	const struct vmsg_field *fields = vmsg_layout_fields(l);
+
 	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &l->fields[k];
+		const struct vmsg_field *f = &fields[k];
 		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
 		for (unsigned i = f->wire_size; i < f->host_size; i++)
@@ -123,8 +127,10 @@ static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg
 
 static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m, uint8_t *buf)
 {
+	const struct vmsg_field *fields = vmsg_layout_fields(l);
+
 	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &l->fields[k];
+		const struct vmsg_field *f = &fields[k];
 		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
 		for (unsigned i = 0; i < f->wire_size; i++)
@@ -405,7 +411,7 @@ static const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t t
 		if (!(from & senders))
 			return 0;
 	}
-	return (type & VMSG_TYPE_RESPONSE) ? d->resp : d->req;
+	return vmsg_desc_layout(d, type & VMSG_TYPE_RESPONSE);
 }
 
 int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
