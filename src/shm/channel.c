@@ -32,6 +32,14 @@ static void publish_state(struct vmsg_shm_chan *ch, enum vmsg_shm_state st)
 	ch->state = (uint8_t)st;
 }
 
+static void swap_ptr(uint8_t **a, uint8_t **b)
+{
+	uint8_t *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
 /*
  * The rings of this side: we produce into our own elements and consume the
  * peer's; our tail and head live in our queue head, the peer's in its. The
@@ -41,16 +49,24 @@ static void publish_state(struct vmsg_shm_chan *ch, enum vmsg_shm_state st)
 static int setup_rings(struct vmsg_shm_chan *ch)
 {
 	const struct vmsg_shm_v1_info *in = &ch->info;
-	int drv = ch->side == VMSG_SHM_DRIVER;
 	struct vmsg_spsc_desc *tx = &ch->tx.d, *rx = &ch->rx.d;
+	/* Ours and the peer's, the device's side first. */
+	uint8_t *own_elems = ch->base + in->dev_elems, *peer_elems = ch->base + in->drv_elems;
+	uint8_t *own_awake = ch->base + VMSG_EXT_LINE + VMSG_EXT_OFF_DEV_AWAKE;
+	uint8_t *peer_awake = ch->base + VMSG_EXT_LINE + VMSG_EXT_OFF_DRV_AWAKE;
 	int err;
 
-	ch->own_qh = ch->base + (drv ? in->drv_qh : in->dev_qh);
-	ch->peer_qh = ch->base + (drv ? in->dev_qh : in->drv_qh);
+	ch->own_qh = ch->base + in->dev_qh;
+	ch->peer_qh = ch->base + in->drv_qh;
+	if (ch->side == VMSG_SHM_DRIVER) {
+		swap_ptr(&ch->own_qh, &ch->peer_qh);
+		swap_ptr(&own_elems, &peer_elems);
+		swap_ptr(&own_awake, &peer_awake);
+	}
 	ch->extended = in->extended;
 
 	*tx = (struct vmsg_spsc_desc){ 0 };
-	tx->slots = ch->base + (drv ? in->drv_elems : in->dev_elems);
+	tx->slots = own_elems;
 	tx->prod = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_TAIL, 16 };
 	tx->cons = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_HEAD, 16 };
 	tx->num_slots = in->num_elems;
@@ -59,17 +75,15 @@ static int setup_rings(struct vmsg_shm_chan *ch)
 	tx->mem = ch->mem;
 	tx->cache = ch->cfg.cache;
 	*rx = *tx;
-	rx->slots = ch->base + (drv ? in->dev_elems : in->drv_elems);
+	rx->slots = peer_elems;
 	rx->prod = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_TAIL, 16 };
 	rx->cons = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_HEAD, 16 };
 	/* Kick suppression (extended only): the consumer's awake word in the
 	 * extension line, the producer's kicked word in its queue head. */
 	if (ch->extended) {
-		uint8_t *ext = ch->base + VMSG_EXT_LINE;
-
-		tx->awake = ext + (drv ? VMSG_EXT_OFF_DEV_AWAKE : VMSG_EXT_OFF_DRV_AWAKE);
+		tx->awake = peer_awake; /* the peer consumes what we send */
 		tx->kicked = ch->own_qh + VMSG_SIDE_OFF_KICKED;
-		rx->awake = ext + (drv ? VMSG_EXT_OFF_DRV_AWAKE : VMSG_EXT_OFF_DEV_AWAKE);
+		rx->awake = own_awake;
 		rx->kicked = ch->peer_qh + VMSG_SIDE_OFF_KICKED;
 	}
 	err = vmsg_spsc_desc_check(tx);
