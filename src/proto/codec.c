@@ -163,8 +163,10 @@ static int devinfo_check(const struct vmsg_device_info *d)
  */
 static int vq_get_resp_check(const struct vmsg_vqueue *q)
 {
-	int any_addr = q->desc_addr || q->driver_addr || q->device_addr;
-	int all_addr = q->desc_addr && q->driver_addr && q->device_addr;
+	/* How many of the three addresses are set: any is > 0, all is 3. */
+	unsigned n_addr = (q->desc_addr != 0) + (q->driver_addr != 0) + (q->device_addr != 0);
+	int any_addr = n_addr != 0;
+	int all_addr = n_addr == 3;
 
 	if (q->flags & ~(uint32_t)VMSG_GETVQ_F_ENABLED)
 		return VMSG_ERESERVED;
