@@ -65,14 +65,6 @@ int vmsg_shm_v1_size(const struct vmsg_shm_v1_params *prm, uint64_t *size)
 	return 0;
 }
 
-static void zero_range(uint8_t mem, uint8_t *p, uint32_t n)
-{
-	static const uint8_t zeros[VMSG_SHM_LINE];
-
-	for (uint32_t off = 0; off < n; off += VMSG_SHM_LINE)
-		vmsg_shm_write(mem, p + off, zeros, VMSG_SHM_LINE);
-}
-
 #define EXT_BYTES 24u /* magic, version, window offset and size */
 /* The header, then the start of the extension line right after it. */
 #define IMAGE_BYTES (VMSG_V1_HDR_SIZE + EXT_BYTES)
@@ -110,7 +102,7 @@ static int write_placed(uint8_t *b, const struct vmsg_shm_v1_info *in, uint8_t m
 	/* Withdraw any old layout first, then clear the lines whose stale
 	 * contents a peer could misread (extension, both queue heads). */
 	vmsg_shm_store32(mem, b, 0);
-	zero_range(mem, b + VMSG_V1_HDR_SIZE, (uint32_t)(in->dev_elems - VMSG_V1_HDR_SIZE));
+	vmsg_shm_write(mem, b + VMSG_V1_HDR_SIZE, 0, (uint32_t)(in->dev_elems - VMSG_V1_HDR_SIZE));
 	vmsg_shm_write(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4);
 	if (in->extended) {
 		vmsg_shm_write(mem, b + VMSG_EXT_LINE + 4, ext + 4, EXT_BYTES - 4);
