@@ -186,6 +186,13 @@ static void set_guards(struct vmsg_shm_chan *ch)
 	vmsg_spsc_cons_set_guard(&ch->rx, g, n);
 }
 
+/* Out of RUN: the rings no longer check the peer. */
+static void drop_guards(struct vmsg_shm_chan *ch)
+{
+	vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
+	vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+}
+
 /*
  * Step 3: pair with the peer life we see, publish RUN, then look again after
  * a full fence. If the peer restarted meanwhile, it either saw our RUN and
@@ -205,8 +212,7 @@ static int enter_run(struct vmsg_shm_chan *ch, uint32_t st, uint32_t epoch)
 	st = (pw >> 16) & VMSG_V1_STATE_MASK;
 	if ((pw & 0xFFFFu) != VMSG_V1_QH_MAGIC || (st != VMSG_SHM_READY && st != VMSG_SHM_RUN) ||
 	    (ch->extended && word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_EPOCH) != epoch)) {
-		vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
-		vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+		drop_guards(ch);
 		publish_state(ch, VMSG_SHM_READY);
 		return 0;
 	}
@@ -252,10 +258,15 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 
 	switch (ch->state) {
 	case VMSG_SHM_INIT:
-		/* A peer still in RUN has not seen our restart yet: wait. Once
-		 * it is INIT or READY it reads nothing of ours: zero our array. */
+	case VMSG_SHM_PEER_DEAD:
+		/* INIT: a peer still in RUN has not seen our restart yet: wait.
+		 * Once it is INIT or READY it reads nothing of ours: zero our
+		 * array. PEER_DEAD: drop what the old peer never read, in both
+		 * rings; the new one starts clean. */
 		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY)) {
 			vmsg_spsc_prod_reset(&ch->tx, true);
+			if (ch->state == VMSG_SHM_PEER_DEAD)
+				vmsg_spsc_cons_reset(&ch->rx);
 			publish_state(ch, VMSG_SHM_READY);
 		}
 		break;
@@ -266,14 +277,6 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 	case VMSG_SHM_RUN:
 		if (peer_lost(ch, magic, st, epoch))
 			ev |= vmsg_shm_chan_peer_gone(ch);
-		break;
-	case VMSG_SHM_PEER_DEAD:
-		/* Drop what the old peer never read; the new one starts clean. */
-		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY)) {
-			vmsg_spsc_prod_reset(&ch->tx, true);
-			vmsg_spsc_cons_reset(&ch->rx);
-			publish_state(ch, VMSG_SHM_READY);
-		}
 		break;
 	default: /* SHUTDOWN: closed by us */
 		break;
@@ -289,8 +292,7 @@ int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch)
 		return 0;
 	if (ch->state == VMSG_SHM_RUN || ch->state == VMSG_SHM_READY) {
 		publish_state(ch, VMSG_SHM_PEER_DEAD);
-		vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
-		vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+		drop_guards(ch);
 	}
 	if (!was_run)
 		return 0;
