@@ -8,6 +8,15 @@
 
 #define POLL_BUDGET 64u /* messages per poll, so one busy peer cannot starve the caller */
 
+/* The caller's arrays start empty; the core uses no libc. */
+static void zero_bytes(void *p, size_t n)
+{
+	uint8_t *d = p;
+
+	for (size_t i = 0; i < n; i++)
+		d[i] = 0;
+}
+
 int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 {
 	const struct vmsg_bus_ops *ops = cfg ? cfg->ops : 0;
@@ -43,10 +52,8 @@ int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 
 		b->has_now = ops->now && ops->now(cfg->priv, &t) == 0;
 	}
-	for (unsigned i = 0; i < cfg->num_reqs; i++)
-		cfg->reqs[i] = (struct vmsg_bus_req){ 0 };
-	for (unsigned i = 0; i < cfg->num_devs; i++)
-		cfg->devs[i] = (struct vmsg_bus_dev){ 0 };
+	zero_bytes(cfg->reqs, cfg->num_reqs * sizeof(*cfg->reqs));
+	zero_bytes(cfg->devs, cfg->num_devs * sizeof(*cfg->devs));
 	return 0;
 }
 

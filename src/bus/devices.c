@@ -134,28 +134,14 @@ static void answer(struct vmsg_bus *b, const struct vmsg_msg *req, struct vmsg_m
 /* GET_DEVICES, device side                                               */
 /* ---------------------------------------------------------------------- */
 
-/* The smallest offered device number >= from, or -1. */
-static int32_t next_offered(const struct vmsg_bus *b, uint32_t from)
-{
-	int32_t best = -1;
-
-	for (unsigned i = 0; i < b->cfg.num_devs; i++) {
-		const struct vmsg_bus_dev *d = &b->cfg.devs[i];
-
-		if (d->used && d->present && d->dev_num >= from && (best < 0 || d->dev_num < best))
-			best = d->dev_num;
-	}
-	return best;
-}
-
 static void answer_get_devices(struct vmsg_bus *b, const struct vmsg_msg *req)
 {
 	uint8_t bitmap[256]; /* the window is limited to what fits here and in a message */
 	uint32_t off = req->u.get_devices.offset;
 	uint32_t count = req->u.get_devices.count;
 	uint32_t cap = vmsg_cap_get_devices_slots(b->params.max_msg_size);
+	uint32_t from, next = 0;
 	struct vmsg_msg resp = { 0 };
-	int32_t next;
 
 	/* BUS-54: the window may shrink (message size, end of the number
 	 * space), never grow (BUS-50); the bitmap describes what we return. */
@@ -167,18 +153,25 @@ static void answer_get_devices(struct vmsg_bus *b, const struct vmsg_msg *req)
 		count = 0x10000u - off;
 	for (uint32_t i = 0; i < (count + 7u) / 8u; i++)
 		bitmap[i] = 0;
+	/* One pass: the offered numbers in the window go into the bitmap; of
+	 * those from @from on (all past the window), the smallest is the next
+	 * offset. Terminal (0, BUS-52) when nothing is offered past the
+	 * window; else the next offered number, which is > offset (BUS-53). */
+	from = off + (count ? count : 1u);
 	for (unsigned i = 0; i < b->cfg.num_devs; i++) {
 		const struct vmsg_bus_dev *d = &b->cfg.devs[i];
+		uint32_t n = d->dev_num;
 
-		if (d->used && d->present && d->dev_num >= off && d->dev_num < off + count)
-			bitmap[(d->dev_num - off) / 8u] |= (uint8_t)(1u << ((d->dev_num - off) % 8u));
+		if (!d->used || !d->present)
+			continue;
+		if (n - off < count) /* off <= n < off + count */
+			bitmap[(n - off) / 8u] |= (uint8_t)(1u << ((n - off) % 8u));
+		else if (n >= from && (next == 0 || n < next))
+			next = n;
 	}
-	/* Terminal (BUS-52) when nothing is offered past the window; else
-	 * the next offered number, which is > offset (BUS-53). */
-	next = next_offered(b, off + (count ? count : 1u));
 	resp.u.get_devices.offset = (uint16_t)off;
 	resp.u.get_devices.count = (uint16_t)count;
-	resp.u.get_devices.next_offset = next > 0 ? (uint16_t)next : 0;
+	resp.u.get_devices.next_offset = (uint16_t)next;
 	resp.u.get_devices.bitmap = bitmap;
 	answer(b, req, &resp);
 }

@@ -7,9 +7,10 @@
  *
  * The rules and decisions are listed in include/virtio_msg/proto.h and
  * docs/wire-decisions.md. Everything here treats the input as hostile: every
- * length is checked before the bytes it covers are read, sizes are computed
- * in 64 bits so no sum can wrap, and nothing is written to the caller's
- * output until the whole message has been validated.
+ * length is checked before the bytes it covers are read, each length is
+ * compared with the room left before it is added (so no sum can wrap, with
+ * no 64-bit arithmetic on 32-bit MCUs), and nothing is written to the
+ * caller's output until the whole message has been validated.
  */
 #include "proto/proto_internal.h"
 
@@ -85,8 +86,10 @@ static inline unsigned host_byte(unsigned i, unsigned hn)
 
 static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
 {
+	const struct vmsg_field *fields = vmsg_layout_fields(l);
+
 	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &l->fields[k];
+		const struct vmsg_field *f = &fields[k];
 		uint8_t *h = (uint8_t *)m + f->host_off;
 		unsigned hn = VMSG_FIELD_HOST_SIZE(f);
 
@@ -101,8 +104,10 @@ static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struc
  * (only 2025 layouts have such fields). */
 static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
 {
+	const struct vmsg_field *fields = vmsg_layout_fields(l);
+
 	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &l->fields[k];
+		const struct vmsg_field *f = &fields[k];
 		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
 		for (unsigned i = f->wire_size; i < f->host_size; i++)
@@ -122,8 +127,10 @@ static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg
 
 static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m, uint8_t *buf)
 {
+	const struct vmsg_field *fields = vmsg_layout_fields(l);
+
 	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &l->fields[k];
+		const struct vmsg_field *f = &fields[k];
 		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
 		for (unsigned i = 0; i < f->wire_size; i++)
@@ -142,7 +149,9 @@ static int devinfo_check(const struct vmsg_device_info *d)
 		return VMSG_EBADMSG;
 	if (d->admin_vq_count == 0 && d->admin_vq_start != 0)
 		return VMSG_EBADMSG;
-	if ((uint64_t)d->admin_vq_start + d->admin_vq_count > d->max_virtqueues)
+	/* start + count > max, without a 64-bit sum */
+	if (d->admin_vq_count > d->max_virtqueues ||
+	    d->admin_vq_start > d->max_virtqueues - d->admin_vq_count)
 		return VMSG_EBADMSG;
 	return 0;
 }
@@ -154,8 +163,10 @@ static int devinfo_check(const struct vmsg_device_info *d)
  */
 static int vq_get_resp_check(const struct vmsg_vqueue *q)
 {
-	int any_addr = q->desc_addr || q->driver_addr || q->device_addr;
-	int all_addr = q->desc_addr && q->driver_addr && q->device_addr;
+	/* How many of the three addresses are set: any is > 0, all is 3. */
+	unsigned n_addr = (q->desc_addr != 0) + (q->driver_addr != 0) + (q->device_addr != 0);
+	int any_addr = n_addr != 0;
+	int all_addr = n_addr == 3;
 
 	if (q->flags & ~(uint32_t)VMSG_GETVQ_F_ENABLED)
 		return VMSG_ERESERVED;
@@ -193,10 +204,11 @@ static int evdev_state_check(uint16_t state)
 	return VMSG_ERESERVED;
 }
 
-/* A config range must not wrap the 32-bit offset space. */
+/* A config range must not wrap the 32-bit offset space (offset + length
+ * <= 0xFFFFFFFF, without a 64-bit sum). */
 static int cfg_range_check(uint32_t offset, uint32_t length)
 {
-	return (uint64_t)offset + length > 0xFFFFFFFFull ? VMSG_EBADMSG : 0;
+	return length > 0xFFFFFFFFu - offset ? VMSG_EBADMSG : 0;
 }
 
 #if !VMSG_CONFIG_NO_PROFILE_2025 && VMSG_CONFIG_HAS_DEVICE /* 2025 GET_DEVICE_INFO encode */
@@ -217,7 +229,9 @@ static int uuid_is_nil(const uint8_t *u)
 /*
  * Checks and variable part of one message after its fixed fields were read.
  * Returns the size the message defines (fixed part plus variable part), or
- * a negative error. The caller guarantees size >= l->size.
+ * a negative error. The caller guarantees size >= l->size, so @room (the
+ * bytes past the fixed part) does not wrap, and a variable part is checked
+ * against it before it is added: no sum can wrap in 32 bits.
  *
  * The kinds are grouped by who sends them, so a one-role build (config.h)
  * keeps only the kinds its peer sends: layout_of() never hands it others.
@@ -225,7 +239,7 @@ static int uuid_is_nil(const uint8_t *u)
 static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		       const uint8_t *buf, uint32_t size, struct vmsg_msg *m)
 {
-	uint64_t need = l->size;
+	uint32_t need = l->size, room = size - l->size;
 
 	switch (l->kind) {
 	/* Sent by both sides (GET_DEVICE_FEATURES response and
@@ -233,17 +247,17 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	case VMSG_VAR_FEAT_BLOCKS:
 		if (m->u.features.num_blocks == 0)
 			return VMSG_EBADMSG;
-		need += 4ull * m->u.features.num_blocks;
-		if (need > size)
+		if (m->u.features.num_blocks > room / 4u)
 			return VMSG_EBADMSG;
+		need += 4u * m->u.features.num_blocks;
 		m->u.features.blocks = buf + VMSG_OFF_FEAT_BLOCKS;
 		break;
 	case VMSG_VAR_CFG_DATA:
 		if (cfg_range_check(m->u.config.offset, m->u.config.length))
 			return VMSG_EBADMSG;
-		need += m->u.config.length;
-		if (need > size)
+		if (m->u.config.length > room)
 			return VMSG_EBADMSG;
+		need += m->u.config.length;
 		m->u.config.data = m->u.config.length ? buf + VMSG_OFF_CFG_DATA : 0;
 		break;
 #if VMSG_CONFIG_HAS_DEVICE
@@ -276,10 +290,10 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 			return VMSG_EBADMSG;
 		if (m->u.config.length > vmsg_cap_config_bytes(c->max_msg_size))
 			return VMSG_EMSGSIZE; /* no request could have carried it */
-		if (m->u.config.length != 0 && size > l->size) {
-			need += m->u.config.length;
-			if (need > size)
+		if (m->u.config.length != 0 && room != 0) {
+			if (m->u.config.length > room)
 				return VMSG_EBADMSG; /* a partial echo */
+			need += m->u.config.length;
 			m->u.config.data = buf + VMSG_OFF_CFG_DATA;
 		}
 		break;
@@ -311,7 +325,7 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 		break;
 	case VMSG_VAR_EVCFG: {
 		/* Decision (wire note 4.3): data is absent or covers the range. */
-		uint32_t d = size - l->size;
+		uint32_t d = room;
 
 		if (cfg_range_check(m->u.event_config.offset, m->u.event_config.length))
 			return VMSG_EBADMSG;
@@ -328,9 +342,9 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	case VMSG_VAR_GETDEV_RESP: {
 		int err;
 
-		need += (m->u.get_devices.count + 7u) / 8u;
-		if (need > size)
+		if ((m->u.get_devices.count + 7u) / 8u > room)
 			return VMSG_EBADMSG;
+		need += (m->u.get_devices.count + 7u) / 8u;
 		m->u.get_devices.bitmap = m->u.get_devices.count ? buf + VMSG_OFF_GETDEV_BITMAP : 0;
 		err = getdev_resp_check(&m->u.get_devices);
 		if (err)
@@ -399,7 +413,7 @@ static const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t t
 		if (!(from & senders))
 			return 0;
 	}
-	return (type & VMSG_TYPE_RESPONSE) ? d->resp : d->req;
+	return vmsg_desc_layout(d, type & VMSG_TYPE_RESPONSE);
 }
 
 int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len,

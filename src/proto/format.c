@@ -172,10 +172,10 @@ int vmsg_proto_format(const struct vmsg_msg *m, char *buf, size_t cap)
 	d = (m->msg_id & VMSG_ID_IMPL) ?
 		    0 : vmsg_proto_lookup(VMSG_PROFILE_2026, (m->type & VMSG_TYPE_BUS) != 0, m->msg_id);
 	if (d) {
-		const struct vmsg_layout *l = (m->type & VMSG_TYPE_RESPONSE) ? d->resp : d->req;
+		const struct vmsg_layout *l = vmsg_desc_layout(d, m->type & VMSG_TYPE_RESPONSE);
 
 		for (unsigned i = 0; l && i < l->nfields; i++)
-			put_field(&w, m, &l->fields[i]);
+			put_field(&w, m, &vmsg_layout_fields(l)[i]);
 		if (l)
 			put_variable(&w, l, m);
 	} else if (m->msg_id & VMSG_ID_IMPL) {

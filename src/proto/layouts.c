@@ -21,7 +21,10 @@
 #endif
 #define FIELD(name, off, wsize, member) \
 	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT(member, wsize) VMSG_NAME_INIT(name) }
-#define LAYOUT(size, kind, fields) { (size), (kind), sizeof(fields) / sizeof((fields)[0]), (fields) }
+/* A layout's run of fields: its number and its first index in the table. */
+#define FIELD_N(m) (sizeof(((struct vmsg_field_table *)0)->m) / sizeof(struct vmsg_field))
+#define FIELD_FIRST(m) (offsetof(struct vmsg_field_table, m) / sizeof(struct vmsg_field))
+#define LAYOUT(size, kind, m) { (size), (kind), FIELD_N(m), FIELD_FIRST(m) }
 #define EMPTY(size, kind) { (size), (kind), 0, 0 }
 /*
  * The 2026 table is indexed, not searched: its rows come in four groups
@@ -59,216 +62,290 @@
 
 VMSG_STATIC_ASSERT(sizeof(struct vmsg_msg) < 256, "host offsets fit a byte");
 
-/* Shared by several messages */
-static const struct vmsg_layout empty_req = EMPTY(VMSG_HDR_SIZE, VMSG_VAR_NONE);
-static const struct vmsg_field vq_index_f[] = {
-	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+/*
+ * Every field, in one object: a layout names its run of fields by index
+ * (a byte, where a pointer takes four; see vmsg_layout_fields()).
+ */
+struct vmsg_field_table {
+	struct vmsg_field vq_index_f[1];
+	struct vmsg_field status_f[1];
+	struct vmsg_field devinfo_f[8];
+	struct vmsg_field feat_f[2];
+	struct vmsg_field cfg_get_req_f[2];
+	struct vmsg_field cfg_f[3];
+	struct vmsg_field vq_get_resp_f[7];
+	struct vmsg_field vq_set_req_f[7];
+	struct vmsg_field shm_req_f[1];
+	struct vmsg_field shm_resp_f[3];
+	struct vmsg_field evcfg_f[4];
+	struct vmsg_field evavail_f[2];
+	struct vmsg_field evused_f[1];
+	struct vmsg_field getdev_req_f[2];
+	struct vmsg_field getdev_resp_f[3];
+	struct vmsg_field ping_f[1];
+	struct vmsg_field evdev_f[2];
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	struct vmsg_field devinfo_2025_f[7];
+	struct vmsg_field vq_get_resp_2025_f[6];
+	struct vmsg_field vq_set_req_2025_f[6];
+	struct vmsg_field shm_resp_2025_f[3];
+	struct vmsg_field getdev_resp_2025_f[3];
+#endif
 };
-static const struct vmsg_layout vq_index_req = LAYOUT(VMSG_SIZE_VQ_INDEX_REQ, VMSG_VAR_NONE, vq_index_f);
-static const struct vmsg_field status_f[] = {
-	FIELD("status", VMSG_OFF_STATUS, 4, status.status),
-};
-static const struct vmsg_layout status_msg = LAYOUT(VMSG_SIZE_STATUS, VMSG_VAR_NONE, status_f);
 
-/* GET_DEVICE_INFO */
-static const struct vmsg_field devinfo_f[] = {
-	FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID, 4, device_info.device_id),
-	FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID, 4, device_info.vendor_id),
-	FIELD("uuid", VMSG_OFF_DEVINFO_UUID, 16, device_info.uuid),
-	FIELD("feature_blocks", VMSG_OFF_DEVINFO_NUM_FEATURE_BLOCKS, 4, device_info.num_feature_blocks),
-	FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE, 4, device_info.config_size),
-	FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES, 4, device_info.max_virtqueues),
-	FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START, 4, device_info.admin_vq_start),
-	FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT, 4, device_info.admin_vq_count),
-};
-static const struct vmsg_layout devinfo_resp =
-	LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP, VMSG_VAR_DEVINFO, devinfo_f);
+const struct vmsg_field_table vmsg_field_table = {
+	/* Shared by several messages */
+	.vq_index_f = {
+		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+	},
+	.status_f = {
+		FIELD("status", VMSG_OFF_STATUS, 4, status.status),
+	},
 
-/* GET_DEVICE_FEATURES / SET_DRIVER_FEATURES */
-static const struct vmsg_field feat_f[] = {
-	FIELD("block_index", VMSG_OFF_FEAT_BLOCK_INDEX, 4, features.block_index),
-	FIELD("num_blocks", VMSG_OFF_FEAT_NUM_BLOCKS, 4, features.num_blocks),
-};
-static const struct vmsg_layout feat_get_req =
-	LAYOUT(VMSG_SIZE_GET_DEVICE_FEATURES_REQ, VMSG_VAR_FEAT_GET_REQ, feat_f);
-static const struct vmsg_layout feat_blocks =
-	LAYOUT(VMSG_SIZE_FEATURES_FIXED, VMSG_VAR_FEAT_BLOCKS, feat_f);
+	/* GET_DEVICE_INFO */
+	.devinfo_f = {
+		FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID, 4, device_info.device_id),
+		FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID, 4, device_info.vendor_id),
+		FIELD("uuid", VMSG_OFF_DEVINFO_UUID, 16, device_info.uuid),
+		FIELD("feature_blocks", VMSG_OFF_DEVINFO_NUM_FEATURE_BLOCKS, 4, device_info.num_feature_blocks),
+		FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE, 4, device_info.config_size),
+		FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES, 4, device_info.max_virtqueues),
+		FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START, 4, device_info.admin_vq_start),
+		FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT, 4, device_info.admin_vq_count),
+	},
 
-/* GET_CONFIG / SET_CONFIG */
-static const struct vmsg_field cfg_get_req_f[] = {
-	FIELD("offset", VMSG_OFF_GETCFG_REQ_OFFSET, 4, config.offset),
-	FIELD("length", VMSG_OFF_GETCFG_REQ_LENGTH, 4, config.length),
-};
-static const struct vmsg_layout cfg_get_req =
-	LAYOUT(VMSG_SIZE_GET_CONFIG_REQ, VMSG_VAR_CFG_GET_REQ, cfg_get_req_f);
-static const struct vmsg_field cfg_f[] = {
-	FIELD("generation", VMSG_OFF_CFG_GENERATION, 4, config.generation),
-	FIELD("offset", VMSG_OFF_CFG_OFFSET, 4, config.offset),
-	FIELD("length", VMSG_OFF_CFG_LENGTH, 4, config.length),
-};
-static const struct vmsg_layout cfg_data = LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_DATA, cfg_f);
-static const struct vmsg_layout cfg_set_resp =
-	LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_SET_RESP, cfg_f);
+	/* GET_DEVICE_FEATURES / SET_DRIVER_FEATURES */
+	.feat_f = {
+		FIELD("block_index", VMSG_OFF_FEAT_BLOCK_INDEX, 4, features.block_index),
+		FIELD("num_blocks", VMSG_OFF_FEAT_NUM_BLOCKS, 4, features.num_blocks),
+	},
 
-/* GET_VQUEUE / SET_VQUEUE */
-static const struct vmsg_field vq_get_resp_f[] = {
-	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-	FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
-	FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
-	FIELD("flags", VMSG_OFF_GETVQ_FLAGS, 4, vqueue.flags),
-	FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-	FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-	FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
-};
-static const struct vmsg_layout vq_get_resp =
-	LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP, vq_get_resp_f);
-static const struct vmsg_field vq_set_req_f[] = {
-	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-	FIELD("flags", VMSG_OFF_SETVQ_FLAGS, 4, vqueue.flags),
-	FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
-	FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
-	FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-	FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-	FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
-};
-static const struct vmsg_layout vq_set_req =
-	LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ, vq_set_req_f);
+	/* GET_CONFIG / SET_CONFIG */
+	.cfg_get_req_f = {
+		FIELD("offset", VMSG_OFF_GETCFG_REQ_OFFSET, 4, config.offset),
+		FIELD("length", VMSG_OFF_GETCFG_REQ_LENGTH, 4, config.length),
+	},
+	.cfg_f = {
+		FIELD("generation", VMSG_OFF_CFG_GENERATION, 4, config.generation),
+		FIELD("offset", VMSG_OFF_CFG_OFFSET, 4, config.offset),
+		FIELD("length", VMSG_OFF_CFG_LENGTH, 4, config.length),
+	},
 
-/* GET_SHM (the reserved word is checked by kind, not stored) */
-static const struct vmsg_field shm_req_f[] = {
-	FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-};
-static const struct vmsg_layout shm_req = LAYOUT(VMSG_SIZE_GET_SHM_REQ, VMSG_VAR_NONE, shm_req_f);
-static const struct vmsg_field shm_resp_f[] = {
-	FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-	FIELD("length", VMSG_OFF_SHM_LENGTH, 8, shm.length),
-	FIELD("address", VMSG_OFF_SHM_ADDRESS, 8, shm.address),
-};
-static const struct vmsg_layout shm_resp = LAYOUT(VMSG_SIZE_GET_SHM_RESP, VMSG_VAR_SHM_RESP, shm_resp_f);
+	/* GET_VQUEUE / SET_VQUEUE */
+	.vq_get_resp_f = {
+		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
+		FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
+		FIELD("flags", VMSG_OFF_GETVQ_FLAGS, 4, vqueue.flags),
+		FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+	},
+	.vq_set_req_f = {
+		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD("flags", VMSG_OFF_SETVQ_FLAGS, 4, vqueue.flags),
+		FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
+		FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
+		FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+	},
 
-/* Transport events */
-static const struct vmsg_field evcfg_f[] = {
-	FIELD("status", VMSG_OFF_EVCFG_STATUS, 4, event_config.device_status),
-	FIELD("generation", VMSG_OFF_EVCFG_GENERATION, 4, event_config.generation),
-	FIELD("offset", VMSG_OFF_EVCFG_OFFSET, 4, event_config.offset),
-	FIELD("length", VMSG_OFF_EVCFG_LENGTH, 4, event_config.length),
-};
-static const struct vmsg_layout evcfg = LAYOUT(VMSG_SIZE_EVENT_CONFIG_FIXED, VMSG_VAR_EVCFG, evcfg_f);
-static const struct vmsg_field evavail_f[] = {
-	FIELD("vq", VMSG_OFF_EVAVAIL_VQ_INDEX, 4, event_avail.vq_index),
-	FIELD("next_offset", VMSG_OFF_EVAVAIL_NEXT_OFFSET, 4, event_avail.next_offset),
-};
-static const struct vmsg_layout evavail = LAYOUT(VMSG_SIZE_EVENT_AVAIL, VMSG_VAR_NONE, evavail_f);
-static const struct vmsg_field evused_f[] = {
-	FIELD("vq", VMSG_OFF_EVUSED_VQ_INDEX, 4, event_used.vq_index),
-};
-static const struct vmsg_layout evused = LAYOUT(VMSG_SIZE_EVENT_USED, VMSG_VAR_NONE, evused_f);
+	/* GET_SHM (the reserved word is checked by kind, not stored) */
+	.shm_req_f = {
+		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+	},
+	.shm_resp_f = {
+		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+		FIELD("length", VMSG_OFF_SHM_LENGTH, 8, shm.length),
+		FIELD("address", VMSG_OFF_SHM_ADDRESS, 8, shm.address),
+	},
 
-/* Bus messages */
-static const struct vmsg_field getdev_req_f[] = {
-	FIELD("offset", VMSG_OFF_GETDEV_REQ_OFFSET, 2, get_devices.offset),
-	FIELD("count", VMSG_OFF_GETDEV_REQ_COUNT, 2, get_devices.count),
+	/* Transport events */
+	.evcfg_f = {
+		FIELD("status", VMSG_OFF_EVCFG_STATUS, 4, event_config.device_status),
+		FIELD("generation", VMSG_OFF_EVCFG_GENERATION, 4, event_config.generation),
+		FIELD("offset", VMSG_OFF_EVCFG_OFFSET, 4, event_config.offset),
+		FIELD("length", VMSG_OFF_EVCFG_LENGTH, 4, event_config.length),
+	},
+	.evavail_f = {
+		FIELD("vq", VMSG_OFF_EVAVAIL_VQ_INDEX, 4, event_avail.vq_index),
+		FIELD("next_offset", VMSG_OFF_EVAVAIL_NEXT_OFFSET, 4, event_avail.next_offset),
+	},
+	.evused_f = {
+		FIELD("vq", VMSG_OFF_EVUSED_VQ_INDEX, 4, event_used.vq_index),
+	},
+
+	/* Bus messages */
+	.getdev_req_f = {
+		FIELD("offset", VMSG_OFF_GETDEV_REQ_OFFSET, 2, get_devices.offset),
+		FIELD("count", VMSG_OFF_GETDEV_REQ_COUNT, 2, get_devices.count),
+	},
+	.getdev_resp_f = {
+		FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
+		FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET, 2, get_devices.next_offset),
+		FIELD("count", VMSG_OFF_GETDEV_COUNT, 2, get_devices.count),
+	},
+	.ping_f = {
+		FIELD("data", VMSG_OFF_PING_DATA, 4, ping.data),
+	},
+	.evdev_f = {
+		FIELD("device", VMSG_OFF_EVDEV_DEV_NUM, 2, event_device.dev_num),
+		FIELD("state", VMSG_OFF_EVDEV_STATE, 2, event_device.state),
+	},
+
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	/*
+	 * The 2025 "token group" layouts of the five messages that differ. The
+	 * reserved words (GET_VQUEUE @20, SET_VQUEUE @12) are not table fields: the
+	 * encoder leaves them zero and the kind checks them on decode.
+	 */
+	.devinfo_2025_f = {
+		FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
+		FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
+		FIELD("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
+		FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
+		FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
+		FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
+		FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
+	},
+
+	.vq_get_resp_2025_f = {
+		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
+		FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
+		FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+	},
+
+	.vq_set_req_2025_f = {
+		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
+		FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
+		FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+	},
+
+	.shm_resp_2025_f = {
+		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+		FIELD("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
+		FIELD("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
+	},
+
+	.getdev_resp_2025_f = {
+		FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
+		FIELD("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
+		FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
+	},
+
+#endif
 };
-static const struct vmsg_layout getdev_req = LAYOUT(VMSG_SIZE_GET_DEVICES_REQ, VMSG_VAR_NONE, getdev_req_f);
-static const struct vmsg_field getdev_resp_f[] = {
-	FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
-	FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET, 2, get_devices.next_offset),
-	FIELD("count", VMSG_OFF_GETDEV_COUNT, 2, get_devices.count),
+
+/*
+ * Every layout, in one array: the message rows name theirs by index (a
+ * byte, where a pointer takes four).
+ */
+/* The runs are whole fields apart, so an index finds each; it fits a byte. */
+VMSG_STATIC_ASSERT(sizeof(struct vmsg_field_table) % sizeof(struct vmsg_field) == 0 &&
+			   sizeof(struct vmsg_field_table) / sizeof(struct vmsg_field) <= 256,
+		   "field indices fit a byte");
+
+enum {
+	L_EMPTY_REQ,
+	L_VQ_INDEX_REQ,
+	L_STATUS_MSG,
+	L_DEVINFO_RESP,
+	L_FEAT_GET_REQ,
+	L_FEAT_BLOCKS,
+	L_CFG_GET_REQ,
+	L_CFG_DATA,
+	L_CFG_SET_RESP,
+	L_VQ_GET_RESP,
+	L_VQ_SET_REQ,
+	L_SHM_REQ,
+	L_SHM_RESP,
+	L_EVCFG,
+	L_EVAVAIL,
+	L_EVUSED,
+	L_GETDEV_REQ,
+	L_GETDEV_RESP,
+	L_PING,
+	L_EVDEV,
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	L_DEVINFO_RESP_2025,
+	L_VQ_GET_RESP_2025,
+	L_VQ_SET_REQ_2025,
+	L_SHM_RESP_2025,
+	L_GETDEV_RESP_2025,
+#endif
+	N_LAYOUTS
 };
-static const struct vmsg_layout getdev_resp =
-	LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_f);
-static const struct vmsg_field ping_f[] = {
-	FIELD("data", VMSG_OFF_PING_DATA, 4, ping.data),
+#define L_NONE VMSG_LAYOUT_NONE
+VMSG_STATIC_ASSERT(N_LAYOUTS <= VMSG_LAYOUT_NONE, "layout indices fit a byte");
+
+const struct vmsg_layout vmsg_layouts[N_LAYOUTS] = {
+	[L_EMPTY_REQ] = EMPTY(VMSG_HDR_SIZE, VMSG_VAR_NONE),
+	[L_VQ_INDEX_REQ] = LAYOUT(VMSG_SIZE_VQ_INDEX_REQ, VMSG_VAR_NONE, vq_index_f),
+	[L_STATUS_MSG] = LAYOUT(VMSG_SIZE_STATUS, VMSG_VAR_NONE, status_f),
+	[L_DEVINFO_RESP] = LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP, VMSG_VAR_DEVINFO, devinfo_f),
+	[L_FEAT_GET_REQ] = LAYOUT(VMSG_SIZE_GET_DEVICE_FEATURES_REQ, VMSG_VAR_FEAT_GET_REQ, feat_f),
+	[L_FEAT_BLOCKS] = LAYOUT(VMSG_SIZE_FEATURES_FIXED, VMSG_VAR_FEAT_BLOCKS, feat_f),
+	[L_CFG_GET_REQ] = LAYOUT(VMSG_SIZE_GET_CONFIG_REQ, VMSG_VAR_CFG_GET_REQ, cfg_get_req_f),
+	[L_CFG_DATA] = LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_DATA, cfg_f),
+	[L_CFG_SET_RESP] = LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_SET_RESP, cfg_f),
+	[L_VQ_GET_RESP] = LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP, vq_get_resp_f),
+	[L_VQ_SET_REQ] = LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ, vq_set_req_f),
+	[L_SHM_REQ] = LAYOUT(VMSG_SIZE_GET_SHM_REQ, VMSG_VAR_NONE, shm_req_f),
+	[L_SHM_RESP] = LAYOUT(VMSG_SIZE_GET_SHM_RESP, VMSG_VAR_SHM_RESP, shm_resp_f),
+	[L_EVCFG] = LAYOUT(VMSG_SIZE_EVENT_CONFIG_FIXED, VMSG_VAR_EVCFG, evcfg_f),
+	[L_EVAVAIL] = LAYOUT(VMSG_SIZE_EVENT_AVAIL, VMSG_VAR_NONE, evavail_f),
+	[L_EVUSED] = LAYOUT(VMSG_SIZE_EVENT_USED, VMSG_VAR_NONE, evused_f),
+	[L_GETDEV_REQ] = LAYOUT(VMSG_SIZE_GET_DEVICES_REQ, VMSG_VAR_NONE, getdev_req_f),
+	[L_GETDEV_RESP] = LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_f),
+	[L_PING] = LAYOUT(VMSG_SIZE_PING, VMSG_VAR_NONE, ping_f),
+	[L_EVDEV] = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f),
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	[L_DEVINFO_RESP_2025] = LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP_2025, VMSG_VAR_DEVINFO_2025,
+				devinfo_2025_f),
+	[L_VQ_GET_RESP_2025] = LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP_2025,
+				vq_get_resp_2025_f),
+	[L_VQ_SET_REQ_2025] = LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ_2025,
+				vq_set_req_2025_f),
+	[L_SHM_RESP_2025] = LAYOUT(VMSG_SIZE_GET_SHM_RESP_2025, VMSG_VAR_NONE, shm_resp_2025_f),
+	[L_GETDEV_RESP_2025] = LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP,
+				getdev_resp_2025_f),
+#endif
 };
-static const struct vmsg_layout ping = LAYOUT(VMSG_SIZE_PING, VMSG_VAR_NONE, ping_f);
-static const struct vmsg_field evdev_f[] = {
-	FIELD("device", VMSG_OFF_EVDEV_DEV_NUM, 2, event_device.dev_num),
-	FIELD("state", VMSG_OFF_EVDEV_STATE, 2, event_device.state),
-};
-static const struct vmsg_layout evdev = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f);
 
 static const struct vmsg_msg_desc messages[N_ROWS] = {
-	MSG_AT(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", &empty_req, &devinfo_resp),
-	MSG_AT(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", &feat_get_req, &feat_blocks),
-	MSG_AT(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", &feat_blocks, &empty_req),
-	MSG_AT(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", &cfg_get_req, &cfg_data),
-	MSG_AT(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", &cfg_data, &cfg_set_resp),
-	MSG_AT(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", &empty_req, &status_msg),
-	MSG_AT(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", &status_msg, &status_msg),
-	MSG_AT(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", &vq_index_req, &vq_get_resp),
-	MSG_AT(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", &vq_set_req, &empty_req),
-	MSG_AT(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", &vq_index_req, &empty_req),
-	MSG_AT(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", &shm_req, &shm_resp),
-	MSG_AT(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", &evcfg, 0),
-	MSG_AT(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", &evavail, 0),
-	MSG_AT(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", &evused, 0),
-	MSG_AT(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", &getdev_req, &getdev_resp),
-	MSG_AT(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", &ping, &ping),
-	MSG_AT(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", &evdev, 0),
+	MSG_AT(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", L_EMPTY_REQ, L_DEVINFO_RESP),
+	MSG_AT(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", L_FEAT_GET_REQ, L_FEAT_BLOCKS),
+	MSG_AT(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", L_FEAT_BLOCKS, L_EMPTY_REQ),
+	MSG_AT(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", L_CFG_GET_REQ, L_CFG_DATA),
+	MSG_AT(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", L_CFG_DATA, L_CFG_SET_RESP),
+	MSG_AT(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", L_EMPTY_REQ, L_STATUS_MSG),
+	MSG_AT(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", L_STATUS_MSG, L_STATUS_MSG),
+	MSG_AT(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", L_VQ_INDEX_REQ, L_VQ_GET_RESP),
+	MSG_AT(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", L_VQ_SET_REQ, L_EMPTY_REQ),
+	MSG_AT(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", L_VQ_INDEX_REQ, L_EMPTY_REQ),
+	MSG_AT(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", L_SHM_REQ, L_SHM_RESP),
+	MSG_AT(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", L_EVCFG, L_NONE),
+	MSG_AT(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", L_EVAVAIL, L_NONE),
+	MSG_AT(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", L_EVUSED, L_NONE),
+	MSG_AT(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", L_GETDEV_REQ, L_GETDEV_RESP),
+	MSG_AT(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", L_PING, L_PING),
+	MSG_AT(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", L_EVDEV, L_NONE),
 };
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
-/*
- * The 2025 "token group" layouts of the five messages that differ. The
- * reserved words (GET_VQUEUE @20, SET_VQUEUE @12) are not table fields: the
- * encoder leaves them zero and the kind checks them on decode.
- */
-static const struct vmsg_field devinfo_2025_f[] = {
-	FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
-	FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
-	FIELD("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
-	FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
-	FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
-	FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
-	FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
-};
-static const struct vmsg_layout devinfo_resp_2025 =
-	LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP_2025, VMSG_VAR_DEVINFO_2025, devinfo_2025_f);
-
-static const struct vmsg_field vq_get_resp_2025_f[] = {
-	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-	FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
-	FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
-	FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-	FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-	FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
-};
-static const struct vmsg_layout vq_get_resp_2025 =
-	LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP_2025, vq_get_resp_2025_f);
-
-static const struct vmsg_field vq_set_req_2025_f[] = {
-	FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-	FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
-	FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
-	FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-	FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-	FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
-};
-static const struct vmsg_layout vq_set_req_2025 =
-	LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ_2025, vq_set_req_2025_f);
-
-static const struct vmsg_field shm_resp_2025_f[] = {
-	FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-	FIELD("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
-	FIELD("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
-};
-static const struct vmsg_layout shm_resp_2025 =
-	LAYOUT(VMSG_SIZE_GET_SHM_RESP_2025, VMSG_VAR_NONE, shm_resp_2025_f);
-
-static const struct vmsg_field getdev_resp_2025_f[] = {
-	FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
-	FIELD("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
-	FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
-};
-static const struct vmsg_layout getdev_resp_2025 =
-	LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_2025_f);
-
 static const struct vmsg_msg_desc messages_2025[] = {
-	MSG(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", &empty_req, &devinfo_resp_2025),
-	MSG(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", &vq_index_req, &vq_get_resp_2025),
-	MSG(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", &vq_set_req_2025, &empty_req),
-	MSG(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", &shm_req, &shm_resp_2025),
-	MSG(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", &getdev_req, &getdev_resp_2025),
+	MSG(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", L_EMPTY_REQ, L_DEVINFO_RESP_2025),
+	MSG(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", L_VQ_INDEX_REQ, L_VQ_GET_RESP_2025),
+	MSG(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", L_VQ_SET_REQ_2025, L_EMPTY_REQ),
+	MSG(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", L_SHM_REQ, L_SHM_RESP_2025),
+	MSG(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", L_GETDEV_REQ, L_GETDEV_RESP_2025),
 };
 #endif
 

@@ -73,8 +73,19 @@ struct vmsg_layout {
 	uint8_t size;    /* fixed msg_size, header included */
 	uint8_t kind;    /* enum vmsg_var_kind */
 	uint8_t nfields;
-	const struct vmsg_field *fields;
+	uint8_t first;   /* index of the first field in vmsg_field_table */
 };
+
+/* Every field of every layout (layouts.c), in runs; its type is layouts.c's. */
+struct vmsg_field_table;
+extern const struct vmsg_field_table vmsg_field_table;
+
+/* The fields of @l (nfields of them). */
+static inline const struct vmsg_field *vmsg_layout_fields(const struct vmsg_layout *l)
+{
+	return (const struct vmsg_field *)(const void *)((const uint8_t *)&vmsg_field_table +
+							  l->first * sizeof(struct vmsg_field));
+}
 
 /* Who sends a message's request (or the event): VMSG_FROM_* bits. */
 #define VMSG_FROM_DRIVER 1u
@@ -87,9 +98,23 @@ struct vmsg_msg_desc {
 #if !VMSG_CONFIG_NO_FORMAT
 	const char *name;
 #endif
-	const struct vmsg_layout *req;  /* the request, or the event */
-	const struct vmsg_layout *resp; /* NULL for events */
+	/* Indices in vmsg_layouts[]: a byte each, where a pointer takes four. */
+	uint8_t req;  /* the request, or the event */
+	uint8_t resp; /* VMSG_LAYOUT_NONE for events */
 };
+
+/* Every layout (layouts.c); a message row names its two by index. */
+extern const struct vmsg_layout vmsg_layouts[];
+#define VMSG_LAYOUT_NONE 0xFFu
+
+/* The layout of the request or event (@resp false) or of the response of a
+ * message, or NULL (an event has no response). */
+static inline const struct vmsg_layout *vmsg_desc_layout(const struct vmsg_msg_desc *d, int resp)
+{
+	unsigned i = resp ? d->resp : d->req;
+
+	return i == VMSG_LAYOUT_NONE ? 0 : &vmsg_layouts[i];
+}
 
 /* The description of a standard message, or NULL if the ID is unknown. */
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id);

@@ -58,9 +58,9 @@ void vmsg_shm_write(uint8_t mem, void *dst, const void *src, uint32_t n)
 	uint8_t *d = dst;
 
 	for (uint32_t i = 0; i < n; i += 4) {
-		uint32_t w;
+		uint32_t w = 0; /* no source: zeros */
 
-		for (unsigned k = 0; k < 4; k++)
+		for (unsigned k = 0; s && k < 4; k++)
 			((uint8_t *)&w)[k] = s[i + k];
 		if (vmsg_mem_is_dev(mem))
 			vmsg_mmio_write32(d + i, w);

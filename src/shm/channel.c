@@ -8,6 +8,7 @@
 #include "shm/shm_internal.h"
 
 #include "spsc/arch.h"
+#include "spsc/ring_internal.h"
 #include "virtio_msg/endian.h"
 
 /* Queue-head and side words are little-endian 32-bit values in memory. */
@@ -31,48 +32,65 @@ static void publish_state(struct vmsg_shm_chan *ch, enum vmsg_shm_state st)
 	ch->state = (uint8_t)st;
 }
 
-/* The rings of this side: we produce into our own elements and consume the
- * peer's; our tail and head live in our queue head, the peer's in its. */
-static int setup_rings(struct vmsg_shm_chan *ch, struct vmsg_spsc_desc *txd,
-		       struct vmsg_spsc_desc *rxd)
+static void swap_ptr(uint8_t **a, uint8_t **b)
+{
+	uint8_t *t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * The rings of this side: we produce into our own elements and consume the
+ * peer's; our tail and head live in our queue head, the peer's in its. The
+ * descriptions are written in place (ch->tx.d, ch->rx.d) and checked here,
+ * before start() writes anything; start() then only resets the endpoints.
+ */
+static int setup_rings(struct vmsg_shm_chan *ch)
 {
 	const struct vmsg_shm_v1_info *in = &ch->info;
-	int drv = ch->side == VMSG_SHM_DRIVER;
-	uint8_t *own_elems = ch->base + (drv ? in->drv_elems : in->dev_elems);
-	uint8_t *peer_elems = ch->base + (drv ? in->dev_elems : in->drv_elems);
-	struct vmsg_spsc_desc tx = { 0 }, rx = { 0 };
+	struct vmsg_spsc_desc *tx = &ch->tx.d, *rx = &ch->rx.d;
+	/* Ours and the peer's, the device's side first. */
+	uint8_t *own_elems = ch->base + in->dev_elems, *peer_elems = ch->base + in->drv_elems;
+	uint8_t *own_awake = ch->base + VMSG_EXT_LINE + VMSG_EXT_OFF_DEV_AWAKE;
+	uint8_t *peer_awake = ch->base + VMSG_EXT_LINE + VMSG_EXT_OFF_DRV_AWAKE;
 	int err;
 
-	ch->own_qh = ch->base + (drv ? in->drv_qh : in->dev_qh);
-	ch->peer_qh = ch->base + (drv ? in->dev_qh : in->drv_qh);
+	ch->own_qh = ch->base + in->dev_qh;
+	ch->peer_qh = ch->base + in->drv_qh;
+	if (ch->side == VMSG_SHM_DRIVER) {
+		swap_ptr(&ch->own_qh, &ch->peer_qh);
+		swap_ptr(&own_elems, &peer_elems);
+		swap_ptr(&own_awake, &peer_awake);
+	}
 	ch->extended = in->extended;
 
-	tx.slots = own_elems;
-	tx.prod = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_TAIL, 16 };
-	tx.cons = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_HEAD, 16 };
+	*tx = (struct vmsg_spsc_desc){ 0 };
+	tx->slots = own_elems;
+	tx->prod = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_TAIL, 16 };
+	tx->cons = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_HEAD, 16 };
+	tx->num_slots = in->num_elems;
+	tx->slot_size = in->elem_size;
+	tx->flags = VMSG_SPSC_F_LE_INDEX;
+	tx->mem = ch->mem;
+	tx->cache = ch->cfg.cache;
+	*rx = *tx;
+	rx->slots = peer_elems;
+	rx->prod = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_TAIL, 16 };
+	rx->cons = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_HEAD, 16 };
 	/* Kick suppression (extended only): the consumer's awake word in the
 	 * extension line, the producer's kicked word in its queue head. */
-	tx.awake = ch->extended ? ch->base + VMSG_EXT_LINE +
-					  (drv ? VMSG_EXT_OFF_DEV_AWAKE : VMSG_EXT_OFF_DRV_AWAKE) :
-				  0;
-	tx.kicked = ch->extended ? ch->own_qh + VMSG_SIDE_OFF_KICKED : 0;
-	rx.slots = peer_elems;
-	rx.prod = (struct vmsg_spsc_index){ ch->peer_qh + VMSG_V1_QH_OFF_TAIL, 16 };
-	rx.cons = (struct vmsg_spsc_index){ ch->own_qh + VMSG_V1_QH_OFF_HEAD, 16 };
-	rx.awake = ch->extended ? ch->base + VMSG_EXT_LINE +
-					  (drv ? VMSG_EXT_OFF_DRV_AWAKE : VMSG_EXT_OFF_DEV_AWAKE) :
-				  0;
-	rx.kicked = ch->extended ? ch->peer_qh + VMSG_SIDE_OFF_KICKED : 0;
-	tx.num_slots = rx.num_slots = in->num_elems;
-	tx.slot_size = rx.slot_size = in->elem_size;
-	tx.flags = rx.flags = VMSG_SPSC_F_LE_INDEX;
-	tx.mem = rx.mem = ch->mem;
-	tx.cache = rx.cache = ch->cfg.cache;
-	err = vmsg_spsc_desc_check(&tx);
+	if (ch->extended) {
+		tx->awake = peer_awake; /* the peer consumes what we send */
+		tx->kicked = ch->own_qh + VMSG_SIDE_OFF_KICKED;
+		rx->awake = own_awake;
+		rx->kicked = ch->peer_qh + VMSG_SIDE_OFF_KICKED;
+	}
+	err = vmsg_spsc_desc_check(tx);
 	if (!err)
-		err = vmsg_spsc_desc_check(&rx);
-	*txd = tx;
-	*rxd = rx;
+		err = vmsg_spsc_desc_check(rx);
+	if (err) /* no half-described ring until a later attach succeeds */
+		*tx = *rx = (struct vmsg_spsc_desc){ 0 };
 	return err;
 }
 
@@ -82,11 +100,9 @@ static int setup_rings(struct vmsg_shm_chan *ch, struct vmsg_spsc_desc *txd,
  * Our array is zeroed later (step 2), once the peer no longer reads it: a
  * survivor may still copy slots it learned of before we restarted.
  */
-static int start(struct vmsg_shm_chan *ch, const struct vmsg_spsc_desc *txd,
-		 const struct vmsg_spsc_desc *rxd)
+static void start(struct vmsg_shm_chan *ch)
 {
 	uint32_t old_epoch = 0;
-	int err;
 
 	if (ch->extended && (word_load(ch, ch->own_qh) & 0xFFFFu) == VMSG_V1_QH_MAGIC)
 		old_epoch = word_load(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH);
@@ -96,14 +112,10 @@ static int start(struct vmsg_shm_chan *ch, const struct vmsg_spsc_desc *txd,
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH, ch->own_epoch);
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_PEER_ID, ch->cfg.peer_id);
 	}
-	err = vmsg_spsc_prod_init(&ch->tx, txd, VMSG_SPSC_INIT_RESET);
-	if (!err)
-		err = vmsg_spsc_cons_init(&ch->rx, rxd, VMSG_SPSC_INIT_RESET);
-	if (err)
-		return err;
+	vmsg_spsc_prod_start(&ch->tx); /* descriptions checked by setup_rings() */
+	vmsg_spsc_cons_start(&ch->rx);
 	ch->peer_was_run = false;
 	ch->attached = true;
-	return 0;
 }
 
 /*
@@ -113,7 +125,6 @@ static int start(struct vmsg_shm_chan *ch, const struct vmsg_spsc_desc *txd,
  */
 static int attach(struct vmsg_shm_chan *ch)
 {
-	struct vmsg_spsc_desc txd, rxd;
 	int err;
 
 #if VMSG_CONFIG_SHM_V1_OWNER_ONLY
@@ -128,8 +139,10 @@ static int attach(struct vmsg_shm_chan *ch)
 		return err;
 	if (ch->info.elem_size < 8u)
 		return VMSG_ENOTSUP; /* cannot hold a virtio-msg header */
-	err = setup_rings(ch, &txd, &rxd);
-	return err ? err : start(ch, &txd, &rxd);
+	err = setup_rings(ch);
+	if (!err)
+		start(ch);
+	return err;
 }
 
 int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, void *base, size_t size,
@@ -173,6 +186,13 @@ static void set_guards(struct vmsg_shm_chan *ch)
 	vmsg_spsc_cons_set_guard(&ch->rx, g, n);
 }
 
+/* Out of RUN: the rings no longer check the peer. */
+static void drop_guards(struct vmsg_shm_chan *ch)
+{
+	vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
+	vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+}
+
 /*
  * Step 3: pair with the peer life we see, publish RUN, then look again after
  * a full fence. If the peer restarted meanwhile, it either saw our RUN and
@@ -192,8 +212,7 @@ static int enter_run(struct vmsg_shm_chan *ch, uint32_t st, uint32_t epoch)
 	st = (pw >> 16) & VMSG_V1_STATE_MASK;
 	if ((pw & 0xFFFFu) != VMSG_V1_QH_MAGIC || (st != VMSG_SHM_READY && st != VMSG_SHM_RUN) ||
 	    (ch->extended && word_load(ch, ch->peer_qh + VMSG_SIDE_OFF_EPOCH) != epoch)) {
-		vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
-		vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+		drop_guards(ch);
 		publish_state(ch, VMSG_SHM_READY);
 		return 0;
 	}
@@ -239,10 +258,15 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 
 	switch (ch->state) {
 	case VMSG_SHM_INIT:
-		/* A peer still in RUN has not seen our restart yet: wait. Once
-		 * it is INIT or READY it reads nothing of ours: zero our array. */
+	case VMSG_SHM_PEER_DEAD:
+		/* INIT: a peer still in RUN has not seen our restart yet: wait.
+		 * Once it is INIT or READY it reads nothing of ours: zero our
+		 * array. PEER_DEAD: drop what the old peer never read, in both
+		 * rings; the new one starts clean. */
 		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY)) {
 			vmsg_spsc_prod_reset(&ch->tx, true);
+			if (ch->state == VMSG_SHM_PEER_DEAD)
+				vmsg_spsc_cons_reset(&ch->rx);
 			publish_state(ch, VMSG_SHM_READY);
 		}
 		break;
@@ -253,14 +277,6 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 	case VMSG_SHM_RUN:
 		if (peer_lost(ch, magic, st, epoch))
 			ev |= vmsg_shm_chan_peer_gone(ch);
-		break;
-	case VMSG_SHM_PEER_DEAD:
-		/* Drop what the old peer never read; the new one starts clean. */
-		if (magic && (st == VMSG_SHM_INIT || st == VMSG_SHM_READY)) {
-			vmsg_spsc_prod_reset(&ch->tx, true);
-			vmsg_spsc_cons_reset(&ch->rx);
-			publish_state(ch, VMSG_SHM_READY);
-		}
 		break;
 	default: /* SHUTDOWN: closed by us */
 		break;
@@ -276,8 +292,7 @@ int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch)
 		return 0;
 	if (ch->state == VMSG_SHM_RUN || ch->state == VMSG_SHM_READY) {
 		publish_state(ch, VMSG_SHM_PEER_DEAD);
-		vmsg_spsc_prod_set_guard(&ch->tx, 0, 0);
-		vmsg_spsc_cons_set_guard(&ch->rx, 0, 0);
+		drop_guards(ch);
 	}
 	if (!was_run)
 		return 0;

@@ -16,94 +16,95 @@
 #define IS_POW2(a) ((a) != 0 && ((a) & ((a) - 1u)) == 0)
 _Static_assert(IS_POW2(VMSG_SHM_LINE) && IS_POW2(WINDOW_ALIGN), "ROUND_UP needs powers of two");
 
-struct v1_place {
-	uint64_t dev_qh, drv_qh, dev_elems, drv_elems, window, end;
-};
-
-/* Our placement: each queue head on its own line, 64-byte aligned arrays. */
-static int place(const struct vmsg_shm_v1_params *prm, struct v1_place *pl)
+/*
+ * Our placement: each queue head on its own line, 64-byte aligned arrays.
+ * The layout goes into @in as vmsg_shm_v1_validate() would report it (the
+ * rest zero), its end into @end.
+ */
+static int place(const struct vmsg_shm_v1_params *prm, struct vmsg_shm_v1_info *in, uint64_t *end)
 {
 	uint64_t off = VMSG_V1_HDR_SIZE, arr;
 
+	*in = (struct vmsg_shm_v1_info){ 0 };
 	if (!prm || prm->num_elems < 2 || prm->elem_size == 0 || prm->elem_size % 4u)
 		return VMSG_EINVAL;
 	if (prm->window_size && !prm->extended)
 		return VMSG_EINVAL; /* only our extension can describe a window */
+	if (prm->window_size > UINT64_MAX / 2)
+		return VMSG_EINVAL;
+	in->num_elems = prm->num_elems;
+	in->elem_size = prm->elem_size;
+	in->extended = prm->extended;
+	in->window_size = prm->window_size;
 	if (prm->extended)
 		off += VMSG_SHM_LINE; /* the extension line */
-	pl->dev_qh = off;
-	pl->drv_qh = off + VMSG_SHM_LINE;
+	in->dev_qh = off;
+	in->drv_qh = off + VMSG_SHM_LINE;
 	off += 2u * VMSG_SHM_LINE;
 	arr = ROUND_UP((uint64_t)prm->num_elems * prm->elem_size, VMSG_SHM_LINE);
-	pl->dev_elems = off;
-	pl->drv_elems = off + arr;
+	in->dev_elems = off;
+	in->drv_elems = off + arr;
 	off += 2u * arr;
-	pl->window = 0;
 	if (prm->window_size) {
-		if (prm->window_size > UINT64_MAX / 2)
-			return VMSG_EINVAL;
-		pl->window = ROUND_UP(off, WINDOW_ALIGN);
-		off = pl->window + prm->window_size;
+		in->window_off = ROUND_UP(off, WINDOW_ALIGN);
+		off = in->window_off + prm->window_size;
 	}
-	pl->end = off;
+	*end = off;
 	return 0;
 }
 
 int vmsg_shm_v1_size(const struct vmsg_shm_v1_params *prm, uint64_t *size)
 {
-	struct v1_place pl;
-	int err = place(prm, &pl);
+	struct vmsg_shm_v1_info in;
+	uint64_t end;
+	int err = place(prm, &in, &end);
 
 	if (err || !size)
 		return VMSG_EINVAL;
-	*size = pl.end;
+	*size = end;
 	return 0;
 }
 
-static void zero_range(uint8_t mem, uint8_t *p, uint32_t n)
-{
-	static const uint8_t zeros[VMSG_SHM_LINE];
-
-	for (uint32_t off = 0; off < n; off += VMSG_SHM_LINE)
-		vmsg_shm_write(mem, p + off, zeros, VMSG_SHM_LINE);
-}
-
 #define EXT_BYTES 24u /* magic, version, window offset and size */
+/* The header, then the start of the extension line right after it. */
+#define IMAGE_BYTES (VMSG_V1_HDR_SIZE + EXT_BYTES)
+_Static_assert(VMSG_EXT_LINE == VMSG_V1_HDR_SIZE, "the extension line follows the header");
 
-/* The header and extension line our writer puts down for @prm (the
- * extension only when prm->extended). */
-static void v1_image(const struct vmsg_shm_v1_params *prm, const struct v1_place *pl,
-		     uint8_t hdr[VMSG_V1_HDR_SIZE], uint8_t ext[EXT_BYTES])
+/* The header and extension line our writer puts down for the layout @in
+ * (the extension only when in->extended), as one image: img[0..63] the
+ * header, img[64..87] what we write of the extension line. */
+static void v1_image(const struct vmsg_shm_v1_info *in, uint8_t img[IMAGE_BYTES])
 {
+	uint8_t *hdr = img, *ext = img + VMSG_EXT_LINE;
+
 	for (unsigned i = 0; i < VMSG_V1_HDR_SIZE; i++)
 		hdr[i] = 0;
 	vmsg_put_le16(hdr + VMSG_V1_OFF_MAGIC, VMSG_V1_MAGIC);
 	vmsg_put_le16(hdr + VMSG_V1_OFF_LENGTH, VMSG_V1_HDR_SIZE);
 	vmsg_put_le16(hdr + VMSG_V1_OFF_VERSION, VMSG_V1_VERSION);
-	vmsg_put_le16(hdr + VMSG_V1_OFF_NUM_ELEMS, prm->num_elems);
-	vmsg_put_le16(hdr + VMSG_V1_OFF_ELEM_SIZE, prm->elem_size);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_QH, pl->dev_qh);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_ELEMS, pl->dev_elems);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_QH, pl->drv_qh);
-	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_ELEMS, pl->drv_elems);
+	vmsg_put_le16(hdr + VMSG_V1_OFF_NUM_ELEMS, in->num_elems);
+	vmsg_put_le16(hdr + VMSG_V1_OFF_ELEM_SIZE, in->elem_size);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_QH, in->dev_qh);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DEV_ELEMS, in->dev_elems);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_QH, in->drv_qh);
+	vmsg_put_le64(hdr + VMSG_V1_OFF_DRV_ELEMS, in->drv_elems);
 	vmsg_put_le32(ext + VMSG_EXT_OFF_MAGIC, VMSG_EXT_MAGIC);
 	vmsg_put_le32(ext + VMSG_EXT_OFF_VERSION, VMSG_EXT_VERSION);
-	vmsg_put_le64(ext + VMSG_EXT_OFF_WINDOW_OFF, pl->window);
-	vmsg_put_le64(ext + VMSG_EXT_OFF_WINDOW_SIZE, prm->window_size);
+	vmsg_put_le64(ext + VMSG_EXT_OFF_WINDOW_OFF, in->window_off);
+	vmsg_put_le64(ext + VMSG_EXT_OFF_WINDOW_SIZE, in->window_size);
 }
 
-static int write_placed(uint8_t *b, const struct vmsg_shm_v1_params *prm,
-			const struct v1_place *pl, uint8_t mem)
+static int write_placed(uint8_t *b, const struct vmsg_shm_v1_info *in, uint8_t mem)
 {
-	uint8_t hdr[VMSG_V1_HDR_SIZE], ext[EXT_BYTES];
+	uint8_t img[IMAGE_BYTES], *hdr = img, *ext = img + VMSG_EXT_LINE;
 
-	v1_image(prm, pl, hdr, ext);
+	v1_image(in, img);
 	/* Withdraw any old layout first, then clear the lines whose stale
 	 * contents a peer could misread (extension, both queue heads). */
 	vmsg_shm_store32(mem, b, 0);
-	zero_range(mem, b + VMSG_V1_HDR_SIZE, (uint32_t)(pl->dev_elems - VMSG_V1_HDR_SIZE));
+	vmsg_shm_write(mem, b + VMSG_V1_HDR_SIZE, 0, (uint32_t)(in->dev_elems - VMSG_V1_HDR_SIZE));
 	vmsg_shm_write(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4);
-	if (prm->extended) {
+	if (in->extended) {
 		vmsg_shm_write(mem, b + VMSG_EXT_LINE + 4, ext + 4, EXT_BYTES - 4);
 		vmsg_shm_write(mem, b + VMSG_EXT_LINE, ext, 4);
 	}
@@ -114,20 +115,21 @@ static int write_placed(uint8_t *b, const struct vmsg_shm_v1_params *prm,
 
 int vmsg_shm_v1_write(void *base, size_t size, const struct vmsg_shm_v1_params *prm, uint8_t mem)
 {
-	struct v1_place pl;
+	struct vmsg_shm_v1_info in;
+	uint64_t end;
 
-	if (!base || (uintptr_t)base % 4u || place(prm, &pl) || pl.end > size ||
+	if (!base || (uintptr_t)base % 4u || place(prm, &in, &end) || end > size ||
 	    mem > VMSG_SPSC_MEM_DEVICE)
 		return VMSG_EINVAL;
 	if (!vmsg_mem_compiled(mem))
 		return VMSG_ENOTSUP;
-	return write_placed(base, prm, &pl, mem);
+	return write_placed(base, &in, mem);
 }
 
 /* Does @b hold exactly these bytes (a multiple of 4)? */
 static bool holds(uint8_t mem, const uint8_t *b, const uint8_t *want, uint32_t n)
 {
-	uint8_t got[VMSG_V1_HDR_SIZE];
+	uint8_t got[IMAGE_BYTES];
 
 	vmsg_shm_read(mem, b, got, n);
 	for (uint32_t i = 0; i < n; i++)
@@ -147,29 +149,20 @@ static bool holds(uint8_t mem, const uint8_t *b, const uint8_t *want, uint32_t n
 int vmsg_shm_v1_own(void *base, size_t size, const struct vmsg_shm_v1_params *prm, uint8_t mem,
 		    struct vmsg_shm_v1_info *info)
 {
-	uint8_t hdr[VMSG_V1_HDR_SIZE], ext[EXT_BYTES];
+	uint8_t img[IMAGE_BYTES];
 	uint8_t *b = base;
-	struct v1_place pl;
+	uint64_t end;
 	uint32_t w0;
 
-	if (place(prm, &pl) || pl.end > size)
+	if (place(prm, info, &end) || end > size)
 		return VMSG_EINVAL;
-	*info = (struct vmsg_shm_v1_info){ 0 };
-	info->num_elems = prm->num_elems;
-	info->elem_size = prm->elem_size;
-	info->dev_qh = pl.dev_qh;
-	info->dev_elems = pl.dev_elems;
-	info->drv_qh = pl.drv_qh;
-	info->drv_elems = pl.drv_elems;
-	info->extended = prm->extended;
-	info->window_off = pl.window;
-	info->window_size = prm->window_size;
-	v1_image(prm, &pl, hdr, ext);
+	v1_image(info, img);
 	w0 = vmsg_shm_load32(mem, b); /* acquire, as the validator's first look */
-	if (vmsg_le32_swap(w0) == vmsg_get_le32(hdr) && holds(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4) &&
-	    (!prm->extended || holds(mem, b + VMSG_EXT_LINE, ext, EXT_BYTES)))
+	/* Then the rest of the header and (extended) of the extension line. */
+	if (vmsg_le32_swap(w0) == vmsg_get_le32(img) &&
+	    holds(mem, b + 4, img + 4, (prm->extended ? IMAGE_BYTES : VMSG_V1_HDR_SIZE) - 4))
 		return 0;
-	return write_placed(b, prm, &pl, mem);
+	return write_placed(b, info, mem);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -10,7 +10,8 @@
 
 /* Copy @n bytes (a multiple of 4, 4-aligned) out of shared memory. */
 void vmsg_shm_read(uint8_t mem, const void *src, void *dst, uint32_t n);
-/* Write @n bytes (a multiple of 4, 4-aligned) into shared memory. */
+/* Write @n bytes (a multiple of 4, 4-aligned) into shared memory; zeros
+ * when @src is NULL. */
 void vmsg_shm_write(uint8_t mem, void *dst, const void *src, uint32_t n);
 /* One aligned 32-bit word: acquire load / release store, value as stored. */
 uint32_t vmsg_shm_load32(uint8_t mem, const void *p);

@@ -13,6 +13,7 @@
 #include "virtio_msg/spsc.h"
 
 #include "spsc/arch.h"
+#include "spsc/ring_internal.h"
 
 /* Built for size (-Os, firmware), the compiler decides what to inline:
  * forcing the hot path into every entry point costs 1.3 KB on a Cortex-M4. */
@@ -437,11 +438,14 @@ int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d)
 	return 0;
 }
 
-static void clear_endpoint(void *e, size_t n)
+/* Zero an endpoint's state after its description: guards, indices, stats. */
+_Static_assert(offsetof(struct vmsg_spsc_prod, d) == 0 && offsetof(struct vmsg_spsc_cons, d) == 0,
+	       "the description comes first");
+static void clear_state(void *e, size_t n)
 {
-	uint8_t *b = e;
+	uint8_t *b = (uint8_t *)e + sizeof(struct vmsg_spsc_desc);
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n - sizeof(struct vmsg_spsc_desc); i++)
 		b[i] = 0;
 }
 
@@ -474,6 +478,24 @@ static void cons_start_tokens(struct vmsg_spsc_cons *c)
 	kword_store(&c->d, c->d.awake, c->token);
 }
 
+/*
+ * Set-up in two steps, so the channel (src/shm/channel.c) checks its ring
+ * descriptions once, before its side effects, and then starts the
+ * endpoints whose description it wrote in place: vmsg_spsc_prod_start()
+ * and vmsg_spsc_cons_start() (spsc/ring_internal.h) take a checked p->d.
+ */
+void vmsg_spsc_prod_start(struct vmsg_spsc_prod *p)
+{
+	clear_state(p, sizeof(*p));
+	vmsg_spsc_prod_reset(p, false);
+}
+
+void vmsg_spsc_cons_start(struct vmsg_spsc_cons *c)
+{
+	clear_state(c, sizeof(*c));
+	vmsg_spsc_cons_reset(c);
+}
+
 int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d, unsigned how)
 {
 	int err = vmsg_spsc_desc_check(d);
@@ -482,13 +504,13 @@ int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d
 		return VMSG_EINVAL;
 	if (err)
 		return err; /* VMSG_EINVAL, or VMSG_ENOTSUP: compiled out */
-	clear_endpoint(p, sizeof(*p));
 	p->d = *d;
 	slots_unknown(p);
 	if (how == VMSG_SPSC_INIT_RESET) {
-		vmsg_spsc_prod_reset(p, false);
+		vmsg_spsc_prod_start(p);
 		return 0;
 	}
+	clear_state(p, sizeof(*p));
 	/* Resume: our own index is read once, here, and trusted no more. The
 	 * token we kicked for last is forgotten: at worst one spare kick. */
 	p->prod = p->published = idx_load(d, &d->prod);
@@ -506,12 +528,12 @@ int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c, const struct vmsg_spsc_desc *d
 		return VMSG_EINVAL;
 	if (err)
 		return err; /* VMSG_EINVAL, or VMSG_ENOTSUP: compiled out */
-	clear_endpoint(c, sizeof(*c));
 	c->d = *d;
 	if (how == VMSG_SPSC_INIT_RESET) {
-		vmsg_spsc_cons_reset(c);
+		vmsg_spsc_cons_start(c);
 		return 0;
 	}
+	clear_state(c, sizeof(*c));
 	c->cons = c->published = idx_load(d, &d->cons);
 	c->prod_seen = idx_load(d, &d->prod);
 	cons_start_tokens(c);

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Internal to the library: ring set-up for the shm channels. */
+#ifndef VMSG_RING_INTERNAL_H
+#define VMSG_RING_INTERNAL_H
+
+#include "virtio_msg/spsc.h"
+
+/*
+ * Start an endpoint whose description the caller wrote into p->d (c->d) and
+ * checked with vmsg_spsc_desc_check() (0): the rest is zeroed and the
+ * endpoint reset, as vmsg_spsc_prod_init() / _cons_init() with
+ * VMSG_SPSC_INIT_RESET do. Cannot fail.
+ */
+void vmsg_spsc_prod_start(struct vmsg_spsc_prod *p);
+void vmsg_spsc_cons_start(struct vmsg_spsc_cons *c);
+
+#endif /* VMSG_RING_INTERNAL_H */
