@@ -505,12 +505,12 @@ int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d
 	if (err)
 		return err; /* VMSG_EINVAL, or VMSG_ENOTSUP: compiled out */
 	p->d = *d;
-	slots_unknown(p);
 	if (how == VMSG_SPSC_INIT_RESET) {
 		vmsg_spsc_prod_start(p);
 		return 0;
 	}
 	clear_state(p, sizeof(*p));
+	slots_unknown(p); /* an earlier life's bytes may be in the slots */
 	/* Resume: our own index is read once, here, and trusted no more. The
 	 * token we kicked for last is forgotten: at worst one spare kick. */
 	p->prod = p->published = idx_load(d, &d->prod);
