@@ -578,9 +578,13 @@ static void test_bus_init_rejects_missing_required_op(void **state)
 	}
 	/* The optional ops may all be missing. */
 	fx_cfg(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
-	ops = (struct vmsg_bus_ops){ fk_send, fk_recv, fk_wait, fk_params, 0, 0, 0 };
+	ops = (struct vmsg_bus_ops){ .send = fk_send, .recv = fk_recv, .wait = fk_wait,
+				     .params = fk_params };
 	X->cfg.ops = &ops;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), 0);
+	/* No arm op: every message rings the doorbell, sleeping is safe. */
+	assert_int_equal(vmsg_bus_prepare_sleep(&X->bus), 0);
+	assert_int_equal(vmsg_bus_prepare_sleep(0), VMSG_EINVAL);
 	X->cfg.ops = 0;
 	assert_int_equal(vmsg_bus_init(&X->bus, &X->cfg), VMSG_EINVAL);
 	assert_int_equal(vmsg_bus_init(&X->bus, 0), VMSG_EINVAL);

@@ -126,6 +126,14 @@ static void on_device(void *ctx, uint16_t dev_num, uint16_t state)
 		e->ndevev++;
 }
 
+/* A build of the portable path (VMSG_POSIX_SHM_PORTABLE: no memfd, no
+ * eventfd, poll()) gives every region a name. */
+#ifdef VMSG_POSIX_SHM_PORTABLE
+#define NEED_SHM_NAME true
+#else
+#define NEED_SHM_NAME false
+#endif
+
 struct ep_cfg {
 	bool server;
 	enum vmsg_shm_side side;
@@ -167,7 +175,7 @@ static int ep_open(struct ep *e, const struct ep_cfg *c)
 			mk_path(e->path, sizeof(e->path));
 		if (c->shm)
 			snprintf(e->shm, sizeof(e->shm), "%s", c->shm);
-		else if (c->use_shm_name)
+		else if (c->use_shm_name || NEED_SHM_NAME)
 			mk_shm_name(e->shm, sizeof(e->shm));
 	} else {
 		snprintf(e->path, sizeof(e->path), "%s", c->path);
@@ -1541,6 +1549,10 @@ static void test_port_posix_shm_stale_and_busy_path(void **state)
 	pc.socket_path = path;
 	pc.side = VMSG_SHM_DRIVER;
 	pc.server = true;
+	if (NEED_SHM_NAME) {
+		mk_shm_name(e->shm, sizeof(e->shm));
+		pc.shm_name = e->shm;
+	}
 	assert_int_equal(vmsg_posix_shm_open(&e->port, &pc), 0);
 	e->port_open = true;
 	/* A second server on the live path is refused and leaves it alone. */
@@ -1559,6 +1571,83 @@ static void test_port_posix_shm_stale_and_busy_path(void **state)
 		assert_int_equal(vmsg_posix_shm_open(&e2->port, &pc), VMSG_ETIMEDOUT);
 		assert_true(now_ns() - t0 >= 200 * MS); /* the budget was honoured */
 	}
+}
+
+static void no_handler(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *m)
+{
+	(void)ctx;
+	(void)bus;
+	(void)m;
+}
+
+/*
+ * The application's own event loop (port_posix_shm.h, bus.h): this process
+ * sleeps only in poll(2) on vmsg_posix_shm_fd(), after
+ * vmsg_bus_prepare_sleep() said it may, and calls vmsg_bus_poll(); never
+ * vmsg_bus_wait(). The peer's connection, discovery, 200 PINGs and its
+ * hang-up must all wake it: a wake-up the fd missed leaves a PING
+ * unanswered until the peer's 5 s timeout fails it. (Without the prepare
+ * call the first PING after discovery timed out: kick suppression rang the
+ * doorbell once per sleep, and this loop never said it slept.)
+ */
+static void test_port_posix_shm_fd_event_loop(void **state)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = { 0 };
+	struct result res;
+	struct role r;
+	uint64_t end = now_ns() + 60 * SEC, wakeups = 0, idle = 0, late = 0;
+	bool peer_gone = false;
+	struct kid *k;
+	pid_t pid;
+
+	(void)state;
+	c.side = VMSG_SHM_DEVICE;
+	c.server = true;
+	assert_int_equal(ep_open(e, &c), 0);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(vmsg_bus_add_device(&e->bus, devs32[i], no_handler, 0, false), 0);
+	r = device_role(e->path, false, M_PING);
+	r.side = VMSG_SHM_DRIVER;
+	r.pings = 200;
+	pid = spawn(child_driver, &r);
+	k = kid_of(pid);
+	while (!peer_gone) {
+		struct pollfd pf[2] = { { vmsg_posix_shm_fd(&e->port), POLLIN, 0 },
+					{ k->res_fd, POLLIN, 0 } };
+		int pre = vmsg_bus_prepare_sleep(&e->bus);
+		int n;
+
+		assert_true(pre >= 0);
+		if (pre > 0)
+			assert_true(vmsg_bus_poll(&e->bus) >= 0); /* pending: no sleep */
+		n = poll(pf, 2, pre > 0 ? 0 : 1000);
+
+		assert_true(n >= 0 || errno == EINTR);
+		if (n > 0 && pf[0].revents) {
+			wakeups++;
+			assert_true(vmsg_bus_poll(&e->bus) >= 0);
+		} else if (n == 0) {
+			/* A timeout: poll as a real loop would. Finding messages
+			 * now means the fd missed their doorbell. */
+			idle++;
+			n = vmsg_bus_poll(&e->bus);
+			assert_true(n >= 0);
+			late += n > 0;
+			continue;
+		}
+		/* The child wrote its result (or died): stop serving. */
+		peer_gone = n > 0 && pf[1].revents;
+		assert_true(now_ns() < end);
+	}
+	kid_result(pid, &res, 0, 10 * SEC);
+	assert_int_equal(res.found, 3);
+	assert_int_equal(res.answers_ok, 200);
+	assert_int_equal(res.stats.timeouts, 0);
+	assert_true(e->bus.stats.received >= 200);
+	assert_int_equal(late, 0);
+	print_message("fd event loop: %" PRIu64 " wake-ups, %" PRIu64 " idle 1 s polls\n",
+		      wakeups, idle);
 }
 
 /* Both ends claiming the same virtio-msg side is refused; the server then
@@ -1610,6 +1699,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_names_cleaned_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_stale_and_busy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_same_side_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_fd_event_loop, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -1484,25 +1484,42 @@ static void amp_case(uint32_t fifo)
 		assert_int_equal(f->doorbell_off[i], VMSG_AMP_PCI_REG_NOTIFY + 4u * fifo);
 		assert_int_equal(f->doorbells[i], 1);
 	}
-	/* The model answered inside the NOTIFY write, so the driver found
-	 * the answers before it slept: the interrupts it raised are still
-	 * pending, all on vector q and none on the others. */
+	/* The model answered inside the NOTIFY write, so the driver mostly
+	 * found the answers before it slept. Every interrupt it raised went
+	 * to vector q and none to the others: the port took some (its idle
+	 * work drains them without blocking), the rest are still pending. */
 	assert_true(amp->raised > 0);
 	for (unsigned v = 0; v <= fifo; v++) {
 		uint64_t cnt = 0;
 		ssize_t r = read(f->irq_fd[v], &cnt, sizeof cnt);
 
 		if (v == fifo) {
-			assert_int_equal(r, (ssize_t)sizeof cnt);
-			assert_true(cnt > 0 && cnt <= amp->raised);
+			if (r != (ssize_t)sizeof cnt)
+				cnt = 0; /* all taken */
+			assert_int_equal(amp_port.dev.interrupts + cnt, amp->raised);
 		} else {
 			assert_int_equal(r, -1); /* EAGAIN: nothing on other vectors */
 		}
 	}
 	/* And a raised vector q wakes the driver's wait. */
+	{
+		uint64_t before = amp_port.dev.interrupts;
+
+		raise_irq(f, fifo);
+		assert_int_equal(amp_port.sb.hooks.wait(amp_port.sb.hooks.ctx, 10 * SEC), 0);
+		assert_int_equal(amp_port.dev.interrupts, before + 1);
+	}
+	/* The service hook takes one that is there without blocking, and
+	 * returns at once when none is. */
 	raise_irq(f, fifo);
-	assert_int_equal(amp_port.sb.hooks.wait(amp_port.sb.hooks.ctx, 10 * SEC), 0);
-	assert_int_equal(amp_port.dev.interrupts, 1);
+	{
+		uint64_t before = amp_port.dev.interrupts;
+
+		assert_int_equal(amp_port.sb.hooks.service(amp_port.sb.hooks.ctx), 0);
+		assert_int_equal(amp_port.dev.interrupts, before + 1);
+		assert_int_equal(amp_port.sb.hooks.service(amp_port.sb.hooks.ctx), 0);
+		assert_int_equal(amp_port.dev.interrupts, before + 1);
+	}
 	(void)vmsg_bus_close(&bus);
 	assert_int_equal(f->disables, 1);
 	assert_released(f);

@@ -1163,6 +1163,57 @@ static void test_shm_lifecycle_bus_recv_msg_size(void **state)
 	}
 }
 
+/*
+ * An application's own event loop (bus.h, vmsg_bus_prepare_sleep()): the
+ * shm bus's arm op tells the peer we sleep, so its next message rings the
+ * doorbell once; with a message already there it says "poll first". A loop
+ * that does not arm again after waking gets no more doorbells: kick
+ * suppression rings once per sleep, which is why the call is needed.
+ */
+static void test_shm_lifecycle_bus_arm_for_own_loop(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, VMSG_SPSC_MEM_COHERENT, 1),
+			    c1 = make_cfg(1, false, true, VMSG_SPSC_MEM_COHERENT, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	uint8_t m[ESIZE];
+	unsigned kicks = 0;
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = fake_kick;
+	h.wait = fake_wait;
+	h.ctx = &kicks;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+	assert_non_null(vmsg_shm_bus_ops.arm);
+	for (int round = 0; round < 3; round++) {
+		/* Empty: sleep. The peer's next message rings, once. */
+		assert_int_equal(vmsg_shm_bus_ops.arm(&sb), 0);
+		send_sized(&e[0], 12, 12);
+		assert_true(vmsg_shm_chan_need_kick(&e[0].ch));
+		send_sized(&e[0], 12, 12);
+		assert_false(vmsg_shm_chan_need_kick(&e[0].ch));
+		/* Woken, not drained: poll first, do not sleep. */
+		assert_int_equal(vmsg_shm_bus_ops.arm(&sb), 1);
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 12);
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 12);
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
+		/* Without a new arm, a message rings nothing (a loop that
+		 * slept now would miss it); it is still there to poll. */
+		send_sized(&e[0], 12, 12);
+		assert_false(vmsg_shm_chan_need_kick(&e[0].ch));
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), 12);
+	}
+	/* Not in RUN: nothing to arm, the lifecycle kicks on every change. */
+	vmsg_shm_chan_shutdown(&e[1].ch);
+	assert_int_equal(vmsg_shm_bus_ops.arm(&sb), 0);
+}
+
 /* The QEMU layout (spec §4.3), written by the test acting as the QEMU
  * device; our driver attaches, is not extended, reaches RUN, exchanges
  * traffic and asks for a kick every time, although the word at the place
@@ -1269,6 +1320,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_recv_msg_size, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_arm_for_own_loop, setup,
 						teardown),
 	};
 

@@ -84,6 +84,17 @@ struct vmsg_bus_ops {
 	/** Optional. Release the port's resources; the bus calls it from
 	 *  vmsg_bus_close(). */
 	int (*close)(void *priv);
+	/**
+	 * Optional. For an application that sleeps in its own event loop on
+	 * the port's fd instead of in wait(): make sure the next message rings
+	 * the doorbell (with kick suppression: tell the peer we are about to
+	 * sleep), then re-check. Never blocks.
+	 * @retval 0 nothing is pending: the caller may sleep until the fd is
+	 * readable. @retval >0 messages are pending (or the port has something
+	 * to report): poll before sleeping. Without it the bus assumes every
+	 * message rings the doorbell.
+	 */
+	int (*arm)(void *priv);
 };
 
 /** Which side of the bus this endpoint is. */
@@ -225,6 +236,28 @@ VMSG_API int vmsg_bus_close(struct vmsg_bus *b);
  *         taken before in this call was dispatched and nothing expired.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_poll(struct vmsg_bus *b);
+
+/**
+ * @brief Before an application sleeps on the port's fd in its own event
+ *        loop (poll, epoll, select), instead of in vmsg_bus_wait().
+ * Ports with kick suppression (the shm bus and every port built on it) ring
+ * the doorbell only for a side that said it sleeps; this says it, then
+ * re-checks. Call it before *every* sleep:
+ *
+ *     for (;;) {
+ *             if (vmsg_bus_prepare_sleep(&bus) == 0)
+ *                     poll(&(struct pollfd){ port_fd, POLLIN, 0 }, 1, timeout_ms);
+ *             vmsg_bus_poll(&bus);
+ *     }
+ *
+ * The timeout must still cover the deadlines of your pending requests, and
+ * while the link is not up (no peer yet, or the shm lifecycle handshake) it
+ * should be short (20 ms, as vmsg_bus_wait() uses): a plain vmamp v1 peer
+ * changes its state without ringing the doorbell.
+ * @retval 0 sleep now. @retval >0 poll first: something is pending.
+ * @retval VMSG_EINVAL bad or closed bus.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_prepare_sleep(struct vmsg_bus *b);
 
 /**
  * @brief Block in the port until a doorbell or @p timeout_ns; then poll.

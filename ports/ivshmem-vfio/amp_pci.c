@@ -32,6 +32,15 @@ static int hook_wait(void *ctx, int64_t timeout_ns)
 	return r < 0 ? r : 0;
 }
 
+/* An interrupt already there, without blocking: drains the eventfd for an
+ * application that sleeps on the port's fd itself (vmsg_bus_prepare_sleep()). */
+static int hook_service(void *ctx)
+{
+	int r = hook_wait(ctx, 0);
+
+	return r == VMSG_ETIMEDOUT ? 0 : r;
+}
+
 static int hook_now(void *ctx, uint64_t *ns)
 {
 	struct timespec ts;
@@ -113,6 +122,7 @@ int vmsg_amp_pci_open(struct vmsg_amp_pci *p, const struct vmsg_amp_pci_cfg *cfg
 		goto fail;
 	hooks.kick = hook_kick;
 	hooks.wait = hook_wait;
+	hooks.service = hook_service;
 	hooks.now = hook_now;
 	hooks.close = hook_close;
 	hooks.ctx = p;

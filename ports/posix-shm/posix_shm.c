@@ -19,9 +19,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifdef __linux__
+/*
+ * Linux: memfd regions, eventfd doorbells, one epoll fd for the caller.
+ * Elsewhere, or on Linux built with VMSG_POSIX_SHM_PORTABLE (the CI's
+ * `minimal` stage, so the fallback runs somewhere): shm_open regions only,
+ * the socket as the doorbell, poll(). Both still use the socket extensions
+ * Linux and the BSDs share (accept4, SOCK_CLOEXEC, MSG_NOSIGNAL,
+ * MSG_CMSG_CLOEXEC); macOS lacks them and is not supported.
+ */
+#if defined(__linux__) && !defined(VMSG_POSIX_SHM_PORTABLE)
+#define PSHM_LINUX 1
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#else
+#define PSHM_LINUX 0
 #endif
 
 #define HELLO_MAGIC "VMPSHM01"
@@ -70,7 +81,7 @@ static void close_fd(int *fd)
 /* The poll set: doorbell, connection, listening socket                   */
 /* ---------------------------------------------------------------------- */
 
-#ifdef __linux__
+#if PSHM_LINUX
 static void watch(struct vmsg_posix_shm *p, int fd, bool on)
 {
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
@@ -83,7 +94,7 @@ static void watch(struct vmsg_posix_shm *p, int fd, bool on)
 /* Wait up to @ms for anything on our fds; returns > 0 when something is ready. */
 static int wait_fds(struct vmsg_posix_shm *p, int ms)
 {
-#ifdef __linux__
+#if PSHM_LINUX
 	struct epoll_event ev[4];
 
 	return epoll_wait(p->epoll_fd, ev, 4, ms);
@@ -100,7 +111,7 @@ static int wait_fds(struct vmsg_posix_shm *p, int ms)
 
 static void drop_peer(struct vmsg_posix_shm *p)
 {
-#ifdef __linux__
+#if PSHM_LINUX
 	watch(p, p->conn_fd, false);
 	watch(p, p->efd_wait, false);
 #endif
@@ -152,7 +163,7 @@ static void accept_peer(struct vmsg_posix_shm *p)
 		return;
 	}
 	p->conn_fd = fd;
-#ifdef __linux__
+#if PSHM_LINUX
 	if (p->eventfd) {
 		/* Fresh doorbells per peer: no stale count crosses over. */
 		p->efd_wait = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -168,7 +179,7 @@ static void accept_peer(struct vmsg_posix_shm *p)
 		drop_peer(p);
 		return;
 	}
-#ifdef __linux__
+#if PSHM_LINUX
 	watch(p, p->conn_fd, true);
 	watch(p, p->efd_wait, true);
 #endif
@@ -273,7 +284,7 @@ static int make_region(struct vmsg_posix_shm *p, uint64_t size)
 		if (p->shm_fd >= 0)
 			snprintf(p->name, sizeof(p->name), "%s", p->cfg.shm_name);
 	} else {
-#ifdef __linux__
+#if PSHM_LINUX
 		p->shm_fd = memfd_create("virtio-msg", MFD_CLOEXEC);
 #else
 		return VMSG_ENOTSUP;
@@ -454,7 +465,7 @@ int vmsg_posix_shm_open(struct vmsg_posix_shm *p, const struct vmsg_posix_shm_cf
 	p->cfg = *cfg;
 	p->listen_fd = p->conn_fd = p->shm_fd = p->efd_wait = p->efd_kick = p->epoll_fd = -1;
 	strcpy(sa.sun_path, cfg->socket_path);
-#ifdef __linux__
+#if PSHM_LINUX
 	p->eventfd = !cfg->socket_doorbell;
 	p->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	if (p->epoll_fd < 0)
@@ -476,7 +487,7 @@ int vmsg_posix_shm_open(struct vmsg_posix_shm *p, const struct vmsg_posix_shm_cf
 		(void)vmsg_posix_shm_close(p);
 		return err;
 	}
-#ifdef __linux__
+#if PSHM_LINUX
 	watch(p, p->listen_fd, true);
 	watch(p, p->conn_fd, true);
 	watch(p, p->efd_wait, true);
@@ -491,7 +502,7 @@ struct vmsg_shm_bus *vmsg_posix_shm_bus(struct vmsg_posix_shm *p)
 
 int vmsg_posix_shm_fd(const struct vmsg_posix_shm *p)
 {
-#ifdef __linux__
+#if PSHM_LINUX
 	return p->epoll_fd;
 #else
 	return p->conn_fd >= 0 ? p->conn_fd : p->listen_fd;

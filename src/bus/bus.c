@@ -176,6 +176,13 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 	return (int)n;
 }
 
+int vmsg_bus_prepare_sleep(struct vmsg_bus *b)
+{
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	return b->cfg.ops->arm ? b->cfg.ops->arm(b->cfg.priv) : 0;
+}
+
 int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns)
 {
 	int r;

@@ -233,6 +233,40 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	return r;
 }
 
+/*
+ * An application's own event loop is about to sleep on the port's fd: the
+ * same steps as shm_wait() without the port's wait. The port's service
+ * hook first: it drains the doorbell (else the fd stays readable and the
+ * loop spins) and sees hang-ups and new peers; a doorbell rung after it
+ * makes the fd readable again. Then arm and re-check. The consumer stays
+ * armed after it wakes (its token was kicked for once), so the producer
+ * keeps checking the awake word until the next arm: the fence it costs
+ * anyway, and never a lost wake-up.
+ */
+static int shm_arm(void *priv)
+{
+	struct vmsg_shm_bus *sb = priv;
+	int r;
+
+	rx_release(sb);
+	if (sb->hooks.service)
+		(void)sb->hooks.service(sb->hooks.ctx);
+	if (sb->peer_gone)
+		return 1; /* recv reports it */
+	sb->tick_due = true; /* we may sleep: the idle work is due after */
+	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN) {
+		/* The doorbell just drained may have been the peer's step of
+		 * the handshake: take the step now, or it is lost. */
+		r = lifecycle(sb);
+		if (r < 0 || (r & VMSG_SHM_EV_DOWN))
+			return 1;
+		if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
+			return 0; /* see vmsg_bus_prepare_sleep(): short timeouts */
+	}
+	r = vmsg_shm_chan_arm(sb->ch);
+	return r == 0 ? 0 : 1; /* work, or an error recv will report */
+}
+
 static int shm_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct vmsg_shm_bus *sb = priv;
@@ -277,6 +311,7 @@ const struct vmsg_bus_ops vmsg_shm_bus_ops = {
 	.now = shm_now,
 	.translate = shm_translate,
 	.close = shm_close,
+	.arm = shm_arm,
 };
 
 int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,

@@ -19,7 +19,8 @@
  *     pc.iv.side = VMSG_SHM_DEVICE; pc.iv.owner = true;
  *     vmsg_ivshmem_host_open(&port, &pc);
  *     cfg.ops = &vmsg_shm_bus_ops; cfg.priv = vmsg_ivshmem_host_bus(&port);
- *     vmsg_bus_init(&bus, &cfg);  then poll(vmsg_ivshmem_host_fd(&port)) + vmsg_bus_poll()
+ *     vmsg_bus_init(&bus, &cfg);  then vmsg_bus_wait(), or vmsg_bus_prepare_sleep() +
+ *     poll(vmsg_ivshmem_host_fd(&port)) + vmsg_bus_poll() in your own loop
  */
 #ifndef VIRTIO_MSG_PORT_IVSHMEM_HOST_BUS_H
 #define VIRTIO_MSG_PORT_IVSHMEM_HOST_BUS_H

@@ -16,7 +16,8 @@
  *     pc.iv.side = VMSG_SHM_DRIVER;
  *     vmsg_ivshmem_vfio_open(&port, &pc);
  *     cfg.ops = &vmsg_shm_bus_ops; cfg.priv = vmsg_ivshmem_vfio_bus(&port);
- *     vmsg_bus_init(&bus, &cfg);  then poll(vmsg_ivshmem_vfio_fd(&port)) + vmsg_bus_poll()
+ *     vmsg_bus_init(&bus, &cfg);  then vmsg_bus_wait(), or vmsg_bus_prepare_sleep() +
+ *     poll(vmsg_ivshmem_vfio_fd(&port)) + vmsg_bus_poll() in your own loop
  *
  * See ports/ivshmem-vfio/README.md for binding the device and the IOMMU.
  */

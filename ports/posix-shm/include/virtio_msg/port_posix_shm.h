@@ -20,7 +20,8 @@
  *             .side = VMSG_SHM_DEVICE, .server = true };
  *     vmsg_posix_shm_open(&port, &pc);
  *     cfg.ops = &vmsg_shm_bus_ops; cfg.priv = vmsg_posix_shm_bus(&port);
- *     vmsg_bus_init(&bus, &cfg);      then poll(vmsg_posix_shm_fd(&port)) + vmsg_bus_poll()
+ *     vmsg_bus_init(&bus, &cfg);      then vmsg_bus_wait() in a loop, or in your own
+ *     loop vmsg_bus_prepare_sleep() + poll(vmsg_posix_shm_fd(&port)) + vmsg_bus_poll()
  */
 #ifndef VIRTIO_MSG_PORT_POSIX_SHM_H
 #define VIRTIO_MSG_PORT_POSIX_SHM_H
@@ -82,7 +83,10 @@ VMSG_API VMSG_MUST_CHECK int vmsg_posix_shm_open(struct vmsg_posix_shm *p,
 VMSG_API struct vmsg_shm_bus *vmsg_posix_shm_bus(struct vmsg_posix_shm *p);
 
 /** @brief One fd that becomes readable on a doorbell, a hang-up or a new
- *  peer: put it in your poll loop, then call vmsg_bus_poll(). */
+ *  peer: put it in your poll loop, call vmsg_bus_prepare_sleep() before
+ *  each sleep (bus.h), and vmsg_bus_poll() after. Without the portable
+ *  fallback's epoll (Linux) it is the connection, or the listening socket
+ *  while no peer is connected. */
 VMSG_API int vmsg_posix_shm_fd(const struct vmsg_posix_shm *p);
 
 /** @brief Whether a peer is connected now. */
