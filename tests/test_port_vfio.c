@@ -8,8 +8,9 @@
  *    bytes (IntrMask, IntrStatus read-to-clear, IVPosition, DOORBELL),
  *    mmap-able or not, BAR2 shared memory, MSI-X with N vectors or INTx;
  *  - AMP-PCI (10ee:9039, shm-and-ports.md 4.2): BAR0 16 KiB with VERSION,
- *    FEATURES and NOTIFY[q] at 0x20 + 4q, BAR1 16 KiB with the SPSC-v0
- *    queues at 0x1000 / 0x2000, MSI-X vector q for FIFO q.
+ *    FEATURES and NOTIFY[q] at 0x20 + 4q, BAR1 num_fifos x 16 KiB with
+ *    FIFO q's SPSC-v0 queues at q x 16 KiB + 0x1000 / + 0x2000, MSI-X
+ *    vector q for FIFO q.
  * Like the real thing, device registers are little-endian and the device
  * fd's pread/pwrite is a byte stream equal to what a mapping shows (vfio-pci
  * swaps nothing on either path), so on a big-endian host a register value
@@ -161,7 +162,7 @@ static struct fake *fake_new(enum kind kind)
 		f->vendor = 0x10ee;
 		f->device = 0x9039;
 		f->bar0_size = 0x4000;
-		f->bar1_size = 0x4000;
+		f->bar1_size = 2 * VMSG_AMP_PCI_FIFO_SIZE; /* num_fifos x 16 KiB */
 		f->bar2_size = 0x1000; /* MSI-X table + PBA */
 		f->bar0_mmap = false;
 		f->msix = 2;
@@ -1319,9 +1320,16 @@ static void test_bus_v0_pwrite(void **state)
 /* AMP-PCI (10ee:9039)                                                    */
 /* ---------------------------------------------------------------------- */
 
-/* The device model: the library's own v0 channel as the device side on
- * BAR1 (same offsets), a device-role bus on it, MSI-X vector q to ring the
- * driver. Run synchronously from the fake's NOTIFY write. */
+/*
+ * The device model, as QEMU's device behaves (shm-and-ports.md 4.2, and
+ * what its sources do): FIFO q's SPSC-v0 queues at BAR1 + q x 16 KiB +
+ * 0x1000 / + 0x2000; it copies only 48 bytes of each message in each
+ * direction (or a whole slot, for the "copies more" cases); it never resets
+ * its indices but picks up whatever is in BAR1 (the library's v0 channel,
+ * device side, opened with INIT_RESUME); le32 indices, as the proposal
+ * says; it drains the driver's queue synchronously inside the NOTIFY write
+ * and raises MSI-X vector q after each message it sends.
+ */
 struct amp_model {
 	struct fake *f;
 	uint32_t fifo;
@@ -1336,6 +1344,12 @@ struct amp_model {
 };
 
 static struct amp_model *amp;
+
+/* FIFO q's window in the fake's BAR1. */
+static uint8_t *amp_win(struct fake *f, uint32_t fifo)
+{
+	return f->bar1 + (size_t)fifo * VMSG_AMP_PCI_FIFO_SIZE;
+}
 
 static int amp_kick(void *ctx)
 {
@@ -1381,10 +1395,29 @@ static void amp_notify(struct fake *f, uint64_t off, uint32_t val)
 		m->poll_err = r;
 }
 
-static void amp_model_open(struct fake *f, uint32_t fifo, const uint16_t *nums, unsigned n)
+/* The wire profile a bus with this maximum takes: below 52 only the 2025
+ * one (the protocol of the QEMU that copies 48 bytes). */
+static enum vmsg_profile amp_profile(uint32_t max)
+{
+	return max < VMSG_MAX_MSG_SIZE_MIN ? VMSG_PROFILE_2025 : VMSG_PROFILE_2026;
+}
+
+/* A 2025-profile bus in a build without it: vmsg_bus_init() refuses, skip. */
+static void amp_need_profile(uint32_t max)
+{
+#if VMSG_CONFIG_NO_PROFILE_2025
+	if (amp_profile(max) == VMSG_PROFILE_2025)
+		skip();
+#else
+	(void)max;
+#endif
+}
+
+static void amp_model_open(struct fake *f, uint32_t fifo, uint32_t max, const uint16_t *nums,
+			   unsigned n)
 {
 	struct vmsg_shm_v0_params v0 = { VMSG_AMP_PCI_DRV_QUEUE, VMSG_AMP_PCI_DEV_QUEUE,
-					 VMSG_AMP_PCI_QUEUE_SIZE, false, false };
+					 VMSG_AMP_PCI_QUEUE_SIZE, true, false };
 	struct vmsg_shm_cfg cc = { 0 };
 	struct vmsg_shm_bus_hooks hooks = { 0 };
 	struct vmsg_bus_cfg bc = { 0 };
@@ -1398,17 +1431,19 @@ static void amp_model_open(struct fake *f, uint32_t fifo, const uint16_t *nums, 
 	f->on_doorbell = amp_notify;
 	cc.side = VMSG_SHM_DEVICE;
 	cc.mem = VMSG_SPSC_MEM_DEVICE;
-	assert_int_equal(vmsg_shm_chan_open_v0(&m->ch, f->bar1, f->bar1_size, &cc, &v0,
-					       VMSG_SPSC_INIT_RESET),
+	assert_int_equal(vmsg_shm_chan_open_v0(&m->ch, amp_win(f, fifo), VMSG_AMP_PCI_FIFO_SIZE,
+					       &cc, &v0, VMSG_SPSC_INIT_RESUME),
 			 0);
 	hooks.kick = amp_kick;
 	hooks.wait = amp_wait;
 	hooks.now = amp_now;
 	hooks.ctx = m;
+	hooks.max_msg_size = max; /* what it copies */
 	assert_int_equal(vmsg_shm_bus_init(&m->sb, &m->ch, &hooks, 0), 0);
 	bc.ops = &vmsg_shm_bus_ops;
 	bc.priv = &m->sb;
 	bc.role = VMSG_BUS_DEVICE;
+	bc.profile = amp_profile(max);
 	bc.reqs = m->reqs;
 	bc.num_reqs = 4;
 	bc.devs = m->devs;
@@ -1418,7 +1453,7 @@ static void amp_model_open(struct fake *f, uint32_t fifo, const uint16_t *nums, 
 	bc.tx_buf = m->tx;
 	bc.tx_cap = sizeof m->tx;
 	assert_int_equal(vmsg_bus_init(&m->bus, &bc), 0);
-	assert_int_equal(vmsg_bus_get_params(&m->bus)->max_msg_size, 64);
+	assert_int_equal(vmsg_bus_get_params(&m->bus)->max_msg_size, max);
 	for (unsigned i = 0; i < n; i++)
 		assert_int_equal(vmsg_bus_add_device(&m->bus, nums[i], noop_handler, NULL, false),
 				 0);
@@ -1432,27 +1467,60 @@ static int teardown_amp(void **state)
 }
 
 static struct vmsg_amp_pci amp_port;
+static struct vmsg_bus amp_bus;
+static struct vmsg_bus_req amp_reqs[DEPTH + 2];
+static struct vmsg_bus_dev amp_devs[16];
+static uint8_t amp_rx[64], amp_tx[64];
 
-static void amp_case(uint32_t fifo)
+/* The driver's bus on the opened port, with the profile its maximum takes. */
+static void amp_bus_init(uint32_t max)
 {
-	static struct vmsg_bus bus;
-	static struct vmsg_bus_req reqs[DEPTH + 2];
-	static struct vmsg_bus_dev devs[16];
-	static uint8_t rx[64], tx[64];
-	/* Spread over the device-number space: several GET_DEVICES windows
-	 * with a 64-byte message. */
-	static const uint16_t nums[] = { 1, 2, 200, 513, 1024, 4000, 40000, 65535 };
-	const unsigned ndev = sizeof nums / sizeof nums[0];
+	struct vmsg_bus_cfg bc = { 0 };
+
+	bc.ops = &vmsg_shm_bus_ops;
+	bc.priv = vmsg_amp_pci_bus(&amp_port);
+	bc.role = VMSG_BUS_DRIVER;
+	bc.profile = amp_profile(max);
+	bc.reqs = amp_reqs;
+	bc.num_reqs = DEPTH + 2;
+	bc.devs = amp_devs;
+	bc.num_devs = 16;
+	bc.rx_buf = amp_rx;
+	bc.rx_cap = sizeof amp_rx;
+	bc.tx_buf = amp_tx;
+	bc.tx_cap = sizeof amp_tx;
+	assert_int_equal(vmsg_bus_init(&amp_bus, &bc), 0);
+	assert_int_equal(vmsg_bus_get_params(&amp_bus)->max_msg_size, max);
+}
+
+/* Spread over the device-number space: several GET_DEVICES windows. */
+static const uint16_t amp_nums[] = { 1, 2, 200, 513, 1024, 4000, 40000, 65535 };
+#define AMP_NDEV (sizeof amp_nums / sizeof amp_nums[0])
+
+/* Every byte of [p, p + n) is zero. */
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Discovery and PINGs through the model on FIFO @fifo, with the bus
+ * maximum @max (the driver's cfg asks for it unless it is the default). */
+static void amp_case(uint32_t fifo, uint32_t max)
+{
 	struct fake *f = fake_new(AMP_PCI);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_amp_pci_cfg c = { 0 };
-	struct vmsg_bus_cfg bc = { 0 };
 	int fds = count_fds();
 
+	amp_need_profile(max);
 	fake_reset(f);
-	amp_model_open(f, fifo, nums, ndev);
+	amp_model_open(f, fifo, max, amp_nums, AMP_NDEV);
 	c.bdf = BDF;
 	c.fifo = fifo;
+	c.max_msg_size = max == VMSG_AMP_PCI_MAX_MSG_SIZE ? 0 : max;
 	c.sys = &sys;
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), 0);
 	assert_int_equal(amp_port.dev.irq, VMSG_VFIO_IRQ_MSIX);
@@ -1461,29 +1529,22 @@ static void amp_case(uint32_t fifo)
 	assert_ptr_equal(amp_port.dev.bar[1].map, f->bar1);
 	assert_int_equal(f->config[4] & 0x6, 0x6);
 	assert_true(vmsg_amp_pci_fd(&amp_port) >= 0);
+	amp_bus_init(max);
 
-	bc.ops = &vmsg_shm_bus_ops;
-	bc.priv = vmsg_amp_pci_bus(&amp_port);
-	bc.role = VMSG_BUS_DRIVER;
-	bc.reqs = reqs;
-	bc.num_reqs = DEPTH + 2;
-	bc.devs = devs;
-	bc.num_devs = 16;
-	bc.rx_buf = rx;
-	bc.rx_cap = sizeof rx;
-	bc.tx_buf = tx;
-	bc.tx_cap = sizeof tx;
-	assert_int_equal(vmsg_bus_init(&bus, &bc), 0);
-	assert_int_equal(vmsg_bus_get_params(&bus)->max_msg_size, 64);
-
-	drive(&bus, ndev, nums, 500);
+	drive(&amp_bus, AMP_NDEV, amp_nums, 500);
 	assert_int_equal(amp->bad_notifies, 0);
 	assert_true(amp->notifies > 0);
 	assert_int_equal(amp->poll_err, 0);
+	assert_int_equal(amp->bus.stats.drop_malformed, 0);
 	for (unsigned i = 0; i < f->ndoorbells && i < 4096; i++) {
 		assert_int_equal(f->doorbell_off[i], VMSG_AMP_PCI_REG_NOTIFY + 4u * fifo);
 		assert_int_equal(f->doorbells[i], 1);
 	}
+	/* All of it in our FIFO's window: the other windows never written. */
+	for (uint32_t q = 0; q < f->bar1_size / VMSG_AMP_PCI_FIFO_SIZE; q++)
+		if (q != fifo)
+			assert_true(all_zero(amp_win(f, q), VMSG_AMP_PCI_FIFO_SIZE));
+	assert_false(all_zero(amp_win(f, fifo) + VMSG_AMP_PCI_DRV_QUEUE, VMSG_AMP_PCI_QUEUE_SIZE));
 	/* The model answered inside the NOTIFY write, so the driver mostly
 	 * found the answers before it slept. Every interrupt it raised went
 	 * to vector q and none to the others: the port took some (its idle
@@ -1520,7 +1581,7 @@ static void amp_case(uint32_t fifo)
 		assert_int_equal(amp_port.sb.hooks.service(amp_port.sb.hooks.ctx), 0);
 		assert_int_equal(amp_port.dev.interrupts, before + 1);
 	}
-	(void)vmsg_bus_close(&bus);
+	(void)vmsg_bus_close(&amp_bus);
 	assert_int_equal(f->disables, 1);
 	assert_released(f);
 	assert_int_equal(count_fds(), fds);
@@ -1529,13 +1590,267 @@ static void amp_case(uint32_t fifo)
 static void test_amp_pci_fifo0(void **state)
 {
 	(void)state;
-	amp_case(0);
+	amp_case(0, VMSG_AMP_PCI_MAX_MSG_SIZE);
 }
 
+/* FIFO 1 at its own offset, BAR1 + 16 KiB (FIFO 0's window stays zero). */
 static void test_amp_pci_fifo1(void **state)
 {
 	(void)state;
-	amp_case(1);
+	amp_case(1, VMSG_AMP_PCI_MAX_MSG_SIZE);
+}
+
+/* A device known to copy whole slots: cfg.max_msg_size 64, 2026 profile. */
+static void test_amp_pci_whole_slots(void **state)
+{
+	(void)state;
+	amp_case(0, VMSG_V0_SLOT_SIZE);
+	teardown_amp(NULL);
+	amp_case(1, 52);
+}
+
+/* The maximum for tests about something else: the device's 48, or where
+ * the 2025 profile is compiled out, a device that copies whole slots. */
+#define AMP_ANY_MAX (VMSG_CONFIG_NO_PROFILE_2025 ? VMSG_V0_SLOT_SIZE : VMSG_AMP_PCI_MAX_MSG_SIZE)
+
+/* Open FIFO @fifo (maximum AMP_ANY_MAX, the default when it is that) on a
+ * fake the test prepared. */
+static void amp_open_ok(struct vmsg_vfio_sys *sys, uint32_t fifo, enum vmsg_amp_pci_start start)
+{
+	struct vmsg_amp_pci_cfg c = { 0 };
+
+	c.bdf = BDF;
+	c.fifo = fifo;
+	c.start = start;
+	c.max_msg_size = AMP_ANY_MAX == VMSG_AMP_PCI_MAX_MSG_SIZE ? 0 : AMP_ANY_MAX;
+	c.sys = sys;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), 0);
+}
+
+/*
+ * Truncation cannot happen: the device copies 48 bytes, and a message
+ * longer than that which reached the ring would arrive cut (the model drops
+ * it as malformed, as QEMU's device would misread it). The bus advertises
+ * 48 and refuses a longer send before the ring: no slot written, no NOTIFY.
+ */
+static void test_amp_pci_max_msg_size(void **state)
+{
+	struct fake *f = fake_new(AMP_PCI);
+	struct vmsg_vfio_sys sys = fake_sys(f);
+	struct vmsg_bus_params bp = { 0 };
+	struct vmsg_shm_bus *sb;
+	uint8_t *drv_q;
+	uint8_t big[64], before[VMSG_AMP_PCI_FIFO_SIZE];
+	unsigned bells;
+
+	(void)state;
+	amp_need_profile(VMSG_AMP_PCI_MAX_MSG_SIZE);
+	fake_reset(f);
+	amp_model_open(f, 0, VMSG_AMP_PCI_MAX_MSG_SIZE, amp_nums, 1);
+	amp_open_ok(&sys, 0, VMSG_AMP_PCI_START_RESYNC);
+	sb = vmsg_amp_pci_bus(&amp_port);
+	assert_int_equal(vmsg_shm_bus_ops.params(sb, &bp), 0);
+	assert_int_equal(bp.max_msg_size, VMSG_AMP_PCI_MAX_MSG_SIZE);
+	drv_q = amp_win(f, 0) + VMSG_AMP_PCI_DRV_QUEUE;
+
+	/* A 56-byte PING (msg_size 56), 49 bytes, a whole slot: refused. */
+	memset(big, 0x77, sizeof big);
+	memcpy(big, ping12, 8);
+	vmsg_put_le16(big + 6, 56);
+	memcpy(before, amp_win(f, 0), sizeof before);
+	bells = f->ndoorbells;
+	assert_int_equal(vmsg_shm_bus_ops.send(sb, big, 56), VMSG_EMSGSIZE);
+	assert_int_equal(vmsg_shm_bus_ops.send(sb, big, 49), VMSG_EMSGSIZE);
+	assert_int_equal(vmsg_shm_bus_ops.send(sb, big, 64), VMSG_EMSGSIZE);
+	assert_memory_equal(amp_win(f, 0), before, sizeof before);
+	assert_int_equal(f->ndoorbells, bells);
+	assert_int_equal(amp->notifies, 0);
+	/* 48 goes through, whole (a PING with 36 trailing bytes). */
+	vmsg_put_le16(big + 6, 48);
+	assert_int_equal(vmsg_shm_bus_ops.send(sb, big, 48), 0);
+	assert_int_equal(amp->notifies, 1);
+	assert_int_equal(amp->bus.stats.drop_malformed, 0);
+	assert_int_equal(amp->bus.stats.received, 1);
+	/* Why: the same 56-byte PING put in the ring past the bus arrives
+	 * cut to 48 bytes, and is lost. */
+	vmsg_put_le16(big + 6, 56);
+	assert_int_equal(vmsg_shm_chan_send(&amp_port.ch, big, 56), 0);
+	assert_int_equal(amp_port.sb.hooks.kick(amp_port.sb.hooks.ctx), 0);
+	assert_int_equal(amp->bus.stats.received, 2);
+	assert_int_equal(amp->bus.stats.drop_malformed, 1);
+	/* le32 indices (the proposal's byte order, on any host): two
+	 * messages in; the device gave back the first when it answered it. */
+	assert_int_equal(vmsg_get_le32(drv_q + VMSG_V0_OFF_HEAD), 2);
+	assert_int_equal(vmsg_get_le32(drv_q + VMSG_V0_OFF_TAIL), 1);
+	assert_int_equal(
+		vmsg_get_le32(amp_win(f, 0) + VMSG_AMP_PCI_DEV_QUEUE + VMSG_V0_OFF_HEAD), 1);
+	(void)vmsg_amp_pci_close(&amp_port);
+	assert_released(f);
+}
+
+/* A message with a recognisable token, as a stale slot of an earlier life:
+ * a PING response the driver never asked for. */
+static void stale_slot(uint8_t *slot, uint16_t token)
+{
+	memset(slot, 0, 64);
+	slot[0] = 0x03; /* bus response */
+	slot[1] = VMSG_BUS_ID_PING;
+	vmsg_put_le16(slot + 4, token);
+	vmsg_put_le16(slot + 6, 12);
+	vmsg_put_le32(slot + 8, 0xDEADBEEFu);
+}
+
+/* The image a guest reboot (or our restart) leaves in FIFO @fifo's
+ * window: the device took everything we sent (tail = head = 30), it sent
+ * 25 messages of which we took 10; slots hold the earlier life's bytes. */
+static void amp_stale_image(struct fake *f, uint32_t fifo)
+{
+	uint8_t *w = amp_win(f, fifo);
+	uint8_t *dq = w + VMSG_AMP_PCI_DRV_QUEUE, *uq = w + VMSG_AMP_PCI_DEV_QUEUE;
+
+	for (uint32_t i = 0; i < 62; i++) {
+		stale_slot(dq + VMSG_V0_OFF_SLOTS + 64u * i, (uint16_t)(0x100 + i));
+		dq[VMSG_V0_OFF_SLOTS + 64u * i] = 0x02; /* a PING request */
+		stale_slot(uq + VMSG_V0_OFF_SLOTS + 64u * i, (uint16_t)(0x200 + i));
+	}
+	vmsg_put_le32(dq + VMSG_V0_OFF_HEAD, 30);
+	vmsg_put_le32(dq + VMSG_V0_OFF_TAIL, 30);
+	vmsg_put_le32(uq + VMSG_V0_OFF_HEAD, 25);
+	vmsg_put_le32(uq + VMSG_V0_OFF_TAIL, 10);
+}
+
+/*
+ * The device keeps its indices across our restart. The default start
+ * (resync) takes them: no stale slot reaches either side, only our two
+ * words change, and the whole exchange then runs clean.
+ */
+static void test_amp_pci_resync_start(void **state)
+{
+	struct fake *f = fake_new(AMP_PCI);
+	struct vmsg_vfio_sys sys = fake_sys(f);
+	uint8_t *w, before[VMSG_AMP_PCI_FIFO_SIZE];
+	uint8_t out[64];
+
+	(void)state;
+	fake_reset(f);
+	amp_stale_image(f, 1);
+	w = amp_win(f, 1);
+	memcpy(before, w, sizeof before);
+	amp_model_open(f, 1, AMP_ANY_MAX, amp_nums, AMP_NDEV);
+	amp_open_ok(&sys, 1, VMSG_AMP_PCI_START_RESYNC);
+	/* Our head := the device's tail (30, unchanged); our tail := the
+	 * device's head (25). Nothing else written. */
+	vmsg_put_le32(before + VMSG_AMP_PCI_DEV_QUEUE + VMSG_V0_OFF_TAIL, 25);
+	assert_memory_equal(w, before, sizeof before);
+	assert_int_equal(vmsg_shm_chan_recv(&amp_port.ch, out, sizeof out), VMSG_EAGAIN);
+	amp_bus_init(AMP_ANY_MAX);
+	drive(&amp_bus, AMP_NDEV, amp_nums, 200); /* no unmatched, no malformed */
+	assert_int_equal(amp->poll_err, 0);
+	assert_int_equal(amp->bus.stats.drop_malformed, 0);
+	assert_int_equal(amp->bus.stats.drop_unmatched, 0);
+	(void)vmsg_bus_close(&amp_bus);
+	assert_released(f);
+}
+
+/* The other starts on the same image: reset hands the stale slots on
+ * (the reason it is not the default), resume keeps all four indices; an
+ * index out of range from the device fails the open. */
+static void test_amp_pci_reset_and_resume_starts(void **state)
+{
+	struct fake *f = fake_new(AMP_PCI);
+	struct vmsg_vfio_sys sys = fake_sys(f);
+	struct vmsg_amp_pci_cfg c = { 0 };
+	uint8_t *uq = amp_win(f, 0) + VMSG_AMP_PCI_DEV_QUEUE;
+	uint8_t out[64];
+
+	(void)state;
+	fake_reset(f);
+	amp_stale_image(f, 0);
+	amp_open_ok(&sys, 0, VMSG_AMP_PCI_START_RESET);
+	/* we take slot 0 of the earlier life: stale */
+	assert_int_equal(vmsg_shm_chan_recv(&amp_port.ch, out, sizeof out), 64);
+	assert_int_equal(vmsg_get_le16(out + 4), 0x200);
+	(void)vmsg_amp_pci_close(&amp_port);
+	assert_released(f);
+
+	amp_stale_image(f, 0);
+	amp_open_ok(&sys, 0, VMSG_AMP_PCI_START_RESUME);
+	assert_int_equal(vmsg_shm_chan_recv(&amp_port.ch, out, sizeof out), 64);
+	assert_int_equal(vmsg_get_le16(out + 4), 0x200 + 10);
+	(void)vmsg_amp_pci_close(&amp_port);
+	assert_released(f);
+
+	/* Hostile words: the device's tail or head out of range. */
+	c.bdf = BDF;
+	c.sys = &sys;
+	amp_stale_image(f, 0);
+	vmsg_put_le32(amp_win(f, 0) + VMSG_AMP_PCI_DRV_QUEUE + VMSG_V0_OFF_TAIL, 62);
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_EPROTO);
+	assert_released(f);
+	amp_stale_image(f, 0);
+	vmsg_put_le32(uq + VMSG_V0_OFF_HEAD, 0xFFFFFFFFu);
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_EPROTO);
+	assert_released(f);
+	/* An unknown start mode. */
+	c.start = (enum vmsg_amp_pci_start)3;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_EINVAL);
+}
+
+/* The vmamp v1 header the newer QEMU writes at the window's 0x1000
+ * (shm-and-ports.md 4.3): an 8 KiB layout, 63 elements of 64 bytes, queue
+ * heads at 0x40 / 0x48, elements at 0x50 / 0x1010, no notification area. */
+static void qemu_vmamp_header(uint8_t *h)
+{
+	memset(h, 0, VMSG_V1_HDR_SIZE);
+	vmsg_put_le16(h + VMSG_V1_OFF_LENGTH, VMSG_V1_HDR_SIZE);
+	vmsg_put_le16(h + VMSG_V1_OFF_VERSION, VMSG_V1_VERSION);
+	vmsg_put_le16(h + VMSG_V1_OFF_NUM_ELEMS, 63);
+	vmsg_put_le16(h + VMSG_V1_OFF_ELEM_SIZE, 64);
+	vmsg_put_le64(h + VMSG_V1_OFF_DEV_QH, 0x40);
+	vmsg_put_le64(h + VMSG_V1_OFF_DEV_ELEMS, 0x50);
+	vmsg_put_le64(h + VMSG_V1_OFF_DRV_QH, 0x48);
+	vmsg_put_le64(h + VMSG_V1_OFF_DRV_ELEMS, 0x1010);
+	vmsg_put_le16(h + VMSG_V1_OFF_MAGIC, VMSG_V1_MAGIC);
+}
+
+/*
+ * The vmamp-v1 variant (same ids, same VERSION): a vmamp v1 layout at the
+ * window's 0x1000. Refused with VMSG_EPROTO before anything is written to
+ * BAR1.
+ */
+static void test_amp_pci_vmamp_refused(void **state)
+{
+	struct vmsg_shm_v1_info info;
+	struct fake *f = fake_new(AMP_PCI);
+	struct vmsg_vfio_sys sys = fake_sys(f);
+	struct vmsg_amp_pci_cfg c = { 0 };
+	uint8_t *before = malloc(f->bar1_size);
+	int fds = count_fds();
+
+	(void)state;
+	assert_non_null(before);
+	fake_reset(f);
+	c.bdf = BDF;
+	c.sys = &sys;
+	for (uint32_t fifo = 0; fifo < 2; fifo++) {
+		uint8_t *v1 = amp_win(f, fifo) + VMSG_AMP_PCI_DRV_QUEUE;
+
+		memset(f->bar1, 0, f->bar1_size);
+		qemu_vmamp_header(v1);
+		assert_int_equal(vmsg_shm_v1_validate(v1, 8192, VMSG_SPSC_MEM_DEVICE, &info), 0);
+		memcpy(before, f->bar1, f->bar1_size);
+		c.fifo = fifo;
+		assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_EPROTO);
+		assert_memory_equal(f->bar1, before, f->bar1_size);
+		assert_released(f);
+	}
+	/* Only the FIFO whose window has it is refused. */
+	c.fifo = 0;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), 0);
+	(void)vmsg_amp_pci_close(&amp_port);
+	assert_released(f);
+	assert_int_equal(count_fds(), fds);
+	free(before);
 }
 
 static void test_amp_pci_errors(void **state)
@@ -1543,6 +1858,7 @@ static void test_amp_pci_errors(void **state)
 	struct fake *f = fake_new(AMP_PCI);
 	struct vmsg_vfio_sys sys = fake_sys(f);
 	struct vmsg_amp_pci_cfg c = { 0 };
+	uint32_t bar1 = f->bar1_size;
 	int fds = count_fds();
 
 	(void)state;
@@ -1553,15 +1869,23 @@ static void test_amp_pci_errors(void **state)
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_ENOTSUP);
 	assert_released(f);
 	f->version = 1;
+	/* 10ee:9038: another layout (8 KiB per FIFO), not this device */
 	f->device = 0x9038;
 	fake_reset(f);
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_ENODEV);
 	assert_released(f);
 	f->device = 0x9039;
-	f->bar1_size = 0x2000; /* smaller than the FIFO map */
+	f->bar1_size = 0x2000; /* smaller than one FIFO's window */
 	fake_reset(f);
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_ENOTSUP);
-	f->bar1_size = 0x4000;
+	f->bar1_size = VMSG_AMP_PCI_FIFO_SIZE; /* one FIFO: FIFO 1 has no window */
+	c.fifo = 1;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_ENOTSUP);
+	assert_released(f);
+	c.fifo = 0;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), 0);
+	(void)vmsg_amp_pci_close(&amp_port);
+	f->bar1_size = bar1;
 	f->msix = 0; /* no MSI-X: nothing would ever wake the driver */
 	fake_reset(f);
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_ENOTSUP);
@@ -1569,8 +1893,14 @@ static void test_amp_pci_errors(void **state)
 	c.fifo = 1; /* its vector does not exist */
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_ENOTSUP);
 	assert_released(f);
-	/* BAR0 mmap-able: NOTIFY lands in the mapping. */
+	/* A maximum outside 48..64. */
 	c.fifo = 0;
+	c.max_msg_size = 47;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_EINVAL);
+	c.max_msg_size = 65;
+	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), VMSG_EINVAL);
+	c.max_msg_size = 0;
+	/* BAR0 mmap-able: NOTIFY lands in the mapping. */
 	f->bar0_mmap = true;
 	fake_reset(f);
 	assert_int_equal(vmsg_amp_pci_open(&amp_port, &c), 0);
@@ -1580,6 +1910,7 @@ static void test_amp_pci_errors(void **state)
 	assert_int_equal(vmsg_get_le32(f->bar0 + VMSG_AMP_PCI_REG_NOTIFY), 1);
 	assert_memory_equal(f->bar1 + VMSG_AMP_PCI_DRV_QUEUE + VMSG_V0_OFF_SLOTS, ping12,
 			    sizeof ping12);
+	assert_int_equal(vmsg_get_le32(f->bar1 + VMSG_AMP_PCI_DRV_QUEUE + VMSG_V0_OFF_HEAD), 1);
 	(void)vmsg_amp_pci_close(&amp_port);
 	assert_released(f);
 	assert_int_equal(count_fds(), fds);
@@ -1602,6 +1933,11 @@ int main(void)
 		cmocka_unit_test_teardown(test_bus_v0_pwrite, teardown_child),
 		cmocka_unit_test_teardown(test_amp_pci_fifo0, teardown_amp),
 		cmocka_unit_test_teardown(test_amp_pci_fifo1, teardown_amp),
+		cmocka_unit_test_teardown(test_amp_pci_whole_slots, teardown_amp),
+		cmocka_unit_test_teardown(test_amp_pci_max_msg_size, teardown_amp),
+		cmocka_unit_test_teardown(test_amp_pci_resync_start, teardown_amp),
+		cmocka_unit_test_teardown(test_amp_pci_reset_and_resume_starts, teardown),
+		cmocka_unit_test_teardown(test_amp_pci_vmamp_refused, teardown),
 		cmocka_unit_test_teardown(test_amp_pci_errors, teardown),
 	};
 

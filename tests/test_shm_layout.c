@@ -1217,6 +1217,91 @@ static void test_shm_layout_v0_resume(void **state)
 	free_tracked(buf);
 }
 
+/*
+ * RESYNC, driver side on the AMP-PCI offsets: the device (QEMU) never resets
+ * its indices, so a restarted driver finds the device's words as it left
+ * them and its own stale. Hand-written image: driver->device head 7 (ours,
+ * stale), tail 40 (the device's); device->driver head 20 (the device's),
+ * tail 3 (ours, stale), old messages in slots 3..19. Both queues must start
+ * empty, only our two words may change, and the next message goes to
+ * slot 40.
+ */
+static void v0_resync_image(bool le, uint8_t mem)
+{
+	struct vmsg_shm_v0_params prm;
+	struct vmsg_shm_chan drv;
+	struct vmsg_shm_cfg cd = { 0 };
+	uint8_t *buf = alloc_tracked(16384), *img = alloc_tracked(16384);
+	uint8_t m[64], out[64];
+
+	vmsg_shm_v0_defaults(&prm);
+	prm.drv_to_dev_off = 0x1000;
+	prm.dev_to_drv_off = 0x2000;
+	prm.little_endian = le;
+	memset(buf, 0xEE, 16384);
+	put_idx(buf + 0x1000, 7, le);
+	put_idx(buf + 0x1040, 40, le);
+	put_idx(buf + 0x2000, 20, le);
+	put_idx(buf + 0x2040, 3, le);
+	for (uint32_t i = 3; i < 20; i++) {
+		msg_bytes(m, 64, (uint8_t)i);
+		put_slot(buf, 0x2000, i, m, 64);
+	}
+	memcpy(img, buf, 16384);
+	cd.side = VMSG_SHM_DRIVER;
+	cd.mem = mem;
+	assert_int_equal(vmsg_shm_chan_open_v0(&drv, buf, 16384, &cd, &prm, VMSG_SPSC_INIT_RESYNC),
+			 0);
+	put_idx(img + 0x1000, 40, le); /* our head := the device's tail */
+	put_idx(img + 0x2040, 20, le); /* our tail := the device's head */
+	image_equal(buf, img, 16384);
+	assert_int_equal(vmsg_shm_chan_recv(&drv, out, sizeof(out)), VMSG_EAGAIN);
+	msg_bytes(m, 24, 77);
+	assert_int_equal(vmsg_shm_chan_send(&drv, m, 24), 0);
+	put_slot(img, 0x1000, 40, m, 24);
+	put_idx(img + 0x1000, 41, le);
+	image_equal(buf, img, 16384);
+	/* the device's next message, in slot 20, is the first we take */
+	msg_bytes(m, 48, 99);
+	put_slot(buf, 0x2000, 20, m, 48);
+	put_idx(buf + 0x2000, 21, le);
+	assert_int_equal(vmsg_shm_chan_recv(&drv, out, sizeof(out)), 64);
+	assert_memory_equal(out, m, 48);
+	assert_int_equal(vmsg_shm_chan_recv(&drv, out, sizeof(out)), VMSG_EAGAIN);
+
+	/* Hostile device words out of range (62 is one past the last slot; a
+	 * 20 in the other byte order is far out) are refused. The tail is
+	 * checked before anything is written. */
+	memcpy(img, buf, 16384);
+	put_idx(buf + 0x1040, 62, le);
+	memcpy(img + 0x1040, buf + 0x1040, 4);
+	assert_int_equal(vmsg_shm_chan_open_v0(&drv, buf, 16384, &cd, &prm, VMSG_SPSC_INIT_RESYNC),
+			 VMSG_EPROTO);
+	image_equal(buf, img, 16384);
+	put_idx(buf + 0x1040, 0, le);
+	put_idx(buf + 0x2000, 0x14000000u, le); /* 20 read in the wrong order */
+	memcpy(img + 0x1040, buf + 0x1040, 4);
+	memcpy(img + 0x2000, buf + 0x2000, 4);
+	assert_int_equal(vmsg_shm_chan_open_v0(&drv, buf, 16384, &cd, &prm, VMSG_SPSC_INIT_RESYNC),
+			 VMSG_EPROTO);
+	/* the driver->device ring was set up before the refusal: its word is
+	 * ours and now says 0, as the device's tail does */
+	put_idx(img + 0x1000, 0, le);
+	image_equal(buf, img, 16384);
+	free_tracked(img);
+	free_tracked(buf);
+}
+
+static void test_shm_layout_v0_resync(void **state)
+{
+	need_v0();
+	(void)state;
+	v0_resync_image(false, MEM_C);
+	v0_resync_image(true, MEM_C);
+	v0_resync_image(false, MEM_D);
+	v0_resync_image(true, MEM_D);
+}
+
 static void test_shm_layout_v0_open_rejects(void **state)
 {
 	struct vmsg_shm_v0_params prm;
@@ -1451,6 +1536,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_shm_layout_v0_awake_word, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_v0_no_awake_word_by_default, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_v0_resume, teardown),
+		cmocka_unit_test_teardown(test_shm_layout_v0_resync, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_v0_open_rejects, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_v1_owner_info_matches_validator, teardown),
 		cmocka_unit_test_teardown(test_shm_layout_compiled_out_refused, teardown),

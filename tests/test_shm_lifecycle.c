@@ -1164,6 +1164,64 @@ static void test_shm_lifecycle_bus_recv_msg_size(void **state)
 }
 
 /*
+ * A port whose peer copies fewer bytes than a slot holds (QEMU's AMP-PCI
+ * device: 48 of 64) caps the bus maximum (shm_bus.h, max_msg_size): the
+ * bus parameters say so, a larger send is refused before it reaches the
+ * ring (the peer would cut it), and a receive takes no more of a slot.
+ * 0, or a cap above the slot, leaves the slot size.
+ */
+static void test_shm_lifecycle_bus_max_msg_size(void **state)
+{
+	static const uint32_t caps[][2] = { { 0, ESIZE }, { 48, 48 }, { ESIZE + 100, ESIZE } };
+
+	(void)state;
+	for (unsigned k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c0 = make_cfg(0, true, true, VMSG_SPSC_MEM_COHERENT, 1),
+				    c1 = make_cfg(1, false, true, VMSG_SPSC_MEM_COHERENT, 2);
+		struct vmsg_shm_bus sb;
+		struct vmsg_shm_bus_hooks h = { 0 };
+		struct vmsg_bus_params bp = { 0 };
+		struct vmsg_codec codec;
+		uint32_t max = caps[k][1];
+		uint8_t m[ESIZE + 1];
+		unsigned kicks = 0;
+		int rc;
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		ep_open(&e[0], &c0, 1);
+		ep_open(&e[1], &c1, 1);
+		run_both(&e[0], &e[1]);
+		h.kick = fake_kick;
+		h.wait = fake_wait;
+		h.ctx = &kicks;
+		h.max_msg_size = caps[k][0];
+		assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+		assert_int_equal(vmsg_shm_bus_ops.params(&sb, &bp), 0);
+		assert_int_equal(bp.max_msg_size, max);
+		assert_int_equal(vmsg_codec_init(&codec, VMSG_PROFILE_2026, ESIZE, 0), 0);
+
+		/* one byte over: refused, nothing in the ring, no kick */
+		memset(m, 0x5A, sizeof(m));
+		assert_int_equal(vmsg_shm_bus_ops.send(&sb, m, max + 1), VMSG_EMSGSIZE);
+		assert_int_equal(vmsg_shm_chan_recv(&e[0].ch, m, sizeof(m)), VMSG_EAGAIN);
+		assert_int_equal(kicks, 0);
+		/* the maximum itself goes through */
+		assert_int_equal(vmsg_shm_bus_ops.send(&sb, m, max), 0);
+		assert_int_equal(vmsg_shm_chan_recv(&e[0].ch, m, sizeof(m)), (int)ESIZE);
+		/* a peer that declares a whole slot: we take the maximum only,
+		 * which the codec drops when that cuts the message */
+		send_sized(&e[0], ESIZE, ESIZE);
+		rc = recv_sized(&sb, &codec, 2 * ESIZE, (int)max, ESIZE);
+		if (max < ESIZE)
+			assert_int_not_equal(rc, 0);
+		send_sized(&e[0], 12, ESIZE);
+		assert_int_equal(recv_sized(&sb, &codec, 2 * ESIZE, 12, 12), 0);
+	}
+}
+
+/*
  * An application's own event loop (bus.h, vmsg_bus_prepare_sleep()): the
  * shm bus's arm op tells the peer we sleep, so its next message rings the
  * doorbell once; with a message already there it says "poll first". A loop
@@ -1318,6 +1376,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_max_msg_size, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_recv_msg_size, setup,
 						teardown),

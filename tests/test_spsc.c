@@ -1148,6 +1148,120 @@ static void test_spsc_init_resume_out_of_range(void **state)
 	resume_bad(v, v->w == W16_LE ? 0x8000u : 0x80000000u, 0);
 }
 
+/* INIT_RESYNC, producer: a restarted producer whose consumer kept C = 2
+ * (and whose own word still says 5) starts empty at 2, writing only its own
+ * words; the consumer's index and the slots stay as they were. */
+static void test_spsc_init_resync_producer(void **state)
+{
+	struct ring r;
+	uint8_t stale[64];
+
+	ring_alloc(&r, var(state), 8, 64, true);
+	for (uint32_t i = 2; i < 5; i++)
+		make_msg(slot_ptr(&r, i), 64, 300 + i);
+	field_set(r.v, r.pf, 5);
+	field_set(r.v, r.cf, 2);
+	kword_set(&r, r.kw, 0x55u);
+	awake_set(&r, 7);
+	assert_int_equal(vmsg_spsc_prod_init(&r.p, &r.d, VMSG_SPSC_INIT_RESYNC), 0);
+	assert_int_equal(mem_prod(&r), 2);
+	assert_int_equal(mem_cons(&r), 2);
+	assert_int_equal(kicked_get(&r), 0);  /* ours: kicked for nothing yet */
+	assert_int_equal(awake_get(&r), 7);   /* the consumer's: untouched */
+	make_msg(stale, 64, 302);
+	assert_memory_equal(slot_ptr(&r, 2), stale, 64);
+	/* The surviving consumer sees an empty ring, then our messages from
+	 * slot 2 on, and nothing of the earlier life. */
+	assert_int_equal(vmsg_spsc_cons_init(&r.c, &r.d, VMSG_SPSC_INIT_RESUME), 0);
+	assert_int_equal(vmsg_spsc_cons_pending(&r.c), 0);
+	assert_int_equal(vmsg_spsc_pop(&r.c, stale, 64), VMSG_EAGAIN);
+	push_seq(&r, 900, 64);
+	push_seq(&r, 901, 64);
+	assert_int_equal(mem_prod(&r), 4);
+	pop_seq(&r, 900);
+	pop_seq(&r, 901);
+	assert_int_equal(vmsg_spsc_pop(&r.c, stale, 64), VMSG_EAGAIN);
+	ring_free(&r);
+}
+
+/* INIT_RESYNC, consumer: a restarted consumer whose producer kept P = 5
+ * (and whose own word still says 2) starts empty at 5: the three slots of
+ * the earlier life are not taken again. */
+static void test_spsc_init_resync_consumer(void **state)
+{
+	struct ring r;
+	uint8_t m[64];
+
+	ring_alloc(&r, var(state), 8, 64, true);
+	for (uint32_t i = 2; i < 5; i++)
+		make_msg(slot_ptr(&r, i), 64, 300 + i);
+	field_set(r.v, r.pf, 5);
+	field_set(r.v, r.cf, 2);
+	awake_set(&r, 1);
+	kword_set(&r, r.kw, 0x55u);
+	assert_int_equal(vmsg_spsc_cons_init(&r.c, &r.d, VMSG_SPSC_INIT_RESYNC), 0);
+	assert_int_equal(mem_cons(&r), 5);
+	assert_int_equal(mem_prod(&r), 5);
+	assert_int_equal(kicked_get(&r), 0x55u); /* the producer's: untouched */
+	assert_int_equal(awake_get(&r), 2);      /* armed, as every start */
+	assert_int_equal(vmsg_spsc_cons_pending(&r.c), 0);
+	assert_int_equal(vmsg_spsc_pop(&r.c, m, 64), VMSG_EAGAIN);
+	/* The surviving producer goes on from 5. */
+	assert_int_equal(vmsg_spsc_prod_init(&r.p, &r.d, VMSG_SPSC_INIT_RESUME), 0);
+	push_seq(&r, 910, 64);
+	pop_seq(&r, 910);
+	assert_int_equal(vmsg_spsc_pop(&r.c, m, 64), VMSG_EAGAIN);
+	ring_free(&r);
+}
+
+/* The peer's index out of range: refused before anything is written, and
+ * latched; an unknown mode is refused. */
+static void resync_bad(const struct variant *v, uint32_t p, uint32_t c)
+{
+	struct ring r;
+	uint8_t m[64];
+
+	ring_alloc(&r, v, 8, 64, true);
+	field_set(v, r.pf, p);
+	field_set(v, r.cf, c);
+	kword_set(&r, r.kw, 0x55u);
+	awake_set(&r, 9);
+	if (c >= 8) {
+		assert_int_equal(vmsg_spsc_prod_init(&r.p, &r.d, VMSG_SPSC_INIT_RESYNC),
+				 VMSG_EPROTO);
+		field_set(v, r.cf, 0);
+		make_msg(m, 64, 1);
+		assert_int_equal(vmsg_spsc_push(&r.p, m, 64), VMSG_EPROTO);
+		field_set(v, r.cf, c);
+	}
+	if (p >= 8) {
+		assert_int_equal(vmsg_spsc_cons_init(&r.c, &r.d, VMSG_SPSC_INIT_RESYNC),
+				 VMSG_EPROTO);
+		assert_int_equal(vmsg_spsc_pop(&r.c, m, 64), VMSG_EPROTO);
+	}
+	assert_int_equal(mem_prod(&r), p);
+	assert_int_equal(mem_cons(&r), c);
+	assert_int_equal(kicked_get(&r), 0x55u);
+	assert_int_equal(awake_get(&r), 9);
+	ring_free(&r);
+}
+
+static void test_spsc_init_resync_out_of_range(void **state)
+{
+	const struct variant *v = var(state);
+	uint32_t max = v->w == W16_LE ? 0xFFFFu : 0xFFFFFFFFu;
+	struct ring r;
+
+	resync_bad(v, 8, 0);
+	resync_bad(v, 0, 8);
+	resync_bad(v, max, max);
+	resync_bad(v, v->w == W16_LE ? 0x8000u : 0x80000000u, 3);
+	ring_alloc(&r, v, 8, 64, true);
+	assert_int_equal(vmsg_spsc_prod_init(&r.p, &r.d, VMSG_SPSC_INIT_RESYNC + 1u), VMSG_EINVAL);
+	assert_int_equal(vmsg_spsc_cons_init(&r.c, &r.d, VMSG_SPSC_INIT_RESYNC + 1u), VMSG_EINVAL);
+	ring_free(&r);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Validation of the peer's index                                         */
 /* ---------------------------------------------------------------------- */
@@ -1983,6 +2097,9 @@ static const struct tdef tdefs[] = {
 	T(test_spsc_init_reset_publishes_zero, true),
 	T(test_spsc_init_resume, true),
 	T(test_spsc_init_resume_out_of_range, true),
+	T(test_spsc_init_resync_producer, true),
+	T(test_spsc_init_resync_consumer, true),
+	T(test_spsc_init_resync_out_of_range, true),
 	T(test_spsc_cons_rejects_bad_producer_index, true),
 	T(test_spsc_peek_detects_rewind, true),
 	T(test_spsc_prod_rejects_bad_consumer_index, true),

@@ -257,7 +257,12 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_open_v1(struct vmsg_shm_chan *ch, voi
 
 /**
  * @brief Open an SPSC-v0 channel (no lifecycle: the channel is RUN at once).
- * @param how VMSG_SPSC_INIT_RESET or VMSG_SPSC_INIT_RESUME for both rings.
+ * @param how VMSG_SPSC_INIT_RESET, VMSG_SPSC_INIT_RESUME or
+ *        VMSG_SPSC_INIT_RESYNC for both rings (spsc.h). RESYNC starts both
+ *        queues empty where the peer's indices are, writing only this side's
+ *        two index words: for a peer that never resets its own (QEMU's
+ *        AMP-PCI device).
+ * @retval VMSG_EPROTO (resume, resync) an index in memory is out of range.
  * @retval VMSG_ENOTSUP the configuration needs what this build left out (a
  *         memory mode, cache hooks, 32-bit indices; config.h).
  */

@@ -41,6 +41,12 @@ struct vmsg_shm_bus_hooks {
 	void *ctx;
 	uint64_t spin_ns;    /**< adaptive mode: spin this long before sleeping */
 	uint64_t service_ns; /**< 0 = 10 ms */
+	/** The bus's maximum message size (bus params), capped at the slot
+	 *  size; 0 = the slot size. For a peer that copies fewer bytes than a
+	 *  slot holds (QEMU's AMP-PCI device: 48 of 64): a larger send is
+	 *  refused with VMSG_EMSGSIZE before it reaches the ring, and a
+	 *  receive takes at most this many bytes of a slot. */
+	uint32_t max_msg_size;
 };
 
 /** State of a shm bus. Visible for allocation; treat as opaque. */

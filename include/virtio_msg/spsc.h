@@ -158,6 +158,15 @@ struct vmsg_spsc_cons {
 #define VMSG_SPSC_INIT_RESUME 0x0u
 /** Start the endpoint at index 0 and publish it (a fresh ring). */
 #define VMSG_SPSC_INIT_RESET 0x1u
+/**
+ * Start the endpoint with the ring empty where the peer's index is: a
+ * producer takes the consumer's index found in memory, a consumer the
+ * producer's, and publishes it as its own. Only the endpoint's own words are
+ * written. For a peer that never resets its indices (QEMU's AMP-PCI device):
+ * neither side takes again a slot of an earlier life. The peer's index is
+ * validated before anything is written.
+ */
+#define VMSG_SPSC_INIT_RESYNC 0x2u
 
 /**
  * @brief Check a ring description (alignment, sizes, index widths).
@@ -169,12 +178,14 @@ VMSG_API VMSG_MUST_CHECK int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d
 
 /**
  * @brief Initialise the producer endpoint.
- * @param how VMSG_SPSC_INIT_RESET, or VMSG_SPSC_INIT_RESUME to continue from
- *        the indices in memory (both are validated).
- * @retval 0 success. @retval VMSG_EINVAL bad description.
+ * @param how VMSG_SPSC_INIT_RESET, VMSG_SPSC_INIT_RESUME to continue from
+ *        the indices in memory (both are validated), or VMSG_SPSC_INIT_RESYNC
+ *        to start empty at the peer's index (validated).
+ * @retval 0 success. @retval VMSG_EINVAL bad description or @p how.
  * @retval VMSG_ENOTSUP the description needs what this build left out
  *         (see vmsg_spsc_desc_check()).
- * @retval VMSG_EPROTO (resume) an index in memory is out of range.
+ * @retval VMSG_EPROTO (resume, resync) an index in memory is out of range;
+ *         the endpoint is latched broken (resync: nothing was written).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p,
 						 const struct vmsg_spsc_desc *d, unsigned how);

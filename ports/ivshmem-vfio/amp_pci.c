@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The AMP-PCI device profile (port_amp_pci.h): the VFIO device layer plus
- * the SPSC-v0 channel at the device's fixed BAR1 offsets.
+ * the SPSC-v0 channel in the FIFO's window of BAR1.
  */
 #define _GNU_SOURCE
 #include "virtio_msg/port_amp_pci.h"
@@ -10,6 +10,7 @@
 
 #include "spsc/arch.h"
 #include "virtio_msg/errors.h"
+#include "virtio_msg/wire.h"
 
 static int hook_kick(void *ctx)
 {
@@ -56,6 +57,12 @@ static int hook_close(void *ctx)
 	return vmsg_amp_pci_close(ctx);
 }
 
+/* FIFO q's 16 KiB window in BAR1 (shm-and-ports.md 4.2). */
+static uint64_t fifo_base(const struct vmsg_amp_pci *p)
+{
+	return (uint64_t)p->cfg.fifo * VMSG_AMP_PCI_FIFO_SIZE;
+}
+
 static int setup_device(struct vmsg_amp_pci *p)
 {
 	uint16_t vendor, device;
@@ -64,11 +71,14 @@ static int setup_device(struct vmsg_amp_pci *p)
 
 	if (err)
 		return err;
+	/* 10ee:9038 (8 KiB per FIFO, queues at +0 / +0x1000) is another
+	 * layout: refused here as not this device. */
 	if (vendor != VMSG_AMP_PCI_VENDOR || device != VMSG_AMP_PCI_DEVICE)
 		return VMSG_ENODEV;
+	/* BAR1 is num_fifos x 16 KiB: our FIFO's window must be in it. */
 	if (p->dev.bar[VMSG_AMP_PCI_BAR_REGS].size <
 		    VMSG_AMP_PCI_REG_NOTIFY + 4u * (p->cfg.fifo + 1u) ||
-	    p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].size < VMSG_AMP_PCI_FIFO_SIZE)
+	    p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].size < fifo_base(p) + VMSG_AMP_PCI_FIFO_SIZE)
 		return VMSG_ENOTSUP;
 	err = vmsg_vfio_map_bar(&p->dev, VMSG_AMP_PCI_BAR_REGS, false);
 	if (!err)
@@ -91,14 +101,63 @@ static int setup_device(struct vmsg_amp_pci *p)
 	return err;
 }
 
-int vmsg_amp_pci_open(struct vmsg_amp_pci *p, const struct vmsg_amp_pci_cfg *cfg)
+/*
+ * Newer builds of the same device (same ids, same VERSION) put a vmamp v1
+ * layout where the SPSC-v0 driver->device queue is. Its header starts with
+ * the LE16 magic 0x4C4F; there the v0 queue has our head index, always below
+ * the 62 slots, so the two cannot be confused. Read before anything is
+ * written to BAR1: an aligned 32-bit load, as everything in device memory.
+ */
+static int check_not_vmamp(const struct vmsg_amp_pci *p)
+{
+	const uint8_t *q = p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].map + fifo_base(p) +
+			   VMSG_AMP_PCI_DRV_QUEUE;
+	uint32_t w = vmsg_le32_swap(vmsg_mmio_read32(q));
+
+	return (w & 0xFFFFu) == VMSG_V1_MAGIC ? VMSG_EPROTO : 0;
+}
+
+static const unsigned start_how[] = {
+	[VMSG_AMP_PCI_START_RESYNC] = VMSG_SPSC_INIT_RESYNC,
+	[VMSG_AMP_PCI_START_RESET] = VMSG_SPSC_INIT_RESET,
+	[VMSG_AMP_PCI_START_RESUME] = VMSG_SPSC_INIT_RESUME,
+};
+
+static int cfg_check(const struct vmsg_amp_pci_cfg *cfg)
+{
+	if (!cfg || !cfg->bdf || cfg->fifo >= VMSG_VFIO_MAX_IRQS ||
+	    (unsigned)cfg->start > VMSG_AMP_PCI_START_RESUME)
+		return VMSG_EINVAL;
+	if (cfg->max_msg_size &&
+	    (cfg->max_msg_size < VMSG_MAX_MSG_SIZE_MIN_2025 || cfg->max_msg_size > VMSG_V0_SLOT_SIZE))
+		return VMSG_EINVAL;
+	return 0;
+}
+
+/* The SPSC-v0 channel in our FIFO's window, driver side. */
+static int open_channel(struct vmsg_amp_pci *p)
 {
 	struct vmsg_shm_v0_params v0 = { 0 };
 	struct vmsg_shm_cfg cc = { 0 };
+
+	v0.drv_to_dev_off = VMSG_AMP_PCI_DRV_QUEUE;
+	v0.dev_to_drv_off = VMSG_AMP_PCI_DEV_QUEUE;
+	v0.queue_size = VMSG_AMP_PCI_QUEUE_SIZE;
+	/* le32 indices, as the proposal says; QEMU and Linux store host
+	 * order, the same bytes on the little-endian hosts they run on. */
+	v0.little_endian = true;
+	cc.side = VMSG_SHM_DRIVER;
+	cc.mem = VMSG_SPSC_MEM_DEVICE;
+	return vmsg_shm_chan_open_v0(&p->ch, p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].map + fifo_base(p),
+				     VMSG_AMP_PCI_FIFO_SIZE, &cc, &v0, start_how[p->cfg.start]);
+}
+
+int vmsg_amp_pci_open(struct vmsg_amp_pci *p, const struct vmsg_amp_pci_cfg *cfg)
+{
 	struct vmsg_shm_bus_hooks hooks = { 0 };
 	int err;
 
-	if (!p || !cfg || !cfg->bdf || cfg->fifo >= VMSG_VFIO_MAX_IRQS)
+	if (!p || cfg_check(cfg))
 		return VMSG_EINVAL;
 	*p = (struct vmsg_amp_pci){ 0 };
 	p->cfg = *cfg;
@@ -107,17 +166,10 @@ int vmsg_amp_pci_open(struct vmsg_amp_pci *p, const struct vmsg_amp_pci_cfg *cfg
 		return err;
 	p->open = true;
 	err = setup_device(p);
-	if (err)
-		goto fail;
-	/* The device model applies no per-FIFO offset to the queues. */
-	v0.drv_to_dev_off = VMSG_AMP_PCI_DRV_QUEUE;
-	v0.dev_to_drv_off = VMSG_AMP_PCI_DEV_QUEUE;
-	v0.queue_size = VMSG_AMP_PCI_QUEUE_SIZE;
-	cc.side = VMSG_SHM_DRIVER;
-	cc.mem = VMSG_SPSC_MEM_DEVICE;
-	err = vmsg_shm_chan_open_v0(&p->ch, p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].map,
-				    (size_t)p->dev.bar[VMSG_AMP_PCI_BAR_FIFO].size, &cc, &v0,
-				    cfg->resume ? VMSG_SPSC_INIT_RESUME : VMSG_SPSC_INIT_RESET);
+	if (!err)
+		err = check_not_vmamp(p);
+	if (!err)
+		err = open_channel(p);
 	if (err)
 		goto fail;
 	hooks.kick = hook_kick;
@@ -127,6 +179,8 @@ int vmsg_amp_pci_open(struct vmsg_amp_pci *p, const struct vmsg_amp_pci_cfg *cfg
 	hooks.close = hook_close;
 	hooks.ctx = p;
 	hooks.spin_ns = cfg->spin_ns;
+	/* The device copies 48 bytes of a 64-byte slot (port_amp_pci.h). */
+	hooks.max_msg_size = cfg->max_msg_size ? cfg->max_msg_size : VMSG_AMP_PCI_MAX_MSG_SIZE;
 	err = vmsg_shm_bus_init(&p->sb, &p->ch, &hooks, cfg->transport_features);
 	if (err)
 		goto fail;

@@ -23,6 +23,17 @@ static uint64_t now_ns(struct vmsg_shm_bus *sb)
 }
 #endif
 
+/* The bus maximum: the slot, or less when the port says its peer copies
+ * less (shm_bus.h), and never more than msg_size can say. */
+static uint32_t max_msg(const struct vmsg_shm_bus *sb)
+{
+	uint32_t m = sb->ch->tx.d.slot_size; /* vmsg_shm_chan_slot_size(), inlined */
+
+	if (sb->hooks.max_msg_size && sb->hooks.max_msg_size < m)
+		m = sb->hooks.max_msg_size;
+	return m > VMSG_MAX_MSG_SIZE_MAX ? VMSG_MAX_MSG_SIZE_MAX : m;
+}
+
 static void kick(struct vmsg_shm_bus *sb)
 {
 	if (sb->hooks.kick(sb->hooks.ctx) == 0)
@@ -97,9 +108,10 @@ static void rx_release(struct vmsg_shm_bus *sb)
  * msg_size, read from our copy of the header (the slot is the peer's
  * memory and may change under us). A msg_size the peer got wrong is
  * clamped, never trusted: below the header size only the header is
- * delivered, above the slot or @cap what fits, so the codec sees a
- * msg_size that disagrees with the length and drops the message as
- * malformed (as it did when whole slots were copied).
+ * delivered, above the bus maximum (the slot, or less: shm_bus.h) or @cap
+ * what fits, so the codec sees a msg_size that disagrees with the length
+ * and drops the message as malformed (as it did when whole slots were
+ * copied).
  */
 static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 {
@@ -117,7 +129,9 @@ static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 	if (r)
 		return r;
 	slot = p;
-	lim = cap < rx->d.slot_size ? cap : rx->d.slot_size;
+	lim = max_msg(sb);
+	if (cap < lim)
+		lim = cap;
 	if (lim <= VMSG_HDR_SIZE) {
 		len = lim; /* no room past a header: as much as fits */
 		vmsg_spsc_slot_read(&rx->d, slot, buf, len);
@@ -142,6 +156,9 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	struct vmsg_shm_bus *sb = priv;
 	int st = vmsg_shm_chan_state(sb->ch), r;
 
+	/* The slot may hold more than the peer takes: never let it cut one. */
+	if (len > max_msg(sb))
+		return VMSG_EMSGSIZE;
 	if (st != VMSG_SHM_RUN) {
 		if (lifecycle(sb) < 0)
 			return VMSG_EPROTO;
@@ -270,10 +287,9 @@ static int shm_arm(void *priv)
 static int shm_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct vmsg_shm_bus *sb = priv;
-	uint32_t slot = vmsg_shm_chan_slot_size(sb->ch);
 
 	out->revision = 1;
-	out->max_msg_size = slot > VMSG_MAX_MSG_SIZE_MAX ? VMSG_MAX_MSG_SIZE_MAX : slot;
+	out->max_msg_size = max_msg(sb);
 	out->transport_features = sb->transport_features;
 	return 0;
 }

@@ -496,11 +496,45 @@ void vmsg_spsc_cons_start(struct vmsg_spsc_cons *c)
 	vmsg_spsc_cons_reset(c);
 }
 
+/*
+ * Resync: the ring starts empty at the consumer's index, and only our own
+ * words are written (after the check: a bad index writes nothing). The
+ * kicked word is ours too, cleared as a reset clears it.
+ */
+static int prod_resync(struct vmsg_spsc_prod *p)
+{
+	uint32_t c = idx_load(&p->d, &p->d.cons);
+
+	clear_state(p, sizeof(*p));
+	slots_unknown(p); /* an earlier life's bytes may be in the slots */
+	if (c >= p->d.num_slots)
+		return latch(&p->broken);
+	p->prod = p->published = p->cons_seen = c;
+	idx_store(&p->d, &p->d.prod, c);
+	if (p->d.kicked)
+		kword_store(&p->d, p->d.kicked, 0);
+	return 0;
+}
+
+/* Resync, consumer side: empty at the producer's index. */
+static int cons_resync(struct vmsg_spsc_cons *c)
+{
+	uint32_t pr = idx_load(&c->d, &c->d.prod);
+
+	clear_state(c, sizeof(*c));
+	if (pr >= c->d.num_slots)
+		return latch(&c->broken);
+	c->cons = c->published = c->prod_seen = pr;
+	idx_store(&c->d, &c->d.cons, pr);
+	cons_start_tokens(c);
+	return 0;
+}
+
 int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d, unsigned how)
 {
 	int err = vmsg_spsc_desc_check(d);
 
-	if (!p || how > VMSG_SPSC_INIT_RESET)
+	if (!p || how > VMSG_SPSC_INIT_RESYNC)
 		return VMSG_EINVAL;
 	if (err)
 		return err; /* VMSG_EINVAL, or VMSG_ENOTSUP: compiled out */
@@ -509,6 +543,8 @@ int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d
 		vmsg_spsc_prod_start(p);
 		return 0;
 	}
+	if (how == VMSG_SPSC_INIT_RESYNC)
+		return prod_resync(p);
 	clear_state(p, sizeof(*p));
 	slots_unknown(p); /* an earlier life's bytes may be in the slots */
 	/* Resume: our own index is read once, here, and trusted no more. The
@@ -524,7 +560,7 @@ int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c, const struct vmsg_spsc_desc *d
 {
 	int err = vmsg_spsc_desc_check(d);
 
-	if (!c || how > VMSG_SPSC_INIT_RESET)
+	if (!c || how > VMSG_SPSC_INIT_RESYNC)
 		return VMSG_EINVAL;
 	if (err)
 		return err; /* VMSG_EINVAL, or VMSG_ENOTSUP: compiled out */
@@ -533,6 +569,8 @@ int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c, const struct vmsg_spsc_desc *d
 		vmsg_spsc_cons_start(c);
 		return 0;
 	}
+	if (how == VMSG_SPSC_INIT_RESYNC)
+		return cons_resync(c);
 	clear_state(c, sizeof(*c));
 	c->cons = c->published = idx_load(d, &d->cons);
 	c->prod_seen = idx_load(d, &d->prod);
