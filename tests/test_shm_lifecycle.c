@@ -288,6 +288,22 @@ static uint8_t *qh_of(int side)
 	return buf + (side ? X_DEV_QH : X_DRV_QH);
 }
 
+/*
+ * Where a survivor waits for its peer to come back, and what its queue head
+ * says: PEER_DEAD (4) with an extended peer; with a plain v1 peer, which
+ * gives up for good when it starts against a state above RUN, it started
+ * its own side again: INIT (0) (docs/ring-protocol.md, "Plain v1 peers").
+ */
+static void assert_waits_for_peer(const struct ep *s, bool ext)
+{
+	int want = ext ? VMSG_SHM_PEER_DEAD : VMSG_SHM_INIT;
+	const uint8_t *q = buf + get_le64(buf + (s->side ? 0x18 : 0x30));
+
+	assert_int_equal(vmsg_shm_chan_state(&s->ch), want);
+	assert_int_equal(get_le16(q), 0x514F);
+	assert_int_equal(get_le16(q + 2) & 0x1F, want);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Reaching RUN                                                           */
 /* ---------------------------------------------------------------------- */
@@ -488,7 +504,7 @@ static void restart_case(bool ext, uint8_t mem, int restarting_side, bool owner_
 	/* The survivor notices on its next poll. */
 	poll_ep(s);
 	assert_int_equal(s->downs, 1);
-	assert_int_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_PEER_DEAD);
+	assert_waits_for_peer(s, ext);
 	/* Down: nothing flows until UP. */
 	{
 		uint8_t m[64];
@@ -737,14 +753,14 @@ static void test_shm_lifecycle_shutdown_peer_dead(void **state)
 			assert_int_equal(vmsg_shm_chan_send(&x->ch, m, 64), VMSG_ESTATE);
 			poll_ep(s);
 			assert_int_equal(s->downs, 1);
-			assert_int_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_PEER_DEAD);
+			assert_waits_for_peer(s, ext);
 			/* a closed endpoint stays closed */
 			for (int i = 0; i < 5; i++) {
 				poll_ep(x);
 				poll_ep(s);
 			}
 			assert_int_equal(vmsg_shm_chan_state(&x->ch), VMSG_SHM_SHUTDOWN);
-			assert_int_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_PEER_DEAD);
+			assert_waits_for_peer(s, ext);
 			assert_int_equal(s->ups, 1);
 			/* the closed side comes back: a new life */
 			ep_open(x, &c[closing], 2);
@@ -786,11 +802,27 @@ static void test_shm_lifecycle_peer_ids(void **state)
 /* A plain v1 peer written by hand (as Linux / QEMU do, spec §4.3)         */
 /* ---------------------------------------------------------------------- */
 
-/* The hand-written peer: its queue head, its array, the peer's array. */
+/*
+ * The hand-written peer, doing what the Linux driver and QEMU do (facts
+ * gathered from their sources, docs/ring-protocol.md "Plain v1 peers"):
+ *  - start: zero its own array first, while its status word may still hold
+ *    its previous life's value; then status INIT, then the queue-head magic;
+ *  - wait for our magic; if our state is above RUN, publish SHUTDOWN and
+ *    give up for good;
+ *  - head = tail = 0, READY; while we are INIT, sleep and retry (here: poll
+ *    our endpoint); above RUN: SHUTDOWN, give up; READY or RUN: RUN at once;
+ *  - in RUN, never look at our state again: only our indices and slots;
+ *  - it never publishes PEER_DEAD; on unregister it publishes SHUTDOWN.
+ */
 struct v1peer {
 	uint8_t *qh, *own_elems, *peer_qh, *peer_elems;
 	uint16_t n, es;
 	uint16_t tail, head; /* its private indices */
+	bool failed;	     /* gave up for good (published SHUTDOWN) */
+	/* for the plain-peer tests: its messages and what it expects of ours */
+	int side;
+	uint32_t life, tx_seq, rx_seq;
+	unsigned zeros; /* zeroed slots it took (its codec drops them) */
 };
 
 static void v1peer_state(struct v1peer *p, uint16_t st)
@@ -798,20 +830,56 @@ static void v1peer_state(struct v1peer *p, uint16_t st)
 	put_le16(p->qh + 2, st);
 }
 
+/* Zero own elements, then INIT, then the magic. */
 static void v1peer_start(struct v1peer *p)
 {
-	/* zero own elements, QH magic + INIT */
 	memset(p->own_elems, 0, (size_t)p->n * p->es);
-	put_le16(p->qh + 0, 0x514F);
 	v1peer_state(p, 0);
-	p->tail = p->head = 0;
-	put_le16(p->qh + 4, 0);
-	put_le16(p->qh + 6, 0);
+	put_le16(p->qh + 0, 0x514F);
 }
 
 static uint16_t peer_state_of(const struct v1peer *p)
 {
 	return get_le16(p->peer_qh + 2) & 0x1F;
+}
+
+/* Refuse: SHUTDOWN, for good. */
+static bool v1peer_give_up(struct v1peer *p)
+{
+	v1peer_state(p, 3);
+	p->failed = true;
+	return false;
+}
+
+/* The rest of its start after v1peer_start(): true in RUN, false when it
+ * gave up. It polls our endpoint only while it has to wait. */
+static bool v1peer_finish_start(struct v1peer *p, struct ep *ours)
+{
+	int i;
+
+	for (i = 0; i < MAX_POLLS && get_le16(p->peer_qh) != 0x514F; i++)
+		poll_ep(ours);
+	assert_true(i < MAX_POLLS);
+	if (peer_state_of(p) > 2)
+		return v1peer_give_up(p);
+	p->tail = p->head = 0;
+	put_le16(p->qh + 4, 0);
+	put_le16(p->qh + 6, 0);
+	v1peer_state(p, 1); /* READY */
+	for (i = 0; i < MAX_POLLS && peer_state_of(p) == 0; i++)
+		poll_ep(ours);
+	assert_true(i < MAX_POLLS); /* (it would give up after a while) */
+	if (peer_state_of(p) > 2)
+		return v1peer_give_up(p);
+	v1peer_state(p, 2); /* RUN: our state is never read again */
+	return true;
+}
+
+static bool v1peer_restart(struct v1peer *p, struct ep *ours)
+{
+	p->failed = false;
+	v1peer_start(p);
+	return v1peer_finish_start(p, ours);
 }
 
 static void v1peer_send(struct v1peer *p, const uint8_t *m)
@@ -831,24 +899,12 @@ static bool v1peer_recv(struct v1peer *p, uint8_t *m)
 	return true;
 }
 
-/* Handshake of the Linux driver (spec §4.3): INIT, wait for the peer's
- * magic, READY, wait for the peer to leave INIT, RUN. Our endpoint is polled
- * meanwhile. On a restart our survivor sits in PEER_DEAD, which is not INIT
- * either; the simulated peer waits for READY or RUN there (our protocol's
- * step 3), since the note does not say what Linux does in that case. */
+/* The peer's start, then our endpoint polled until it is RUN too. */
 static void v1peer_handshake(struct v1peer *p, struct ep *ours)
 {
 	int i;
 
-	v1peer_start(p);
-	for (i = 0; i < MAX_POLLS && get_le16(p->peer_qh) != 0x514F; i++)
-		poll_ep(ours);
-	assert_true(i < MAX_POLLS);
-	v1peer_state(p, 1); /* READY */
-	for (i = 0; i < MAX_POLLS && peer_state_of(p) != 1 && peer_state_of(p) != 2; i++)
-		poll_ep(ours);
-	assert_true(i < MAX_POLLS);
-	v1peer_state(p, 2); /* RUN */
+	assert_true(v1peer_restart(p, ours));
 	for (i = 0; i < MAX_POLLS && vmsg_shm_chan_state(&ours->ch) != VMSG_SHM_RUN; i++)
 		poll_ep(ours);
 	assert_true(i < MAX_POLLS);
@@ -921,6 +977,515 @@ static void test_shm_lifecycle_plain_v1_linux_peer(void **state)
 		poll_ep(&dev);
 		assert_int_equal(dev.downs, 1);
 		dev.downs = 0;
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Plain v1 peers across restarts (docs/ring-protocol.md, "Plain v1        */
+/* peers"): the fake peer above, in both memory modes                     */
+/* ---------------------------------------------------------------------- */
+
+/* Our device owns a plain layout; @lx is the Linux driver (not started). */
+static void linux_pair(struct ep *dev, struct v1peer *lx, uint8_t mem)
+{
+	struct vmsg_shm_cfg cv = make_cfg(1, true, false, mem, 0);
+
+	memset(buf, 0, BUF_SIZE);
+	memset(dev, 0, sizeof(*dev));
+	memset(lx, 0, sizeof(*lx));
+	ep_open(dev, &cv, 1);
+	lx->qh = buf + get_le64(buf + 0x30);
+	lx->own_elems = buf + get_le64(buf + 0x38);
+	lx->peer_qh = buf + get_le64(buf + 0x18);
+	lx->peer_elems = buf + get_le64(buf + 0x20);
+	lx->n = get_le16(buf + 0x0A);
+	lx->es = get_le16(buf + 0x0C);
+	lx->side = 0;
+}
+
+/* The QEMU device's layout (spec §4.3) written by the test; @q is the QEMU
+ * device (not started), our driver attaches. */
+static void qemu_pair(struct ep *drv, struct v1peer *q, uint8_t mem)
+{
+	struct vmsg_shm_cfg cd = make_cfg(0, false, false, mem, 0);
+
+	memset(buf, 0, BUF_SIZE);
+	memset(drv, 0, sizeof(*drv));
+	memset(q, 0, sizeof(*q));
+	put_le16(buf + 0x00, 0x4C4F);
+	put_le16(buf + 0x02, 64);
+	put_le16(buf + 0x04, 1);
+	put_le16(buf + 0x0A, 63);
+	put_le16(buf + 0x0C, 64);
+	put_le64(buf + 0x18, 0x40);
+	put_le64(buf + 0x20, 0x50);
+	put_le64(buf + 0x30, 0x48);
+	put_le64(buf + 0x38, 0x1010);
+	q->qh = buf + 0x40;
+	q->own_elems = buf + 0x50;
+	q->peer_qh = buf + 0x48;
+	q->peer_elems = buf + 0x1010;
+	q->n = 63;
+	q->es = 64;
+	q->side = 1;
+	ep_open(drv, &cd, 1);
+}
+
+static bool is_zero_slot(const uint8_t *m)
+{
+	for (unsigned i = 0; i < 64; i++)
+		if (m[i])
+			return false;
+	return true;
+}
+
+/* The plain peer sends its next message, if its ring has room (it checks,
+ * as Linux and QEMU do: one slot stays empty). */
+static bool v1peer_send_next(struct v1peer *p)
+{
+	uint8_t m[64];
+
+	if ((p->tail + 1) % p->n == get_le16(p->peer_qh + 6))
+		return false;
+	make_msg(m, p->side, p->life, p->tx_seq++);
+	v1peer_send(p, m);
+	return true;
+}
+
+/* The plain peer takes everything we published. A zeroed slot is counted
+ * (its codec drops it: msg_size 0); any other slot must be the next message
+ * of our current session, so one from an earlier session or a slot read
+ * twice fails. Returns the messages taken. */
+static unsigned v1peer_drain(struct v1peer *p, const struct ep *ours)
+{
+	uint8_t m[64], exp[64];
+	unsigned n = 0;
+
+	while (v1peer_recv(p, m)) {
+		if (is_zero_slot(m)) {
+			p->zeros++;
+			continue;
+		}
+		make_msg(exp, ours->side, ours->life, p->rx_seq);
+		if (memcmp(m, exp, 64) != 0) {
+			print_error("plain peer received life %u seq %u (first bytes %02x %02x), "
+				    "expected life %u seq %u\n",
+				    get_le32(m + 8), get_le32(m + 12), m[0], m[1], ours->life,
+				    p->rx_seq);
+			fail();
+		}
+		p->rx_seq++;
+		n++;
+	}
+	return n;
+}
+
+/* We receive everything there is; zeroed slots (the codec drops them) are
+ * counted in *zeros, anything else must be the peer's next message. */
+static unsigned drain_plain(struct ep *e, unsigned *zeros)
+{
+	uint8_t m[64];
+	unsigned n = 0;
+	int rc;
+
+	while ((rc = vmsg_shm_chan_recv(&e->ch, m, sizeof(m))) > 0) {
+		if (is_zero_slot(m)) {
+			(*zeros)++;
+			continue;
+		}
+		check_rx(e, m, rc);
+		n++;
+	}
+	assert_int_equal(rc, VMSG_EAGAIN);
+	return n;
+}
+
+/* Poll our endpoint alone until it is RUN; it must come UP exactly once. */
+static void poll_until_run(struct ep *e)
+{
+	unsigned ups = e->ups;
+	int i;
+
+	for (i = 0; i < MAX_POLLS && vmsg_shm_chan_state(&e->ch) != VMSG_SHM_RUN; i++)
+		poll_ep(e);
+	assert_true(i < MAX_POLLS);
+	assert_int_equal(e->ups, ups + 1);
+}
+
+/* A new session of ours: our messages carry a new tag (the life field), so
+ * a message of an earlier session can never pass for a current one. */
+static void new_session(struct ep *e, struct v1peer *p, uint32_t peer_next_seq)
+{
+	e->life++;
+	e->tx_seq = 0;
+	e->peer_life = p->life;
+	e->rx_seq = peer_next_seq;
+	p->rx_seq = 0;
+}
+
+/* Our published state (the low 5 bits of our queue head's status). */
+static int our_published_state(const struct v1peer *p)
+{
+	return get_le16(p->peer_qh + 2) & 0x1F;
+}
+
+/* Full rings both ways, three times round, nothing lost or stale. */
+static void traffic_plain(struct ep *e, struct v1peer *p)
+{
+	unsigned usable = p->n - 1u, zeros = 0;
+
+	for (int round = 0; round < 3; round++) {
+		unsigned sent = 0;
+
+		for (unsigned i = 0; i < usable; i++)
+			assert_int_equal(send_one(e), 0);
+		assert_int_equal(send_one(e), VMSG_EAGAIN);
+		while (v1peer_send_next(p))
+			sent++;
+		assert_int_equal(sent, usable);
+		assert_int_equal(v1peer_drain(p, e), usable);
+		assert_int_equal(drain_plain(e, &zeros), usable);
+		assert_int_equal(zeros, 0);
+	}
+}
+
+/* Move both rings on by one message each, read at once. */
+static void step_both(struct ep *e, struct v1peer *p)
+{
+	unsigned zeros = 0;
+
+	assert_int_equal(send_one(e), 0);
+	assert_true(v1peer_send_next(p));
+	assert_int_equal(v1peer_drain(p, e), 1);
+	assert_int_equal(drain_plain(e, &zeros), 1);
+	assert_int_equal(zeros, 0);
+}
+
+/*
+ * (i) The plain peer restarts while we are in RUN, six times, from
+ * different ring positions, as Linux does: zero, INIT, READY and RUN in
+ * one go without waiting for us (we are RUN, which it accepts), then its
+ * new life may send before we notice. We notice on our next poll (its
+ * consumer index moved back: a restart, not a broken ring), go DOWN, start
+ * our side again and resync with the running peer: what its new life sent
+ * reaches us, our messages to its old life read as zeros, traffic resumes,
+ * and no call ever returns VMSG_EPROTO.
+ */
+static void test_shm_lifecycle_plain_peer_restarts_in_run(void **state)
+{
+	(void)state;
+	for (uint8_t mem = 0; mem < 2; mem++) {
+		struct ep dev;
+		struct v1peer lx;
+
+		linux_pair(&dev, &lx, mem);
+		lx.life = 1;
+		v1peer_handshake(&lx, &dev);
+		new_session(&dev, &lx, 0);
+		for (uint32_t k = 0; k < 6; k++) {
+			unsigned downs = dev.downs, zeros = 0, fresh = 0, unread = 1 + k % 3;
+
+			/* Traffic read both ways, our poll sees where the peer is
+			 * (the bus's idle tick), and our producer index has not
+			 * wrapped past 0 since, nor is the peer's at 0: its move
+			 * back to 0 is then a violation. (Otherwise it looks like
+			 * progress and the restart cannot show: see the doc.) */
+			for (uint32_t i = 0; i < 2 + k; i++)
+				step_both(&dev, &lx);
+			while (lx.head == 0 || lx.head + unread >= lx.n)
+				step_both(&dev, &lx);
+			/* messages left unread both ways */
+			for (unsigned i = 0; i < unread; i++) {
+				assert_int_equal(send_one(&dev), 0);
+				assert_true(v1peer_send_next(&lx));
+			}
+			poll_ep(&dev);
+			assert_int_equal(dev.downs, downs);
+
+			/* The restart, without a single poll of ours. */
+			lx.life++;
+			lx.tx_seq = 0;
+			assert_true(v1peer_restart(&lx, &dev));
+			assert_int_equal(dev.downs, downs);
+			assert_int_equal(vmsg_shm_chan_state(&dev.ch), VMSG_SHM_RUN);
+			for (unsigned i = 0; i < k % 3 && v1peer_send_next(&lx); i++)
+				fresh++;
+
+			/* We notice, fail what was pending, start our side again
+			 * (INIT: a state the peer would accept if it restarted
+			 * once more) and resync. */
+			poll_ep(&dev);
+			assert_int_equal(dev.downs, downs + 1);
+			assert_int_equal(vmsg_shm_chan_state(&dev.ch), VMSG_SHM_INIT);
+			assert_int_equal(our_published_state(&lx), VMSG_SHM_INIT);
+			poll_until_run(&dev);
+			new_session(&dev, &lx, 0);
+			/* what its new life sent is ours; its old messages
+			 * were zeroed by its restart */
+			assert_int_equal(drain_plain(&dev, &zeros), fresh);
+			/* it reads zeros where our unread messages were */
+			zeros = lx.zeros;
+			assert_int_equal(v1peer_drain(&lx, &dev), 0);
+			assert_true(lx.zeros - zeros >= unread);
+			assert_false(lx.failed);
+			traffic_plain(&dev, &lx);
+		}
+	}
+}
+
+/*
+ * (ii) Where our survivor used to wait in PEER_DEAD (above RUN: a plain
+ * peer that starts gives up for good when it sees it), it now waits in
+ * INIT, and the restarting peer reaches RUN with us. The peer went away in
+ * four ways: we saw its INIT on the way back; the port told us it died;
+ * its queue-head magic vanished; the port told us it died while it in fact
+ * kept running (it never restarts then: we resync with it).
+ */
+static void test_shm_lifecycle_plain_peer_back_from_peer_dead(void **state)
+{
+	(void)state;
+	for (uint8_t mem = 0; mem < 2; mem++) {
+		for (int how = 0; how < 4; how++) {
+			struct ep dev;
+			struct v1peer lx;
+			unsigned zeros = 0;
+			uint32_t pending;
+
+			linux_pair(&dev, &lx, mem);
+			lx.life = 1;
+			v1peer_handshake(&lx, &dev);
+			new_session(&dev, &lx, 0);
+			step_both(&dev, &lx);
+			/* unread both ways */
+			assert_int_equal(send_one(&dev), 0);
+			assert_true(v1peer_send_next(&lx));
+			pending = dev.rx_seq;
+
+			if (how == 0) {
+				v1peer_start(&lx); /* its array zeroed, INIT */
+				poll_ep(&dev);
+			} else if (how == 2) {
+				put_le16(lx.qh, 0);
+				poll_ep(&dev);
+			} else {
+				assert_int_equal(vmsg_shm_chan_peer_gone(&dev.ch),
+						 VMSG_SHM_EV_DOWN);
+				dev.downs++;
+			}
+			assert_int_equal(dev.downs, 1);
+			assert_int_equal(vmsg_shm_chan_state(&dev.ch), VMSG_SHM_INIT);
+			assert_int_equal(our_published_state(&lx), VMSG_SHM_INIT);
+
+			if (how == 3) {
+				/* the peer never noticed: same life, RUN */
+				poll_until_run(&dev);
+				new_session(&dev, &lx, pending);
+				/* its message to us still comes; ours to it was
+				 * failed on our side and reads as zeros */
+				assert_int_equal(drain_plain(&dev, &zeros), 1);
+				zeros = lx.zeros;
+				assert_int_equal(v1peer_drain(&lx, &dev), 0);
+				assert_int_equal(lx.zeros - zeros, 1);
+			} else {
+				lx.life++;
+				lx.tx_seq = 0;
+				if (how == 0)
+					assert_true(v1peer_finish_start(&lx, &dev));
+				else
+					assert_true(v1peer_restart(&lx, &dev));
+				poll_until_run(&dev);
+				new_session(&dev, &lx, 0);
+				assert_int_equal(drain_plain(&dev, &zeros), 0);
+				assert_int_equal(zeros, 0);
+				assert_int_equal(v1peer_drain(&lx, &dev), 0);
+			}
+			assert_false(lx.failed);
+			traffic_plain(&dev, &lx);
+		}
+	}
+}
+
+/*
+ * (iii) We restart (close and reopen, or crash and reopen) while the plain
+ * peer stays in RUN and never looks at our state: we do not wait for it to
+ * drop (it never would) but resync. Our producer index is not reset (the
+ * peer may still read up to it), our array is zeroed first, so what our
+ * earlier life left unread reaches the peer as zeros; what the peer sent to
+ * our earlier life is dropped. Then traffic both ways. As the device owning
+ * the layout (Linux driver peer) and as the driver on QEMU's layout.
+ */
+static void test_shm_lifecycle_plain_we_restart_peer_in_run(void **state)
+{
+	(void)state;
+	for (uint8_t mem = 0; mem < 2; mem++) {
+		for (int qemu = 0; qemu < 2; qemu++) {
+			for (int crash = 0; crash < 2; crash++) {
+				struct ep e;
+				struct v1peer p;
+				struct vmsg_shm_cfg c;
+				uint16_t our_tail;
+				unsigned zeros = 0;
+
+				if (qemu)
+					qemu_pair(&e, &p, mem);
+				else
+					linux_pair(&e, &p, mem);
+				c = e.ch.cfg;
+				p.life = 1;
+				v1peer_handshake(&p, &e);
+				new_session(&e, &p, 0);
+				for (int i = 0; i < 5; i++)
+					step_both(&e, &p);
+				for (int i = 0; i < 3; i++) {
+					assert_int_equal(send_one(&e), 0);
+					assert_true(v1peer_send_next(&p));
+				}
+				our_tail = get_le16(p.peer_qh + 4);
+
+				if (!crash)
+					vmsg_shm_chan_shutdown(&e.ch);
+				ep_open(&e, &c, e.life + 1);
+				/* INIT, indices left where they were */
+				assert_int_equal(our_published_state(&p), VMSG_SHM_INIT);
+				assert_int_equal(get_le16(p.peer_qh + 4), our_tail);
+				poll_until_run(&e);
+				assert_int_equal(e.downs, 0);
+				assert_int_equal(get_le16(p.peer_qh + 4), our_tail);
+				assert_int_equal(get_le16(p.qh + 2), 2); /* it never left RUN */
+				e.life--; /* ep_open set the new life; new_session bumps it */
+				new_session(&e, &p, p.tx_seq);
+				/* nothing of what it sent to our earlier life */
+				assert_int_equal(drain_plain(&e, &zeros), 0);
+				assert_int_equal(zeros, 0);
+				/* our earlier life's unread messages read as zeros */
+				assert_int_equal(v1peer_drain(&p, &e), 0);
+				assert_int_equal(p.zeros, 3);
+				assert_false(p.failed);
+				traffic_plain(&e, &p);
+				/* and again, now from where this life left off */
+				for (int i = 0; i < 2; i++)
+					assert_int_equal(send_one(&e), 0);
+				ep_open(&e, &c, e.life + 1);
+				poll_until_run(&e);
+				e.life--;
+				new_session(&e, &p, p.tx_seq);
+				assert_int_equal(v1peer_drain(&p, &e), 0);
+				assert_int_equal(p.zeros, 5);
+				traffic_plain(&e, &p);
+			}
+		}
+	}
+}
+
+/*
+ * (iv) The plain peer unregisters (SHUTDOWN) and comes back later. We go
+ * DOWN and wait in INIT (never above RUN, which would make it give up when
+ * it starts again), it restarts and pairs with us, nothing old is
+ * delivered either way.
+ */
+static void test_shm_lifecycle_plain_peer_shutdown_comes_back(void **state)
+{
+	(void)state;
+	for (uint8_t mem = 0; mem < 2; mem++) {
+		struct ep dev;
+		struct v1peer lx;
+
+		linux_pair(&dev, &lx, mem);
+		lx.life = 1;
+		v1peer_handshake(&lx, &dev);
+		new_session(&dev, &lx, 0);
+		for (uint32_t k = 0; k < 3; k++) {
+			unsigned zeros = 0;
+
+			for (uint32_t i = 0; i < 3 + k; i++)
+				step_both(&dev, &lx);
+			assert_int_equal(send_one(&dev), 0);
+			assert_true(v1peer_send_next(&lx));
+			v1peer_state(&lx, 3); /* unregistered */
+			poll_ep(&dev);
+			assert_int_equal(dev.downs, k + 1);
+			for (int i = 0; i < 8; i++)
+				poll_ep(&dev);
+			assert_int_equal(vmsg_shm_chan_state(&dev.ch), VMSG_SHM_INIT);
+			assert_int_equal(our_published_state(&lx), VMSG_SHM_INIT);
+			{
+				uint8_t m[64];
+
+				assert_int_equal(vmsg_shm_chan_send(&dev.ch, m, 64), VMSG_ESTATE);
+			}
+			lx.life++;
+			lx.tx_seq = 0;
+			assert_true(v1peer_restart(&lx, &dev));
+			poll_until_run(&dev);
+			new_session(&dev, &lx, 0);
+			assert_int_equal(drain_plain(&dev, &zeros), 0);
+			assert_int_equal(zeros, 0);
+			assert_int_equal(v1peer_drain(&lx, &dev), 0);
+			assert_false(lx.failed);
+			traffic_plain(&dev, &lx);
+		}
+	}
+}
+
+/*
+ * Any index violation of a plain v1 peer is taken for a restart: the
+ * channel reports VMSG_ECONNRESET (not a latched VMSG_EPROTO), the next
+ * poll goes DOWN, and we wait in INIT until the peer's indices make sense
+ * again (here: it restarts). Between two instances of this library
+ * (extended), where the guard and the epoch catch restarts, a violation
+ * stays VMSG_EPROTO, latched.
+ */
+static void test_shm_lifecycle_plain_index_violation(void **state)
+{
+	(void)state;
+	for (uint8_t mem = 0; mem < 2; mem++) {
+		struct ep dev;
+		struct v1peer lx;
+		unsigned zeros = 0;
+
+		linux_pair(&dev, &lx, mem);
+		lx.life = 1;
+		v1peer_handshake(&lx, &dev);
+		new_session(&dev, &lx, 0);
+		for (unsigned i = 0; i < NELEMS - 1u; i++)
+			assert_int_equal(send_one(&dev), 0);
+		assert_int_equal(send_one(&dev), VMSG_EAGAIN);
+		put_le16(lx.qh + 6, 0x7FFF); /* its consumer index, out of range */
+		assert_int_equal(send_one(&dev), VMSG_ECONNRESET);
+		assert_int_equal(send_one(&dev), VMSG_ECONNRESET);
+		poll_ep(&dev);
+		assert_int_equal(dev.downs, 1);
+		for (int i = 0; i < 4; i++)
+			poll_ep(&dev);
+		assert_int_equal(vmsg_shm_chan_state(&dev.ch), VMSG_SHM_INIT);
+		assert_int_equal(our_published_state(&lx), VMSG_SHM_INIT);
+		lx.life++;
+		lx.tx_seq = 0;
+		assert_true(v1peer_restart(&lx, &dev));
+		poll_until_run(&dev);
+		new_session(&dev, &lx, 0);
+		assert_int_equal(drain_plain(&dev, &zeros), 0);
+		assert_int_equal(v1peer_drain(&lx, &dev), 0);
+		traffic_plain(&dev, &lx);
+	}
+	/* extended: latched */
+	{
+		struct ep e[2];
+		struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1),
+				    c1 = make_cfg(1, false, true, 0, 2);
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		ep_open(&e[0], &c0, 1);
+		ep_open(&e[1], &c1, 1);
+		run_both(&e[0], &e[1]);
+		for (unsigned i = 0; i < USABLE; i++)
+			assert_int_equal(send_one(&e[0]), 0);
+		assert_int_equal(send_one(&e[0]), VMSG_EAGAIN);
+		put_le16(qh_of(1) + 6, 0x7FFF);
+		assert_int_equal(send_one(&e[0]), VMSG_EPROTO);
+		put_le16(qh_of(1) + 6, 0);
+		assert_int_equal(send_one(&e[0]), VMSG_EPROTO);
 	}
 }
 
@@ -1372,6 +1937,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_v1_linux_peer, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_qemu_device_peer, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_peer_restarts_in_run,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_peer_back_from_peer_dead,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_we_restart_peer_in_run,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_peer_shutdown_comes_back,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_index_violation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),

@@ -228,6 +228,7 @@ struct vmsg_shm_chan {
 	bool extended;
 	bool attached;    /* v1: layout validated/written and own side started */
 	bool peer_was_run; /* the peer reached RUN in the current session */
+	bool rejoin;      /* plain v1: back in INIT because the peer restarted */
 	uint8_t *own_qh, *peer_qh;
 	uint32_t own_epoch, peer_epoch;
 	uint32_t peer_id;
@@ -301,7 +302,9 @@ VMSG_API void vmsg_shm_chan_set_own_id(struct vmsg_shm_chan *ch, uint32_t id);
 /**
  * @brief Send one message (copied into a slot) when the channel is RUN.
  * @retval 0 sent. @retval VMSG_ESTATE not RUN. Others as vmsg_spsc_push();
- *         VMSG_ECONNRESET means the peer went away (poll to recover).
+ *         VMSG_ECONNRESET means the peer went away (poll to recover). With
+ *         a plain v1 peer an index violation is a restart: VMSG_ECONNRESET,
+ *         never VMSG_EPROTO (docs/ring-protocol.md, "Plain v1 peers").
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_shm_chan_send(struct vmsg_shm_chan *ch, const void *msg,
 						size_t len);
@@ -328,8 +331,9 @@ VMSG_API void vmsg_shm_chan_awake(struct vmsg_shm_chan *ch);
 
 /**
  * @brief The port saw the peer die (socket hang-up, process exit): leave
- *        RUN for PEER_DEAD as if the lifecycle had noticed, and wait for a
- *        new peer.
+ *        RUN (or READY) as if the lifecycle had noticed, and wait for a new
+ *        peer: in PEER_DEAD (extended), or back in INIT with a plain v1
+ *        peer, which would take our PEER_DEAD for fatal when it starts.
  * @return VMSG_SHM_EV_DOWN if the channel was RUN, else 0.
  */
 VMSG_API int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch);

@@ -9,6 +9,8 @@
 #include "virtio_msg/config.h"
 #include "virtio_msg/wire.h"
 
+#include "shm/shm_internal.h"
+
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
 #define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
 
@@ -127,7 +129,7 @@ static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 		return VMSG_EINVAL;
 	r = vmsg_spsc_peek(rx, &p);
 	if (r)
-		return r;
+		return vmsg_shm_ring_err(sb->ch, r);
 	slot = p;
 	lim = max_msg(sb);
 	if (cap < lim)

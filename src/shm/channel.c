@@ -99,6 +99,11 @@ static int setup_rings(struct vmsg_shm_chan *ch)
  * reset, so a peer that sees a reset index or a new epoch also sees INIT.
  * Our array is zeroed later (step 2), once the peer no longer reads it: a
  * survivor may still copy slots it learned of before we restarted.
+ *
+ * Plain v1 (no extension): the peer may be in RUN and, like Linux and QEMU,
+ * never look at our state again, so our indices stay as they are in memory
+ * until step 2 knows whether to reset them or to resync (a reset index
+ * would make a running consumer read a lap of old slots).
  */
 static void start(struct vmsg_shm_chan *ch)
 {
@@ -111,10 +116,14 @@ static void start(struct vmsg_shm_chan *ch)
 		ch->own_epoch = old_epoch + 1 ? old_epoch + 1 : 1;
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_EPOCH, ch->own_epoch);
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_PEER_ID, ch->cfg.peer_id);
+		vmsg_spsc_prod_start(&ch->tx); /* descriptions checked by setup_rings() */
+		vmsg_spsc_cons_start(&ch->rx);
+	} else {
+		vmsg_spsc_prod_start_found(&ch->tx);
+		vmsg_spsc_cons_start_found(&ch->rx);
 	}
-	vmsg_spsc_prod_start(&ch->tx); /* descriptions checked by setup_rings() */
-	vmsg_spsc_cons_start(&ch->rx);
 	ch->peer_was_run = false;
+	ch->rejoin = false;
 	ch->attached = true;
 }
 
@@ -235,6 +244,43 @@ static bool peer_lost(struct vmsg_shm_chan *ch, bool magic, uint32_t st, uint32_
 	return false;
 }
 
+/*
+ * Plain v1, step 2 (docs/ring-protocol.md, "Plain v1 peers"): we are INIT,
+ * after a start or because the peer went away. A peer INIT or READY reads
+ * nothing of ours: zero our array, reset both indices, READY. A peer in RUN
+ * does not wait for us and never looks at our state again: resync instead.
+ * Our producer index stays (the peer may still read up to it) over a zeroed
+ * array, and we take its consumer index; our consumer takes its producer
+ * index (what it sent to our earlier life is dropped), or, when we are back
+ * because it restarted, keeps its place (what it sent since is for us). A
+ * peer above RUN, or no magic: wait here, where a plain peer that starts
+ * finds a state it accepts.
+ */
+static void plain_init_step(struct vmsg_shm_chan *ch, bool magic, uint32_t st)
+{
+	if (!magic)
+		return;
+	if (st == VMSG_SHM_INIT || st == VMSG_SHM_READY) {
+		vmsg_spsc_prod_reset(&ch->tx, true);
+		vmsg_spsc_cons_reset(&ch->rx);
+	} else if (st != VMSG_SHM_RUN || vmsg_spsc_prod_resync(&ch->tx) ||
+		   vmsg_spsc_cons_resync(&ch->rx, !ch->rejoin)) {
+		return; /* above RUN, or an index out of range: wait */
+	}
+	publish_state(ch, VMSG_SHM_READY);
+}
+
+/*
+ * Plain v1 in RUN: a peer that restarts goes back to RUN in microseconds
+ * without waiting for us, so its state may never show it. Its indices do:
+ * one that moves back is a violation the ring latches (VMSG_EPROTO), and
+ * with a plain peer that means a restart, not a broken ring.
+ */
+static bool plain_rings_lost(struct vmsg_shm_chan *ch)
+{
+	return vmsg_spsc_prod_check(&ch->tx) != 0 || vmsg_spsc_cons_check(&ch->rx) != 0;
+}
+
 int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 {
 	uint32_t pw, st, epoch = 0;
@@ -259,6 +305,10 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 	switch (ch->state) {
 	case VMSG_SHM_INIT:
 	case VMSG_SHM_PEER_DEAD:
+		if (!ch->extended) {
+			plain_init_step(ch, magic, st);
+			break;
+		}
 		/* INIT: a peer still in RUN has not seen our restart yet: wait.
 		 * Once it is INIT or READY it reads nothing of ours: zero our
 		 * array. PEER_DEAD: drop what the old peer never read, in both
@@ -275,7 +325,7 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 			ev |= enter_run(ch, st, epoch);
 		break;
 	case VMSG_SHM_RUN:
-		if (peer_lost(ch, magic, st, epoch))
+		if (peer_lost(ch, magic, st, epoch) || (!ch->extended && plain_rings_lost(ch)))
 			ev |= vmsg_shm_chan_peer_gone(ch);
 		break;
 	default: /* SHUTDOWN: closed by us */
@@ -284,6 +334,11 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 	return ev;
 }
 
+/*
+ * The peer went away. Extended: PEER_DEAD (step 4). Plain v1: a plain peer
+ * that starts while we show PEER_DEAD (above RUN) gives up for good, so we
+ * start our own side again instead (INIT), keeping our indices for step 2.
+ */
 int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch)
 {
 	bool was_run = ch->state == VMSG_SHM_RUN;
@@ -291,8 +346,14 @@ int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch)
 	if (ch->profile == 0) /* v0 has no lifecycle: the port decides */
 		return 0;
 	if (ch->state == VMSG_SHM_RUN || ch->state == VMSG_SHM_READY) {
-		publish_state(ch, VMSG_SHM_PEER_DEAD);
 		drop_guards(ch);
+		if (ch->extended) {
+			publish_state(ch, VMSG_SHM_PEER_DEAD);
+		} else {
+			publish_state(ch, VMSG_SHM_INIT);
+			ch->peer_was_run = false;
+			ch->rejoin = true;
+		}
 	}
 	if (!was_run)
 		return 0;
@@ -327,18 +388,23 @@ void vmsg_shm_chan_set_own_id(struct vmsg_shm_chan *ch, uint32_t id)
 		word_store(ch, ch->own_qh + VMSG_SIDE_OFF_PEER_ID, id);
 }
 
+int vmsg_shm_ring_err(const struct vmsg_shm_chan *ch, int err)
+{
+	return err == VMSG_EPROTO && ch->profile == 1 && !ch->extended ? VMSG_ECONNRESET : err;
+}
+
 int vmsg_shm_chan_send(struct vmsg_shm_chan *ch, const void *msg, size_t len)
 {
 	if (ch->state != VMSG_SHM_RUN)
 		return VMSG_ESTATE;
-	return vmsg_spsc_push(&ch->tx, msg, len);
+	return vmsg_shm_ring_err(ch, vmsg_spsc_push(&ch->tx, msg, len));
 }
 
 int vmsg_shm_chan_recv(struct vmsg_shm_chan *ch, void *buf, size_t cap)
 {
 	if (ch->state != VMSG_SHM_RUN)
 		return VMSG_ESTATE;
-	return vmsg_spsc_pop(&ch->rx, buf, cap);
+	return vmsg_shm_ring_err(ch, vmsg_spsc_pop(&ch->rx, buf, cap));
 }
 
 bool vmsg_shm_chan_need_kick(struct vmsg_shm_chan *ch)
@@ -350,7 +416,7 @@ int vmsg_shm_chan_arm(struct vmsg_shm_chan *ch)
 {
 	if (ch->state != VMSG_SHM_RUN)
 		return VMSG_ESTATE;
-	return vmsg_spsc_cons_arm(&ch->rx);
+	return vmsg_shm_ring_err(ch, vmsg_spsc_cons_arm(&ch->rx));
 }
 
 void vmsg_shm_chan_awake(struct vmsg_shm_chan *ch)

@@ -28,4 +28,9 @@ int vmsg_shm_v1_own(void *base, size_t size, const struct vmsg_shm_v1_params *pr
  * VMSG_ENOTSUP (config.h). @cfg->mem is known to be a mode. */
 int vmsg_shm_cfg_compiled(const struct vmsg_shm_cfg *cfg);
 
+/* A ring error as the channel reports it: with a plain v1 peer a protocol
+ * violation (VMSG_EPROTO) is taken for a restart (VMSG_ECONNRESET); the
+ * next vmsg_shm_chan_poll() reports DOWN and starts our side again. */
+int vmsg_shm_ring_err(const struct vmsg_shm_chan *ch, int err);
+
 #endif /* VMSG_SHM_INTERNAL_H */

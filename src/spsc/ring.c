@@ -600,29 +600,108 @@ void vmsg_spsc_cons_set_guard(struct vmsg_spsc_cons *c, const struct vmsg_spsc_g
 	set_guard(c->guard, g, n);
 }
 
-void vmsg_spsc_prod_reset(struct vmsg_spsc_prod *p, bool zero_slots)
+/*
+ * Put the producer at @own (published), having seen the consumer at
+ * @cons_seen: the latch cleared, reservations dropped; with @zero_slots the
+ * array is zeroed before @own is published.
+ */
+static void prod_set(struct vmsg_spsc_prod *p, uint32_t own, uint32_t cons_seen, bool zero_slots)
 {
-	p->prod = p->published = p->cons_seen = 0;
+	p->prod = p->published = own;
+	p->cons_seen = cons_seen;
 	p->broken = 0;
 	p->kicked = 0;
-	/* Fills restart at slot 0, out of the lap's order. Zeroing the array
-	 * is one whole lap of empty fills: it ends with dirty = 0. */
+	/* Fills restart out of the lap's order. Zeroing the array is one
+	 * whole lap of empty fills: it ends with dirty = 0. */
 	slots_unknown(p);
 	if (zero_slots) {
 		for (uint32_t i = 0; i < p->d.num_slots; i++)
 			slot_fill(p, slot_at(&p->d, i), 0, 0);
 	}
-	idx_store(&p->d, &p->d.prod, 0);
+	idx_store(&p->d, &p->d.prod, own);
 	if (p->d.kicked)
 		kword_store(&p->d, p->d.kicked, 0);
 }
 
+/* Put the consumer at @own (published), nothing pending; latch cleared. */
+static void cons_set(struct vmsg_spsc_cons *c, uint32_t own)
+{
+	c->cons = c->published = c->prod_seen = own;
+	c->broken = 0;
+	idx_store(&c->d, &c->d.cons, own);
+	cons_start_tokens(c);
+}
+
+void vmsg_spsc_prod_reset(struct vmsg_spsc_prod *p, bool zero_slots)
+{
+	prod_set(p, 0, 0, zero_slots);
+}
+
 void vmsg_spsc_cons_reset(struct vmsg_spsc_cons *c)
 {
-	c->cons = c->published = c->prod_seen = 0;
-	c->broken = 0;
-	idx_store(&c->d, &c->d.cons, 0);
+	cons_set(c, 0);
+}
+
+/*
+ * The plain v1 lifecycle (src/shm/channel.c, docs/ring-protocol.md): a
+ * plain peer may be in RUN while we start and never look at our state, so
+ * a starting endpoint takes the own index it finds in memory (0 when out of
+ * range) and publishes nothing until the lifecycle knows whether to reset
+ * or to resync.
+ */
+void vmsg_spsc_prod_start_found(struct vmsg_spsc_prod *p)
+{
+	uint32_t own = idx_load(&p->d, &p->d.prod);
+
+	clear_state(p, sizeof(*p));
+	if (own >= p->d.num_slots)
+		own = 0;
+	p->prod = p->published = p->cons_seen = own;
+	slots_unknown(p);
+}
+
+void vmsg_spsc_cons_start_found(struct vmsg_spsc_cons *c)
+{
+	uint32_t own = idx_load(&c->d, &c->d.cons);
+
+	clear_state(c, sizeof(*c));
+	if (own >= c->d.num_slots)
+		own = 0;
+	c->cons = c->published = c->prod_seen = own;
 	cons_start_tokens(c);
+}
+
+/*
+ * Resync with a consumer that kept running: keep the producer index we
+ * published (it may still be reading up to it; moving it back under a
+ * consumer that caches it would make it read a whole lap), zero the array
+ * first so whatever it has not read yet reads as zeros, and take its index
+ * from memory. Nothing changes when that index is out of range.
+ */
+int vmsg_spsc_prod_resync(struct vmsg_spsc_prod *p)
+{
+	uint32_t c = idx_load(&p->d, &p->d.cons);
+
+	if (c >= p->d.num_slots)
+		return VMSG_EPROTO;
+	prod_set(p, p->published, c, true);
+	return 0;
+}
+
+/*
+ * Resync with a producer that kept running: with @skip, take its index as
+ * ours (what it published so far is dropped unread); else keep our own
+ * position, slots taken so far included. Nothing changes when its index is
+ * out of range.
+ */
+int vmsg_spsc_cons_resync(struct vmsg_spsc_cons *c, bool skip)
+{
+	uint32_t p = idx_load(&c->d, &c->d.prod);
+
+	if (p >= c->d.num_slots)
+		return VMSG_EPROTO;
+	cons_set(c, skip ? p : c->cons);
+	return 0;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -14,4 +14,15 @@
 void vmsg_spsc_prod_start(struct vmsg_spsc_prod *p);
 void vmsg_spsc_cons_start(struct vmsg_spsc_cons *c);
 
+/*
+ * The plain v1 lifecycle (ring.c): start at the own index found in memory
+ * (0 when out of range) without publishing anything; later either reset or
+ * resync with a peer that kept running (0, or VMSG_EPROTO and nothing
+ * changed when the peer's index in memory is out of range).
+ */
+void vmsg_spsc_prod_start_found(struct vmsg_spsc_prod *p);
+void vmsg_spsc_cons_start_found(struct vmsg_spsc_cons *c);
+int vmsg_spsc_prod_resync(struct vmsg_spsc_prod *p);
+int vmsg_spsc_cons_resync(struct vmsg_spsc_cons *c, bool skip);
+
 #endif /* VMSG_RING_INTERNAL_H */
