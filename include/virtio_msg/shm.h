@@ -111,7 +111,10 @@ enum vmsg_shm_side {
 /** Parameters of a v1 layout that our writer produces. */
 struct vmsg_shm_v1_params {
 	uint16_t num_elems;   /**< per direction, >= 2 (one stays empty) */
-	uint16_t elem_size;   /**< bytes per element, a multiple of 4 (64 typical) */
+	/** Bytes per element, a multiple of 4. Use 64 for a layout a Linux
+	 *  vmamp v1 peer shares: it receives into 64-byte buffers, refuses
+	 *  smaller elements and cuts larger messages to 64 bytes. */
+	uint16_t elem_size;
 	bool extended;        /**< write our extension (both sides are this library) */
 	uint64_t window_size; /**< extended only: a buffer window after the arrays (0 = none) */
 };
