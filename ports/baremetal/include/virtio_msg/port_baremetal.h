@@ -14,7 +14,10 @@
  *
  * Without a wait callback, vmsg_bus_wait() returns at once after counting
  * one tick (vmsg_bus_cfg.tick_ns); without a clock, timeouts are counted in
- * those ticks.
+ * those ticks. A firmware that sleeps in its own loop instead (WFI, an RTOS
+ * semaphore given by the doorbell interrupt) calls vmsg_bus_prepare_sleep()
+ * before each sleep and sleeps only when it returns 0: the peer rings the
+ * doorbell only for a side that said it sleeps (kick suppression, bus.h).
  */
 #ifndef VIRTIO_MSG_PORT_BAREMETAL_H
 #define VIRTIO_MSG_PORT_BAREMETAL_H
