@@ -36,16 +36,6 @@ static int be_wait(void *ctx, int64_t timeout_ns)
 	return r < 0 ? r : 0;
 }
 
-/* Take an interrupt that is already there, without blocking: drains the
- * eventfds (and acks INTx) for an application that sleeps on the port's
- * fd itself (vmsg_bus_prepare_sleep()), and on the shm bus's idle ticks. */
-static int be_service(void *ctx)
-{
-	int r = be_wait(ctx, 0);
-
-	return r == VMSG_ETIMEDOUT ? 0 : r;
-}
-
 static int be_close(void *ctx)
 {
 	return vmsg_ivshmem_vfio_close(ctx);
@@ -108,7 +98,6 @@ int vmsg_ivshmem_vfio_open(struct vmsg_ivshmem_vfio *p, const struct vmsg_ivshme
 	ic.mem = VMSG_SPSC_MEM_DEVICE;
 	be.ring = be_ring;
 	be.wait = p->dev.irq != VMSG_VFIO_IRQ_NONE ? be_wait : NULL;
-	be.service = be.wait ? be_service : NULL;
 	be.close = be_close;
 	be.ctx = p;
 	err = vmsg_ivshmem_open(&p->iv, p->dev.bar[VMSG_IVSHMEM_BAR_SHM].map,

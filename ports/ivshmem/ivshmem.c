@@ -127,11 +127,23 @@ static int hook_now(void *ctx, uint64_t *ns)
 	return 0;
 }
 
+/*
+ * OS events without blocking. A backend without its own service hook but
+ * with an interrupt gets a wait of 0: it drains (and acks) an interrupt
+ * that is already there, for an application that sleeps on the port's fd
+ * itself (vmsg_bus_prepare_sleep()) and on the shm bus's idle ticks.
+ */
 static int hook_service(void *ctx)
 {
 	struct vmsg_ivshmem *iv = ctx;
+	int r;
 
-	return iv->be.service ? iv->be.service(iv->be.ctx) : 0;
+	if (iv->be.service)
+		return iv->be.service(iv->be.ctx);
+	if (!iv->be.wait)
+		return 0;
+	r = iv->be.wait(iv->be.ctx, 0);
+	return r == VMSG_ETIMEDOUT ? 0 : r;
 }
 
 static int hook_close(void *ctx)

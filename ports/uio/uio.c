@@ -267,15 +267,6 @@ static int be_wait(void *ctx, int64_t timeout_ns)
 	return intx_enable(p);
 }
 
-/* Take an interrupt that is already there, without blocking (see the
- * ivshmem-vfio port): re-enables INTx for an application's own loop. */
-static int be_service(void *ctx)
-{
-	int r = be_wait(ctx, 0);
-
-	return r == VMSG_ETIMEDOUT ? 0 : r;
-}
-
 static int be_close(void *ctx)
 {
 	return vmsg_uio_close(ctx);
@@ -349,7 +340,6 @@ int vmsg_uio_open(struct vmsg_uio *p, const struct vmsg_uio_cfg *cfg)
 	ic.mem = VMSG_SPSC_MEM_DEVICE;
 	be.ring = be_ring;
 	be.wait = p->irq == VMSG_UIO_IRQ_INTX ? be_wait : NULL;
-	be.service = be.wait ? be_service : NULL;
 	be.close = be_close;
 	be.ctx = p;
 	err = vmsg_ivshmem_open(&p->iv, p->shm, p->shm_size, p->own_id, &be, &ic);

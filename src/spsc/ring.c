@@ -276,6 +276,19 @@ static void slot_zero(const struct vmsg_spsc_desc *d, uint8_t *s, size_t from, s
  * length: `dirty` drops to the longest length of that lap. Memory reads
  * exactly as if every tail were zeroed every time.
  */
+/* Count @n fills in ring order, the longest @head bytes (see slot_fill()). */
+HOT void lap_count(struct vmsg_spsc_prod *p, uint32_t head, uint32_t n)
+{
+	if (head > p->lap_max)
+		p->lap_max = head;
+	p->lap_fills += n;
+	if (p->lap_fills >= p->d.num_slots) {
+		p->dirty = p->lap_max;
+		p->lap_max = 0;
+		p->lap_fills = 0;
+	}
+}
+
 HOT void slot_fill(struct vmsg_spsc_prod *p, void *slot, const void *msg, size_t len)
 {
 	size_t head = is_dev(&p->d) ? (len + 3u) & ~(size_t)3 : len;
@@ -283,13 +296,7 @@ HOT void slot_fill(struct vmsg_spsc_prod *p, void *slot, const void *msg, size_t
 	slot_write(&p->d, slot, msg, len);
 	if (head < p->dirty)
 		slot_zero(&p->d, slot, head, p->dirty);
-	if (head > p->lap_max)
-		p->lap_max = (uint32_t)head;
-	if (++p->lap_fills >= p->d.num_slots) {
-		p->dirty = p->lap_max;
-		p->lap_max = 0;
-		p->lap_fills = 0;
-	}
+	lap_count(p, (uint32_t)head, 1);
 }
 
 /* Slot contents are unknown from here on: zero whole tails for a lap. */
@@ -831,15 +838,8 @@ int vmsg_spsc_push_batch(struct vmsg_spsc_prod *p, const void *const *msgs, cons
 				vmsg_stream_fence(); /* before the index publication */
 			p->prod = (uint32_t)((size_t)(s - (uint8_t *)p->d.slots) / 64u);
 			/* Whole slots: what slot_fill() would have counted. */
-			if (done != from) {
-				p->lap_max = 64;
-				p->lap_fills += done - from;
-				if (p->lap_fills >= num) {
-					p->dirty = 64;
-					p->lap_max = 0;
-					p->lap_fills = 0;
-				}
-			}
+			if (done != from)
+				lap_count(p, 64, done - from);
 		}
 		for (; k; k--, done++) {
 			err = msg_bad(p, msgs[done], lens[done]);

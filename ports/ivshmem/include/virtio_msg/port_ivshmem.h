@@ -68,7 +68,9 @@ struct vmsg_ivshmem_backend {
 	 *  interrupt (uio on stock QEMU), so waiting polls the shared memory:
 	 *  spin for cfg.spin_ns, then sleep in slices of cfg.poll_ns. */
 	int (*wait)(void *ctx, int64_t timeout_ns);
-	/** Optional: look at OS events without blocking (server notices). */
+	/** Optional: look at OS events without blocking (server notices).
+	 *  NULL: wait(ctx, 0), when there is a wait, drains a pending
+	 *  interrupt instead. */
 	int (*service)(void *ctx);
 	/** Optional: the only other peer the backend knows of, for peers that
 	 *  publish no id (prototypes). */
