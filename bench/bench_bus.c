@@ -258,6 +258,31 @@ static int open_side(struct side *s, const char *path, bool device, uint64_t spi
 	return vmsg_bus_init(&s->bus, &bc);
 }
 
+/* MODE chan: after the bus warm-up, the same channel without codec and bus
+ * core (20-byte messages echoed through vmsg_shm_chan_send/recv). */
+static bool raw_chan;
+static int split; /* 1: raw driver, bus device; 2: bus driver, raw device */
+static atomic_int *raw_ready; /* shared with the forked driver */
+
+static int chan_echo(struct vmsg_shm_chan *ch, uint8_t *buf, bool first)
+{
+	int r;
+
+	if (first && vmsg_shm_chan_send(ch, buf, 20))
+		return -1;
+	if (first)
+		(void)vmsg_shm_chan_need_kick(ch); /* as the shm bus does */
+	while ((r = vmsg_shm_chan_recv(ch, buf, 20)) == VMSG_EAGAIN)
+		;
+	if (r < 0)
+		return -1;
+	if (!first && vmsg_shm_chan_send(ch, buf, 20))
+		return -1;
+	if (!first)
+		(void)vmsg_shm_chan_need_kick(ch);
+	return 0;
+}
+
 /* Returns total ns for @iters PINGs, or 0 on failure. */
 static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 {
@@ -267,6 +292,13 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 	uint64_t t, whole;
 	pid_t child;
 
+	if (raw_chan) {
+		raw_ready = mmap(0, sizeof(*raw_ready), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (raw_ready == MAP_FAILED)
+			return 0;
+		atomic_store(raw_ready, 0);
+	}
 	snprintf(path, sizeof(path), "/tmp/vmsg-bench-%d.sock", (int)getpid());
 	if (open_side(&dev, path, true, spin_ns))
 		return 0;
@@ -278,12 +310,50 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 		for (unsigned i = 0; i < 1000; i++) /* warm up, and the handshake */
 			if (vmsg_bus_ping(&drv.bus, i, SECOND))
 				_exit(1);
+		if (raw_chan) {
+			/* The shm bus holds received slots until its next send
+			 * (shm_bus.c rx_release); the raw calls need them back. */
+			(void)vmsg_spsc_release(&drv.port.sb.ch->rx);
+			drv.port.sb.rx_held = 0;
+			/* The device left its bus loop, so its poll cannot take
+			 * our first raw message. */
+			while (!atomic_load(raw_ready))
+				;
+		}
+		if (split == 1) {
+			struct vmsg_msg req = { .type = VMSG_TYPE_BUS, .msg_id = VMSG_BUS_ID_PING };
+			uint8_t enc[64], m[64];
+			int r, len;
+
+			(void)vmsg_spsc_release(&drv.port.sb.ch->rx);
+			drv.port.sb.rx_held = 0;
+			req.token = 7;
+			len = vmsg_proto_encode(&drv.bus.codec, &req, enc, sizeof(enc));
+			if (len < 8)
+				_exit(1);
+			tm_start(&tm, iters);
+			for (unsigned i = 0; i < iters; i++) {
+				if (vmsg_shm_chan_send(drv.port.sb.ch, enc, (size_t)len))
+					_exit(1);
+				(void)vmsg_shm_chan_need_kick(drv.port.sb.ch);
+				while ((r = vmsg_shm_chan_recv(drv.port.sb.ch, m, 64)) == VMSG_EAGAIN)
+					;
+				if (r < len)
+					_exit(1);
+				tm_tick(&tm);
+			}
+			goto timed;
+		}
 		tm_start(&tm, iters);
 		for (unsigned i = 0; i < iters; i++) {
-			if (vmsg_bus_ping(&drv.bus, i, SECOND))
+			uint8_t m[20] = { 0 };
+
+			if (raw_chan ? chan_echo(drv.port.sb.ch, m, true) :
+				       vmsg_bus_ping(&drv.bus, i, SECOND))
 				_exit(1);
 			tm_tick(&tm);
 		}
+timed:
 		t = tm_result(&tm, iters, &whole);
 		/* The exit status is too small for the figures: they go to
 		 * stdout, a pipe to bus_round(). */
@@ -294,7 +364,40 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 	}
 	pin(0);
 	for (;;) {
-		int st, n = vmsg_bus_wait(&dev.bus, SECOND / 10);
+		int st, n;
+
+		if (split == 2 && dev.bus.stats.received >= 1000) {
+			/* Answer PINGs raw: the header's type gets the response
+			 * bit, the rest is echoed. */
+			uint8_t m[64];
+			int r;
+
+			(void)vmsg_spsc_release(&dev.port.sb.ch->rx);
+			dev.port.sb.rx_held = 0;
+			for (unsigned i = 0; i < iters; i++) {
+				while ((r = vmsg_shm_chan_recv(dev.port.sb.ch, m, 64)) == VMSG_EAGAIN)
+					;
+				if (r < 12)
+					break;
+				m[0] |= VMSG_TYPE_RESPONSE;
+				if (vmsg_shm_chan_send(dev.port.sb.ch, m, 12))
+					break;
+				(void)vmsg_shm_chan_need_kick(dev.port.sb.ch);
+			}
+			split = 0;
+		}
+		if (raw_chan && dev.bus.stats.received >= 1000) {
+			uint8_t m[20] = { 0 };
+
+			(void)vmsg_spsc_release(&dev.port.sb.ch->rx);
+			dev.port.sb.rx_held = 0;
+			atomic_store(raw_ready, 1);
+			for (unsigned i = 0; i < iters; i++)
+				if (chan_echo(dev.port.sb.ch, m, false))
+					break;
+			raw_chan = false; /* then the bus again, to see the close */
+		}
+		n = vmsg_bus_wait(&dev.bus, SECOND / 10);
 
 		if (n < 0)
 			break;
@@ -475,6 +578,20 @@ int main(int argc, char **argv)
 		slot_size = (uint32_t)atoi(argv[3]);
 	if (argc > 2 && strcmp(argv[2], "icount") == 0)
 		return icount(iters);
+	if (argc > 2 && strcmp(argv[2], "chan") == 0) { /* the channel alone [info] */
+		raw_chan = true;
+		for (int r = 0; r < RUNS; r++)
+			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
+		printf("channel echo, busy-poll: %.0f ns\n", median_ns(bb, RUNS, iters));
+		return 0;
+	}
+	if (argc > 2 && (strcmp(argv[2], "drvraw") == 0 || strcmp(argv[2], "devraw") == 0)) {
+		split = argv[2][1] == 'r' ? 1 : 2; /* [info]: one side raw */
+		for (int r = 0; r < RUNS; r++)
+			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
+		printf("%s, busy-poll: %.0f ns\n", argv[2], median_ns(bb, RUNS, iters));
+		return 0;
+	}
 	if (argc > 2 && strcmp(argv[2], "busy") == 0) { /* for profiling one path */
 		for (int r = 0; r < RUNS; r++)
 			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);

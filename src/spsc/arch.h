@@ -68,6 +68,14 @@ static inline uint16_t vmsg_le16_swap(uint16_t v)
 	return VMSG_HOST_BIG_ENDIAN ? vmsg_bswap16(v) : v;
 }
 
+/* ---- a read prefetch (a hint: never faults, never changes a value) ---- */
+
+#if defined(__GNUC__) || defined(__clang__)
+#define vmsg_prefetch(p) __builtin_prefetch((p), 0, 3)
+#else
+#define vmsg_prefetch(p) ((void)(p))
+#endif
+
 /* ---- coherent memory: C11 atomics on words inside shared memory ---- */
 
 static inline uint32_t vmsg_load_acquire32(const void *p)
