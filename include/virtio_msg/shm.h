@@ -231,7 +231,8 @@ struct vmsg_shm_chan {
 	bool extended;
 	bool attached;    /* v1: layout validated/written and own side started */
 	bool peer_was_run; /* the peer reached RUN in the current session */
-	bool rejoin;      /* plain v1: back in INIT because the peer restarted */
+	bool fresh;       /* plain v1, INIT: a READY of the peer now was published
+			   * after our INIT (docs/ring-protocol.md) */
 	uint8_t *own_qh, *peer_qh;
 	uint32_t own_epoch, peer_epoch;
 	uint32_t peer_id;

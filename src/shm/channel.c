@@ -95,6 +95,25 @@ static int setup_rings(struct vmsg_shm_chan *ch)
 }
 
 /*
+ * Plain v1, after we published INIT: full fence, then one look at the peer.
+ * A state other than READY seen here (or later while we wait in INIT) means
+ * that a READY we see afterwards was published after our INIT: that peer
+ * saw us INIT and waits for us, so it has not cached our producer index.
+ * A READY seen only before, or here, may be a peer that saw our earlier
+ * READY or RUN and is on its way to RUN (docs/ring-protocol.md, "Plain v1
+ * peers"; model/plain_v1.pml, BUG_READY_RESET and BUG_LOOK_BEFORE_INIT).
+ */
+static void plain_look(struct vmsg_shm_chan *ch)
+{
+	uint32_t pw;
+
+	vmsg_shm_fence(ch->mem);
+	pw = word_load(ch, ch->peer_qh);
+	ch->fresh = (pw & 0xFFFFu) != VMSG_V1_QH_MAGIC ||
+		    ((pw >> 16) & VMSG_V1_STATE_MASK) != VMSG_SHM_READY;
+}
+
+/*
  * Step 1: INIT is published first, then the new epoch, then our indices are
  * reset, so a peer that sees a reset index or a new epoch also sees INIT.
  * Our array is zeroed later (step 2), once the peer no longer reads it: a
@@ -123,8 +142,9 @@ static void start(struct vmsg_shm_chan *ch)
 		vmsg_spsc_cons_start_found(&ch->rx);
 	}
 	ch->peer_was_run = false;
-	ch->rejoin = false;
 	ch->attached = true;
+	if (!ch->extended)
+		plain_look(ch);
 }
 
 /*
@@ -246,26 +266,33 @@ static bool peer_lost(struct vmsg_shm_chan *ch, bool magic, uint32_t st, uint32_
 
 /*
  * Plain v1, step 2 (docs/ring-protocol.md, "Plain v1 peers"): we are INIT,
- * after a start or because the peer went away. A peer INIT or READY reads
- * nothing of ours: zero our array, reset both indices, READY. A peer in RUN
- * does not wait for us and never looks at our state again: resync instead.
- * Our producer index stays (the peer may still read up to it) over a zeroed
- * array, and we take its consumer index; our consumer takes its producer
- * index (what it sent to our earlier life is dropped), or, when we are back
- * because it restarted, keeps its place (what it sent since is for us). A
- * peer above RUN, or no magic: wait here, where a plain peer that starts
- * finds a state it accepts.
+ * after a start or because the peer went away, and plain_look() has looked
+ * at the peer once since we published INIT.
+ *  - Peer INIT, or READY published after our INIT (fresh): it waits for us
+ *    and has cached nothing of ours: zero our array, reset both indices.
+ *  - Peer RUN, or READY that may have seen our earlier READY or RUN: it does
+ *    not wait for us, may have cached our producer index and never looks at
+ *    our state again: resync. Our producer index stays (it may still read
+ *    up to it) over a zeroed array, and we take its consumer index. Our
+ *    consumer takes its producer index: what it published so far is
+ *    dropped, also when we are back because it went away (a new life's
+ *    producer may have run on our consumer index of its earlier life, so
+ *    those slots are in no order we can trust: model/plain_v1.pml).
+ *  - Peer above RUN, or no magic: wait here, where a plain peer that starts
+ *    finds a state it accepts; a READY seen later is fresh.
  */
 static void plain_init_step(struct vmsg_shm_chan *ch, bool magic, uint32_t st)
 {
-	if (!magic)
+	if (!magic || st > VMSG_SHM_RUN) {
+		ch->fresh = true;
 		return;
-	if (st == VMSG_SHM_INIT || st == VMSG_SHM_READY) {
+	}
+	if (st == VMSG_SHM_INIT || (st == VMSG_SHM_READY && ch->fresh)) {
 		vmsg_spsc_prod_reset(&ch->tx, true);
 		vmsg_spsc_cons_reset(&ch->rx);
-	} else if (st != VMSG_SHM_RUN || vmsg_spsc_prod_resync(&ch->tx) ||
-		   vmsg_spsc_cons_resync(&ch->rx, !ch->rejoin)) {
-		return; /* above RUN, or an index out of range: wait */
+	} else if (vmsg_spsc_prod_resync(&ch->tx) ||
+		   vmsg_spsc_cons_resync(&ch->rx, true)) {
+		return; /* an index out of range: wait */
 	}
 	publish_state(ch, VMSG_SHM_READY);
 }
@@ -352,7 +379,7 @@ int vmsg_shm_chan_peer_gone(struct vmsg_shm_chan *ch)
 		} else {
 			publish_state(ch, VMSG_SHM_INIT);
 			ch->peer_was_run = false;
-			ch->rejoin = true;
+			plain_look(ch);
 		}
 	}
 	if (!was_run)
