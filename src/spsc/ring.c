@@ -404,17 +404,11 @@ HOT int cons_refresh(struct vmsg_spsc_cons *c)
 	uint32_t p;
 	int err;
 
-	/*
-	 * The slot we take next, fetched while the index load is under way,
-	 * and again as soon as the index says it is there (the first fetch
-	 * may have got the line before the producer wrote it): a waiting
-	 * consumer then does not pay the index line's transfer and then the
-	 * slot's one after the other (bench/README.md, bus sixth round).
-	 * Only hints on our own array: nothing is read from it here.
-	 */
-	if (prefetch_ok(&c->d))
-		vmsg_prefetch(slot_at(&c->d, c->cons));
 	p = idx_load(&c->d, &c->d.prod);
+	/* New messages: start fetching the slot we take next now, not after
+	 * the caller's code path back to the read (a waiter in
+	 * vmsg_spsc_cons_pending() reads it a hundred-odd cycles later;
+	 * bench/README.md, bus sixth round). A hint on our own array. */
 	if (p != c->prod_seen && prefetch_ok(&c->d))
 		vmsg_prefetch(slot_at(&c->d, c->cons));
 
@@ -1106,7 +1100,20 @@ void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
 
 int vmsg_spsc_cons_pending(struct vmsg_spsc_cons *c)
 {
-	int err = c->broken ? VMSG_EPROTO : cons_refresh(c);
+	int err;
+
+	/*
+	 * A waiter polls here over and over: fetch the slot we take next
+	 * while the index load is under way too, so that when the index line
+	 * arrives the slot's transfer is not still to come (bench/README.md,
+	 * bus sixth round: -25 % per bus round trip). Not in peek/pop: a
+	 * consumer that keeps up with a streaming producer would pull that
+	 * slot away while the producer writes it (bench_ring batch 1 fell to
+	 * 0.66-0.85x the textbook ring in some runs).
+	 */
+	if (prefetch_ok(&c->d))
+		vmsg_prefetch(slot_at(&c->d, c->cons));
+	err = c->broken ? VMSG_EPROTO : cons_refresh(c);
 
 	return err ? err : (int)dist(c->cons, c->prod_seen, c->d.num_slots);
 }
