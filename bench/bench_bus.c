@@ -16,6 +16,8 @@
  *   bench_bus [N [MODE [SLOT]]]
  *   N      PINGs per run (20000)
  *   MODE   all (default); busy: only the busy-poll bus runs (for perf);
+ *          sleep: only the sleeping bus; chan, drvraw, devraw: see
+ *          bench/README.md (bus, sixth round);
  *          icount: both sides in one process, deterministic, to run under
  *          valgrind --tool=callgrind (see icount() below)
  *   SLOT   ring slot size in bytes of the bus (default: the posix-shm
@@ -590,6 +592,13 @@ int main(int argc, char **argv)
 		for (int r = 0; r < RUNS; r++)
 			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
 		printf("%s, busy-poll: %.0f ns\n", argv[2], median_ns(bb, RUNS, iters));
+		return 0;
+	}
+	if (argc > 2 && strcmp(argv[2], "sleep") == 0) { /* the sleeping bus alone */
+		for (int r = 0; r < RUNS; r++)
+			bs[r] = bus_round(iters, 0, &k_sleep, &wbs[r]);
+		printf("bus PING, sleeping: %.0f ns, kicks per PING %.3f\n", median_ns(bs, RUNS, iters),
+		       k_sleep);
 		return 0;
 	}
 	if (argc > 2 && strcmp(argv[2], "busy") == 0) { /* for profiling one path */
