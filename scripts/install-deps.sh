@@ -7,6 +7,8 @@
 set -u
 
 # One list per purpose, so a reader sees why each package is here.
+# libclang-rt-14-dev holds the sanitizer and libFuzzer runtimes; it is only a
+# Recommends of clang, so it is named (ci-toolchain.md, P9).
 native_pkgs="gcc g++ make libc6-dev cmake ninja-build pkg-config clang-14 clang libclang-rt-14-dev libcmocka-dev"
 cross_pkgs="gcc-aarch64-linux-gnu gcc-s390x-linux-gnu gcc-arm-linux-gnueabihf \
 libc6-dev-arm64-cross libc6-dev-s390x-cross libc6-dev-armhf-cross \

@@ -20,7 +20,7 @@
 # with set -e in a subshell), and append <name> to ALL_STAGES.
 set -uo pipefail
 
-ALL_STAGES="gcc clang asan-ubsan tsan minimal one-role aarch64 s390x armhf freestanding firmware model consumer vm"
+ALL_STAGES="gcc clang asan-ubsan tsan minimal one-role fuzz aarch64 s390x armhf freestanding firmware model consumer vm"
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT" || exit 1
@@ -143,6 +143,14 @@ stage_one_role() {
 		ctest --test-dir "$1/$build" --output-on-failure --timeout "$NATIVE_TIMEOUT" \
 			-j "$JOBS" -R "^(${tests// /|})\$" </dev/null
 	done
+}
+
+# libFuzzer (clang, ASan+UBSan) on every fuzz target for 20 s each, on a
+# copy of its seed corpus (scripts/fuzz.sh, fuzz/README.md): about 2 minutes
+# with the build. The seed corpora themselves run as ctest tests
+# (fuzz_*_replay) in every other stage.
+stage_fuzz() {
+	VMSG_JOBS=$JOBS bash "$ROOT/scripts/fuzz.sh" --time 20 --build "$1"
 }
 
 stage_aarch64() {
