@@ -16,7 +16,7 @@
  *   bench_bus [N [MODE [SLOT]]]
  *   N      PINGs per run (20000)
  *   MODE   all (default); busy: only the busy-poll bus runs (for perf);
- *          sleep: only the sleeping bus; chan, drvraw, devraw: see
+ *          sleep: only the sleeping bus; chan, chan0, drvraw, devraw: see
  *          bench/README.md (bus, sixth round);
  *          icount: both sides in one process, deterministic, to run under
  *          valgrind --tool=callgrind (see icount() below)
@@ -263,6 +263,7 @@ static int open_side(struct side *s, const char *path, bool device, uint64_t spi
 /* MODE chan: after the bus warm-up, the same channel without codec and bus
  * core (20-byte messages echoed through vmsg_shm_chan_send/recv). */
 static bool raw_chan;
+static bool chan_kick = true; /* chan0: without the kick check (its fence) */
 static int split; /* 1: raw driver, bus device; 2: bus driver, raw device */
 static atomic_int *raw_ready; /* shared with the forked driver */
 
@@ -272,7 +273,7 @@ static int chan_echo(struct vmsg_shm_chan *ch, uint8_t *buf, bool first)
 
 	if (first && vmsg_shm_chan_send(ch, buf, 20))
 		return -1;
-	if (first)
+	if (first && chan_kick)
 		(void)vmsg_shm_chan_need_kick(ch); /* as the shm bus does */
 	while ((r = vmsg_shm_chan_recv(ch, buf, 20)) == VMSG_EAGAIN)
 		;
@@ -280,7 +281,7 @@ static int chan_echo(struct vmsg_shm_chan *ch, uint8_t *buf, bool first)
 		return -1;
 	if (!first && vmsg_shm_chan_send(ch, buf, 20))
 		return -1;
-	if (!first)
+	if (!first && chan_kick)
 		(void)vmsg_shm_chan_need_kick(ch);
 	return 0;
 }
@@ -580,11 +581,13 @@ int main(int argc, char **argv)
 		slot_size = (uint32_t)atoi(argv[3]);
 	if (argc > 2 && strcmp(argv[2], "icount") == 0)
 		return icount(iters);
-	if (argc > 2 && strcmp(argv[2], "chan") == 0) { /* the channel alone [info] */
-		raw_chan = true;
+	if (argc > 2 && (strcmp(argv[2], "chan") == 0 || strcmp(argv[2], "chan0") == 0)) {
+		raw_chan = true; /* the channel alone [info] */
+		chan_kick = argv[2][4] != '0';
 		for (int r = 0; r < RUNS; r++)
 			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
-		printf("channel echo, busy-poll: %.0f ns\n", median_ns(bb, RUNS, iters));
+		printf("channel echo%s, busy-poll: %.0f ns\n", chan_kick ? "" : " without kick check",
+		       median_ns(bb, RUNS, iters));
 		return 0;
 	}
 	if (argc > 2 && (strcmp(argv[2], "drvraw") == 0 || strcmp(argv[2], "devraw") == 0)) {
