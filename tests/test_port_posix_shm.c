@@ -1795,6 +1795,62 @@ static int open_against(const struct bad_hello *b)
 	return err;
 }
 
+/* Does recvmsg() here truncate fds as Linux does (MSG_CTRUNC, the fds that
+ * do not fit dropped, not installed)? qemu-user does not: it installs them
+ * in the process without reporting them, so a test that counts fds after
+ * a truncation can only run where the answer is yes. */
+static bool ctrunc_drops_fds(void)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { 0 };
+	struct cmsghdr *c;
+	char byte = 'x';
+	struct iovec iov = { &byte, 1 };
+	int sv[2], fds[2], before = count_fds(), got = 0;
+	bool ok;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fds[1] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = CMSG_SPACE(2 * sizeof(int));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(2 * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	assert_int_equal(sendmsg(sv[0], &mh, 0), 1);
+	close(fds[0]);
+	close(fds[1]);
+	memset(&ctl, 0, sizeof(ctl));
+	mh.msg_controllen = CMSG_LEN(sizeof(int)); /* room for exactly one */
+	mh.msg_flags = 0;
+	assert_int_equal(recvmsg(sv[1], &mh, MSG_CMSG_CLOEXEC), 1);
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			close(fd);
+			got++;
+		}
+	}
+	close(sv[0]);
+	close(sv[1]);
+	ok = (mh.msg_flags & MSG_CTRUNC) && got == 1 && count_fds() == before;
+	if (!ok)
+		print_message("recvmsg() does not drop truncated fds here (qemu-user?): "
+			      "MSG_CTRUNC cases skipped\n");
+	return ok;
+}
+
 /* The server sends more fds than the hello may carry, in one or two
  * SCM_RIGHTS messages, more than fit in the client's control buffer, or a
  * wrong number for its doorbell mode: the hello is refused and no fd of
@@ -1816,8 +1872,12 @@ static void test_port_posix_shm_hostile_hello_fds(void **state)
 		{ VMSG_PSHM_HELLO_F_EVENTFD, 16, { 8, 0 } },
 	};
 
+	bool ctrunc_ok = ctrunc_drops_fds();
+
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (cases[i].nfds[0] + cases[i].nfds[1] > VMSG_PSHM_HELLO_RX_FDS && !ctrunc_ok)
+			continue;
 		print_message("hello flags %u, %zu bytes, fds %u + %u\n", cases[i].flags,
 			      cases[i].len, cases[i].nfds[0], cases[i].nfds[1]);
 		assert_int_equal(open_against(&cases[i]), VMSG_EPROTO);
