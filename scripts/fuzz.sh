@@ -26,7 +26,7 @@ TIME=20
 BUILD=$ROOT/build/fuzz
 DO_BUILD=1
 TARGETS=()
-ALL="fuzz_proto_decode fuzz_shm_layout fuzz_spsc_ring fuzz_shm_bus fuzz_bus"
+ALL="fuzz_proto_decode fuzz_shm_layout fuzz_spsc_ring fuzz_shm_bus fuzz_bus fuzz_pshm_hello fuzz_ivsh_client fuzz_ivshmem_peer"
 
 while [ $# -gt 0 ]; do
 	case $1 in

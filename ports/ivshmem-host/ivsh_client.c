@@ -26,6 +26,9 @@
 #include "virtio_msg/endian.h"
 #include "virtio_msg/errors.h"
 
+#include "../port_scm.h"
+#include "ivsh_client_rx.h"
+
 /* Handshake progress (cl->state). */
 enum {
 	ST_CLOSED = 0,
@@ -35,10 +38,7 @@ enum {
 	ST_READY,   /* eventfds, connects and departures from here on */
 };
 
-/* fds accepted with one recvmsg: more than one is a protocol error, but
- * they must all be received to be closed (a short buffer would truncate
- * and the kernel would drop them silently, hiding the error). */
-#define RX_FDS 8
+#define RX_FDS VMSG_IVSH_RX_FDS
 
 static int err_from_errno(int e)
 {
@@ -220,80 +220,89 @@ static int handle(struct vmsg_ivsh_client *cl, int64_t val, int fd)
 	return VMSG_EPROTO;
 }
 
+/* One recvmsg()'s worth, without the socket (ivsh_client_rx.h). */
+int vmsg_ivsh_client_rx(struct vmsg_ivsh_client *cl, const void *data, size_t n, const void *ctl,
+			size_t ctl_len, int msg_flags)
+{
+	int fds[RX_FDS * 2], fd;
+	struct vmsg_scm_fds got;
+	int64_t val;
+	int r;
+
+	vmsg_scm_take_fds(ctl, ctl_len, fds, RX_FDS * 2, &got);
+	/* One fd per message at most, in one well-formed control message. A
+	 * truncated control buffer means the kernel dropped fds. */
+	if (got.n > 1 || got.dropped || (got.n && cl->rx_fd >= 0) || (msg_flags & MSG_CTRUNC) ||
+	    got.malformed || n > 8u - cl->rx_len) {
+		vmsg_scm_close_fds(fds, got.n);
+		return n > 8u - cl->rx_len ? VMSG_EINVAL : VMSG_EPROTO;
+	}
+	if (got.n)
+		cl->rx_fd = fds[0];
+	if (n == 0)
+		return cl->rx_len || cl->rx_fd >= 0 ? VMSG_EPROTO : VMSG_ECONNRESET;
+	memcpy(cl->rx + cl->rx_len, data, n);
+	cl->rx_len += (uint32_t)n;
+	if (cl->rx_len < 8)
+		return 0;
+	val = (int64_t)vmsg_get_le64(cl->rx);
+	fd = cl->rx_fd;
+	cl->rx_fd = -1;
+	cl->rx_len = 0;
+	r = handle(cl, val, fd);
+	return r ? r : 1;
+}
+
 /*
  * Read at most the rest of one message (never more: the fd belongs to the
- * message it came with). Returns 1 when a whole message is complete, 0
- * when the socket is empty, or a negative code.
+ * message it came with) and act on it. Returns 1 when a whole message was
+ * handled, 0 when the socket is empty or the message still incomplete, or
+ * a negative code.
  */
 static int read_part(struct vmsg_ivsh_client *cl)
 {
-	char ctl[CMSG_SPACE(RX_FDS * sizeof(int))];
-	struct iovec iov = { cl->rx + cl->rx_len, 8u - cl->rx_len };
+	union {
+		char buf[CMSG_SPACE(RX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t part[8];
+	struct iovec iov = { part, 8u - cl->rx_len };
 	struct msghdr mh = { 0 };
-	struct cmsghdr *c;
-	int fds[RX_FDS * 2];
-	size_t nfds = 0, k;
+	bool fd_table_full = false;
 	ssize_t n;
+	int r;
 
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = ctl;
-	mh.msg_controllen = sizeof(ctl);
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
 	do {
 		n = recvmsg(cl->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : VMSG_ECONNRESET;
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		size_t cnt;
+	/* More than RX_FDS were sent (the server's fault) or our fd table is
+	 * full (ours: told apart by trying to get one, before the fds that did
+	 * arrive are closed). */
+	if (mh.msg_flags & MSG_CTRUNC) {
+		int probe = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
 
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (k = 0; k < cnt && nfds < RX_FDS * 2; k++)
-			memcpy(&fds[nfds++], CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+		fd_table_full = probe < 0 && (errno == EMFILE || errno == ENFILE);
+		if (probe >= 0)
+			close(probe);
 	}
-	/* One fd per message at most. A truncated control buffer means the
-	 * kernel dropped fds: more than RX_FDS were sent (the server's fault)
-	 * or our fd table is full (ours: told apart by trying to get one). */
-	if (nfds > 1 || (nfds && cl->rx_fd >= 0) || (mh.msg_flags & MSG_CTRUNC)) {
-		int err = VMSG_EPROTO;
-
-		if (mh.msg_flags & MSG_CTRUNC) {
-			int probe = fcntl(cl->sock, F_DUPFD_CLOEXEC, 0);
-
-			if (probe < 0 && (errno == EMFILE || errno == ENFILE))
-				err = VMSG_ENOMEM;
-			if (probe >= 0)
-				close(probe);
-		}
-		for (k = 0; k < nfds; k++)
-			close(fds[k]);
-		return err;
-	}
-	if (nfds)
-		cl->rx_fd = fds[0];
-	if (n == 0)
-		return cl->rx_len || cl->rx_fd >= 0 ? VMSG_EPROTO : VMSG_ECONNRESET;
-	cl->rx_len += (uint32_t)n;
-	return cl->rx_len == 8;
+	r = vmsg_ivsh_client_rx(cl, part, (size_t)n, ctl.buf, (size_t)mh.msg_controllen,
+				mh.msg_flags);
+	return r == VMSG_EPROTO && fd_table_full ? VMSG_ENOMEM : r;
 }
 
 /* Handle every complete message that is pending. */
 static int pump(struct vmsg_ivsh_client *cl, int *handled)
 {
 	for (;;) {
-		int r = read_part(cl), fd;
-		int64_t val;
+		int r = read_part(cl);
 
 		if (r <= 0)
-			return r;
-		val = (int64_t)vmsg_get_le64(cl->rx);
-		fd = cl->rx_fd;
-		cl->rx_fd = -1;
-		cl->rx_len = 0;
-		r = handle(cl, val, fd);
-		if (r)
 			return r;
 		(*handled)++;
 	}
@@ -301,7 +310,7 @@ static int pump(struct vmsg_ivsh_client *cl, int *handled)
 
 /* Peers learned in this pass are announced once the pass is over, when
  * normally all their vectors have arrived. */
-static void announce(struct vmsg_ivsh_client *cl)
+void vmsg_ivsh_client_announce(struct vmsg_ivsh_client *cl)
 {
 	uint32_t i;
 
@@ -327,7 +336,7 @@ int vmsg_ivsh_client_service(struct vmsg_ivsh_client *cl)
 	if (cl->err)
 		return cl->err;
 	r = pump(cl, &handled);
-	announce(cl);
+	vmsg_ivsh_client_announce(cl);
 	if (r < 0)
 		return fail(cl, r);
 	return handled;
@@ -336,6 +345,16 @@ int vmsg_ivsh_client_service(struct vmsg_ivsh_client *cl)
 /* ---------------------------------------------------------------------- */
 /* Connect and close                                                      */
 /* ---------------------------------------------------------------------- */
+
+int vmsg_ivsh_client_init_detached(struct vmsg_ivsh_client *cl)
+{
+	init_fields(cl);
+	cl->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (cl->epoll_fd < 0)
+		return err_from_errno(errno);
+	cl->state = ST_VERSION;
+	return 0;
+}
 
 int vmsg_ivsh_client_start(struct vmsg_ivsh_client *cl, const char *socket_path)
 {

@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../port_scm.h"
+#include "posix_shm_hello.h"
+
 /*
  * Linux: memfd regions, eventfd doorbells, one epoll fd for the caller.
  * Elsewhere, or on Linux built with VMSG_POSIX_SHM_PORTABLE (the CI's
@@ -35,9 +38,9 @@
 #define PSHM_LINUX 0
 #endif
 
-#define HELLO_MAGIC "VMPSHM01"
-#define HELLO_SIZE 32u
-#define HELLO_F_EVENTFD 0x1u
+#define HELLO_MAGIC VMSG_PSHM_HELLO_MAGIC
+#define HELLO_SIZE VMSG_PSHM_HELLO_SIZE
+#define HELLO_F_EVENTFD VMSG_PSHM_HELLO_F_EVENTFD
 
 static int err_from_errno(int e)
 {
@@ -389,48 +392,88 @@ static int open_server(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	return err ? err : bind_socket(p, sa);
 }
 
+/* The server is a peer too: check everything it sent (posix_shm_hello.h). */
+int vmsg_pshm_parse_hello(const void *data, size_t len, const void *ctl, size_t ctl_len,
+			  int msg_flags, uint32_t own_side, struct vmsg_pshm_hello *out)
+{
+	const uint8_t *hello = data;
+	int fds[3] = { -1, -1, -1 };
+	struct vmsg_scm_fds got;
+	unsigned want;
+
+	out->size = 0;
+	out->eventfd = false;
+	out->shm_fd = out->kick_fd = out->wait_fd = -1;
+	/* Every fd is collected first, so that each one is kept or closed. */
+	vmsg_scm_take_fds(ctl, ctl_len, fds, 3, &got);
+	if ((msg_flags & MSG_CTRUNC) || got.malformed || got.blocks != 1 || got.dropped)
+		goto bad;
+	if (!hello || len != HELLO_SIZE || memcmp(hello, HELLO_MAGIC, 8) != 0 ||
+	    vmsg_get_le32(hello + 8) != 1)
+		goto bad;
+	out->eventfd = (vmsg_get_le32(hello + 12) & HELLO_F_EVENTFD) != 0;
+	want = out->eventfd ? 3 : 1;
+	out->size = vmsg_get_le64(hello + 16);
+	if (got.n != want || out->size < VMSG_V1_HDR_SIZE || out->size > SIZE_MAX / 2 ||
+	    vmsg_get_le32(hello + 24) == own_side)
+		goto bad; /* also: both claim the same side */
+	out->shm_fd = fds[0];
+	out->kick_fd = fds[1];
+	out->wait_fd = fds[2];
+	return 0;
+bad:
+	vmsg_scm_close_fds(fds, got.n);
+	out->size = 0;
+	out->eventfd = false;
+	return VMSG_EPROTO;
+}
+
 /* Client: the hello, with the region fd and the doorbells. */
 static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
 {
 	uint8_t hello[HELLO_SIZE];
-	int fds[3] = { -1, -1, -1 };
-	char ctl[CMSG_SPACE(sizeof(fds))];
+	union {
+		char buf[CMSG_SPACE(VMSG_PSHM_HELLO_RX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
 	struct iovec iov = { hello, sizeof(hello) };
 	struct msghdr mh = { 0 };
 	struct pollfd pf = { p->conn_fd, POLLIN, 0 };
-	struct cmsghdr *c;
-	unsigned nfds = 0;
+	struct vmsg_pshm_hello h;
+	bool fd_table_full = false;
 	ssize_t n;
+	int err;
 
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	mh.msg_control = ctl;
-	mh.msg_controllen = sizeof(ctl);
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = sizeof(ctl.buf);
 	if (poll(&pf, 1, 5000) <= 0)
 		return VMSG_ETIMEDOUT;
-	n = recvmsg(p->conn_fd, &mh, MSG_CMSG_CLOEXEC);
-	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			nfds = (unsigned)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-			if (nfds > 3)
-				nfds = 3;
-			memcpy(fds, CMSG_DATA(c), nfds * sizeof(int));
-		}
+	do {
+		n = recvmsg(p->conn_fd, &mh, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return VMSG_EPROTO; /* nothing was received, so no fd either */
+	/* A truncated control buffer: more fds than we take (the server's
+	 * fault), or our fd table is full (ours: told apart by trying to get
+	 * one, before the fds we did get are closed). */
+	if (mh.msg_flags & MSG_CTRUNC) {
+		int probe = fcntl(p->conn_fd, F_DUPFD_CLOEXEC, 0);
+
+		fd_table_full = probe < 0 && (errno == EMFILE || errno == ENFILE);
+		if (probe >= 0)
+			close(probe);
 	}
-	p->shm_fd = fds[0];
-	p->efd_kick = fds[1];
-	p->efd_wait = fds[2];
-	/* The server is a peer too: check everything it sent. */
-	if (n != (ssize_t)sizeof(hello) || memcmp(hello, HELLO_MAGIC, 8) != 0 ||
-	    vmsg_get_le32(hello + 8) != 1 || nfds < 1)
-		return VMSG_EPROTO;
-	p->eventfd = (vmsg_get_le32(hello + 12) & HELLO_F_EVENTFD) != 0;
-	if (p->eventfd && nfds != 3)
-		return VMSG_EPROTO;
-	*size = vmsg_get_le64(hello + 16);
-	if (*size < VMSG_V1_HDR_SIZE || *size > SIZE_MAX / 2 ||
-	    vmsg_get_le32(hello + 24) == (uint32_t)p->cfg.side)
-		return VMSG_EPROTO; /* both claim the same side */
+	err = vmsg_pshm_parse_hello(hello, (size_t)n, ctl.buf, (size_t)mh.msg_controllen,
+				    mh.msg_flags, (uint32_t)p->cfg.side, &h);
+	if (err)
+		return fd_table_full ? VMSG_ENOMEM : err;
+	p->shm_fd = h.shm_fd;
+	p->efd_kick = h.kick_fd;
+	p->efd_wait = h.wait_fd;
+	p->eventfd = h.eventfd;
+	*size = h.size;
 	return 0;
 }
 
