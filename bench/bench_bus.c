@@ -267,23 +267,43 @@ static bool chan_kick = true; /* chan0: without the kick check (its fence) */
 static int split; /* 1: raw driver, bus device; 2: bus driver, raw device */
 static atomic_int *raw_ready; /* shared with the forked driver */
 
-static int chan_echo(struct vmsg_shm_chan *ch, uint8_t *buf, bool first)
+/* Send @len bytes and check for a kick, as the shm bus does (chan0: no check). */
+static int raw_send(struct vmsg_shm_chan *ch, const uint8_t *buf, size_t len, bool kick)
+{
+	if (vmsg_shm_chan_send(ch, buf, len))
+		return -1;
+	if (kick)
+		(void)vmsg_shm_chan_need_kick(ch);
+	return 0;
+}
+
+/* Spin until a message arrives; its length, or < 0. */
+static int raw_recv(struct vmsg_shm_chan *ch, uint8_t *buf, size_t cap)
 {
 	int r;
 
-	if (first && vmsg_shm_chan_send(ch, buf, 20))
-		return -1;
-	if (first && chan_kick)
-		(void)vmsg_shm_chan_need_kick(ch); /* as the shm bus does */
-	while ((r = vmsg_shm_chan_recv(ch, buf, 20)) == VMSG_EAGAIN)
+	while ((r = vmsg_shm_chan_recv(ch, buf, cap)) == VMSG_EAGAIN)
 		;
-	if (r < 0)
+	return r;
+}
+
+/* One 20-byte echo: the driver (@first) sends and waits, the device waits
+ * and sends back. */
+static int chan_echo(struct vmsg_shm_chan *ch, uint8_t *buf, bool first)
+{
+	if (first && raw_send(ch, buf, 20, chan_kick))
 		return -1;
-	if (!first && vmsg_shm_chan_send(ch, buf, 20))
+	if (raw_recv(ch, buf, 20) < 0)
 		return -1;
-	if (!first && chan_kick)
-		(void)vmsg_shm_chan_need_kick(ch);
-	return 0;
+	return first ? 0 : raw_send(ch, buf, 20, chan_kick);
+}
+
+/* The shm bus holds received slots until its next send (shm_bus.c
+ * rx_release); raw calls on its channel need them back first. */
+static void give_back_rx(struct side *s)
+{
+	(void)vmsg_spsc_release(&s->port.sb.ch->rx);
+	s->port.sb.rx_held = 0;
 }
 
 /* Returns total ns for @iters PINGs, or 0 on failure. */
@@ -314,10 +334,7 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 			if (vmsg_bus_ping(&drv.bus, i, SECOND))
 				_exit(1);
 		if (raw_chan) {
-			/* The shm bus holds received slots until its next send
-			 * (shm_bus.c rx_release); the raw calls need them back. */
-			(void)vmsg_spsc_release(&drv.port.sb.ch->rx);
-			drv.port.sb.rx_held = 0;
+			give_back_rx(&drv);
 			/* The device left its bus loop, so its poll cannot take
 			 * our first raw message. */
 			while (!atomic_load(raw_ready))
@@ -326,22 +343,17 @@ static uint64_t bus_pings(unsigned iters, uint64_t spin_ns, uint64_t *kicks)
 		if (split == 1) {
 			struct vmsg_msg req = { .type = VMSG_TYPE_BUS, .msg_id = VMSG_BUS_ID_PING };
 			uint8_t enc[64], m[64];
-			int r, len;
+			int len;
 
-			(void)vmsg_spsc_release(&drv.port.sb.ch->rx);
-			drv.port.sb.rx_held = 0;
+			give_back_rx(&drv);
 			req.token = 7;
 			len = vmsg_proto_encode(&drv.bus.codec, &req, enc, sizeof(enc));
 			if (len < 8)
 				_exit(1);
 			tm_start(&tm, iters);
 			for (unsigned i = 0; i < iters; i++) {
-				if (vmsg_shm_chan_send(drv.port.sb.ch, enc, (size_t)len))
-					_exit(1);
-				(void)vmsg_shm_chan_need_kick(drv.port.sb.ch);
-				while ((r = vmsg_shm_chan_recv(drv.port.sb.ch, m, 64)) == VMSG_EAGAIN)
-					;
-				if (r < len)
+				if (raw_send(drv.port.sb.ch, enc, (size_t)len, true) ||
+				    raw_recv(drv.port.sb.ch, m, sizeof(m)) < len)
 					_exit(1);
 				tm_tick(&tm);
 			}
@@ -373,27 +385,21 @@ timed:
 			/* Answer PINGs raw: the header's type gets the response
 			 * bit, the rest is echoed. */
 			uint8_t m[64];
-			int r;
 
-			(void)vmsg_spsc_release(&dev.port.sb.ch->rx);
-			dev.port.sb.rx_held = 0;
+			give_back_rx(&dev);
 			for (unsigned i = 0; i < iters; i++) {
-				while ((r = vmsg_shm_chan_recv(dev.port.sb.ch, m, 64)) == VMSG_EAGAIN)
-					;
-				if (r < 12)
+				if (raw_recv(dev.port.sb.ch, m, sizeof(m)) < 12)
 					break;
 				m[0] |= VMSG_TYPE_RESPONSE;
-				if (vmsg_shm_chan_send(dev.port.sb.ch, m, 12))
+				if (raw_send(dev.port.sb.ch, m, 12, true))
 					break;
-				(void)vmsg_shm_chan_need_kick(dev.port.sb.ch);
 			}
 			split = 0;
 		}
 		if (raw_chan && dev.bus.stats.received >= 1000) {
 			uint8_t m[20] = { 0 };
 
-			(void)vmsg_spsc_release(&dev.port.sb.ch->rx);
-			dev.port.sb.rx_held = 0;
+			give_back_rx(&dev);
 			atomic_store(raw_ready, 1);
 			for (unsigned i = 0; i < iters; i++)
 				if (chan_echo(dev.port.sb.ch, m, false))
@@ -568,6 +574,22 @@ static int icount(unsigned iters)
 	return 0;
 }
 
+/* One mode alone (busy when @spin_ns, else sleeping): RUNS runs, the median. */
+static int one_mode(unsigned iters, uint64_t spin_ns, const char *label)
+{
+	uint64_t t[RUNS], whole[RUNS];
+	double kicks = 0;
+
+	for (int r = 0; r < RUNS; r++)
+		t[r] = bus_round(iters, spin_ns, &kicks, &whole[r]);
+	if (spin_ns)
+		printf("%s, busy-poll: %.0f ns\n", label, median_ns(t, RUNS, iters));
+	else
+		printf("%s, sleeping: %.0f ns, kicks per PING %.3f\n", label,
+		       median_ns(t, RUNS, iters), kicks);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned iters = argc > 1 ? (unsigned)atoi(argv[1]) : 20000;
@@ -584,32 +606,17 @@ int main(int argc, char **argv)
 	if (argc > 2 && (strcmp(argv[2], "chan") == 0 || strcmp(argv[2], "chan0") == 0)) {
 		raw_chan = true; /* the channel alone [info] */
 		chan_kick = argv[2][4] != '0';
-		for (int r = 0; r < RUNS; r++)
-			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
-		printf("channel echo%s, busy-poll: %.0f ns\n", chan_kick ? "" : " without kick check",
-		       median_ns(bb, RUNS, iters));
-		return 0;
+		return one_mode(iters, 50 * SECOND,
+				chan_kick ? "channel echo" : "channel echo without kick check");
 	}
 	if (argc > 2 && (strcmp(argv[2], "drvraw") == 0 || strcmp(argv[2], "devraw") == 0)) {
 		split = argv[2][1] == 'r' ? 1 : 2; /* [info]: one side raw */
-		for (int r = 0; r < RUNS; r++)
-			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
-		printf("%s, busy-poll: %.0f ns\n", argv[2], median_ns(bb, RUNS, iters));
-		return 0;
+		return one_mode(iters, 50 * SECOND, argv[2]);
 	}
-	if (argc > 2 && strcmp(argv[2], "sleep") == 0) { /* the sleeping bus alone */
-		for (int r = 0; r < RUNS; r++)
-			bs[r] = bus_round(iters, 0, &k_sleep, &wbs[r]);
-		printf("bus PING, sleeping: %.0f ns, kicks per PING %.3f\n", median_ns(bs, RUNS, iters),
-		       k_sleep);
-		return 0;
-	}
-	if (argc > 2 && strcmp(argv[2], "busy") == 0) { /* for profiling one path */
-		for (int r = 0; r < RUNS; r++)
-			bb[r] = bus_round(iters, 50 * SECOND, &k_busy, &wbb[r]);
-		printf("bus PING, busy-poll: %.0f ns\n", median_ns(bb, RUNS, iters));
-		return 0;
-	}
+	if (argc > 2 && strcmp(argv[2], "sleep") == 0) /* the sleeping bus alone */
+		return one_mode(iters, 0, "bus PING");
+	if (argc > 2 && strcmp(argv[2], "busy") == 0) /* for profiling one path */
+		return one_mode(iters, 50 * SECOND, "bus PING");
 	for (int r = 0; r < RUNS; r++) {
 		/* Each figure right after its baseline: the pairs below. */
 		tl[r] = two_line(iters, &wtl[r]);

@@ -1128,6 +1128,25 @@ static void new_session(struct ep *e, struct v1peer *p, uint32_t peer_next_seq)
 	p->rx_seq = 0;
 }
 
+/* linux_pair() and the first handshake: both in RUN, a first session. */
+static void linux_pair_run(struct ep *dev, struct v1peer *lx, uint8_t mem)
+{
+	linux_pair(dev, lx, mem);
+	lx->life = 1;
+	v1peer_handshake(lx, dev);
+	new_session(dev, lx, 0);
+}
+
+/* The peer's next life: it restarts, we come back to RUN, a new session. */
+static void linux_restart_run(struct ep *dev, struct v1peer *lx)
+{
+	lx->life++;
+	lx->tx_seq = 0;
+	assert_true(v1peer_restart(lx, dev));
+	poll_until_run(dev);
+	new_session(dev, lx, 0);
+}
+
 /* Our published state (the low 5 bits of our queue head's status). */
 static int our_published_state(const struct v1peer *p)
 {
@@ -1185,10 +1204,7 @@ static void test_shm_lifecycle_plain_peer_restarts_in_run(void **state)
 		struct ep dev;
 		struct v1peer lx;
 
-		linux_pair(&dev, &lx, mem);
-		lx.life = 1;
-		v1peer_handshake(&lx, &dev);
-		new_session(&dev, &lx, 0);
+		linux_pair_run(&dev, &lx, mem);
 		for (uint32_t k = 0; k < 6; k++) {
 			unsigned downs = dev.downs, zeros = 0, fresh = 0, unread = 1 + k % 3;
 
@@ -1259,10 +1275,7 @@ static void test_shm_lifecycle_plain_peer_back_from_peer_dead(void **state)
 			unsigned zeros = 0;
 			uint32_t pending;
 
-			linux_pair(&dev, &lx, mem);
-			lx.life = 1;
-			v1peer_handshake(&lx, &dev);
-			new_session(&dev, &lx, 0);
+			linux_pair_run(&dev, &lx, mem);
 			step_both(&dev, &lx);
 			/* unread both ways */
 			assert_int_equal(send_one(&dev), 0);
@@ -1333,10 +1346,7 @@ static void test_shm_lifecycle_plain_peer_ready_cached_our_tail(void **state)
 		struct v1peer lx;
 		uint8_t m[64];
 
-		linux_pair(&dev, &lx, mem);
-		lx.life = 1;
-		v1peer_handshake(&lx, &dev);
-		new_session(&dev, &lx, 0);
+		linux_pair_run(&dev, &lx, mem);
 		for (int i = 0; i < 3; i++)
 			step_both(&dev, &lx);
 
@@ -1466,10 +1476,7 @@ static void test_shm_lifecycle_plain_peer_shutdown_comes_back(void **state)
 		struct ep dev;
 		struct v1peer lx;
 
-		linux_pair(&dev, &lx, mem);
-		lx.life = 1;
-		v1peer_handshake(&lx, &dev);
-		new_session(&dev, &lx, 0);
+		linux_pair_run(&dev, &lx, mem);
 		for (uint32_t k = 0; k < 3; k++) {
 			unsigned zeros = 0;
 
@@ -1489,11 +1496,7 @@ static void test_shm_lifecycle_plain_peer_shutdown_comes_back(void **state)
 
 				assert_int_equal(vmsg_shm_chan_send(&dev.ch, m, 64), VMSG_ESTATE);
 			}
-			lx.life++;
-			lx.tx_seq = 0;
-			assert_true(v1peer_restart(&lx, &dev));
-			poll_until_run(&dev);
-			new_session(&dev, &lx, 0);
+			linux_restart_run(&dev, &lx);
 			assert_int_equal(drain_plain(&dev, &zeros), 0);
 			assert_int_equal(zeros, 0);
 			assert_int_equal(v1peer_drain(&lx, &dev), 0);
@@ -1519,10 +1522,7 @@ static void test_shm_lifecycle_plain_index_violation(void **state)
 		struct v1peer lx;
 		unsigned zeros = 0;
 
-		linux_pair(&dev, &lx, mem);
-		lx.life = 1;
-		v1peer_handshake(&lx, &dev);
-		new_session(&dev, &lx, 0);
+		linux_pair_run(&dev, &lx, mem);
 		for (unsigned i = 0; i < NELEMS - 1u; i++)
 			assert_int_equal(send_one(&dev), 0);
 		assert_int_equal(send_one(&dev), VMSG_EAGAIN);
@@ -1535,11 +1535,7 @@ static void test_shm_lifecycle_plain_index_violation(void **state)
 			poll_ep(&dev);
 		assert_int_equal(vmsg_shm_chan_state(&dev.ch), VMSG_SHM_INIT);
 		assert_int_equal(our_published_state(&lx), VMSG_SHM_INIT);
-		lx.life++;
-		lx.tx_seq = 0;
-		assert_true(v1peer_restart(&lx, &dev));
-		poll_until_run(&dev);
-		new_session(&dev, &lx, 0);
+		linux_restart_run(&dev, &lx);
 		assert_int_equal(drain_plain(&dev, &zeros), 0);
 		assert_int_equal(v1peer_drain(&lx, &dev), 0);
 		traffic_plain(&dev, &lx);

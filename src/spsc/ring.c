@@ -401,10 +401,9 @@ HOT int prod_refresh(struct vmsg_spsc_prod *p)
 HOT int cons_refresh(struct vmsg_spsc_cons *c)
 {
 	uint32_t n = c->d.num_slots;
-	uint32_t p;
+	uint32_t p = idx_load(&c->d, &c->d.prod);
 	int err;
 
-	p = idx_load(&c->d, &c->d.prod);
 	/* New messages: start fetching the slot we take next now, not after
 	 * the caller's code path back to the read (a waiter in
 	 * vmsg_spsc_cons_pending() reads it a hundred-odd cycles later;
