@@ -66,15 +66,32 @@ static uint64_t now_ns(void)
 /* ---------------------------------------------------------------------- */
 
 static unsigned name_seq;
+static unsigned long name_nonce;
+
+/* Names carry the pid and a per-run nonce: a pid recurs across runs, and a
+ * name a killed process could not remove must never collide with a later
+ * run's (a stale /dev/shm entry makes the O_EXCL create fail). */
+static unsigned long run_nonce(void)
+{
+	if (!name_nonce) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		name_nonce = ((unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20)) & 0xFFFFFFul;
+		name_nonce |= 1ul << 24; /* never zero */
+	}
+	return name_nonce;
+}
 
 static void mk_path(char *out, size_t cap)
 {
-	snprintf(out, cap, "/tmp/vmsg-test-%ld-%u.sock", (long)getpid(), name_seq++);
+	snprintf(out, cap, "/tmp/vmsg-test-%ld-%lx-%u.sock", (long)getpid(), run_nonce(),
+		 name_seq++);
 }
 
 static void mk_shm_name(char *out, size_t cap)
 {
-	snprintf(out, cap, "/vmsg-test-%ld-%u", (long)getpid(), name_seq++);
+	snprintf(out, cap, "/vmsg-test-%ld-%lx-%u", (long)getpid(), run_nonce(), name_seq++);
 }
 
 static bool path_exists(const char *p)
@@ -1232,6 +1249,10 @@ static void test_port_posix_shm_server_killed_client_sees_reset(void **state)
 	mk_path(path, sizeof(path));
 	r = device_role(path, true, M_SILENT);
 	r.notify_fd = nfd[1];
+	/* The server is killed, so it cannot remove its names: with a named
+	 * region, name it here so that the test can. */
+	if (NEED_SHM_NAME)
+		mk_shm_name(r.shm, sizeof(r.shm));
 	pid = spawn(child_device, &r);
 	close(nfd[1]);
 	c.side = VMSG_SHM_DRIVER;
@@ -1251,6 +1272,8 @@ static void test_port_posix_shm_server_killed_client_sees_reset(void **state)
 	t_kill = now_ns();
 	kid_kill(pid);
 	unlink(path); /* a killed server cannot remove its socket name */
+	if (r.shm[0])
+		assert_int_equal(shm_unlink(r.shm), 0);
 	(void)wait_pend(e, p, 2, 10 * SEC);
 	for (unsigned i = 0; i < 2; i++)
 		assert_int_equal(p[i].status, VMSG_ECONNRESET);
