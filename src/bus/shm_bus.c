@@ -10,6 +10,7 @@
 #include "virtio_msg/wire.h"
 
 #include "shm/shm_internal.h"
+#include "spsc/ring_internal.h"
 
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
 #define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
@@ -187,7 +188,14 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 			return VMSG_ECONNRESET;
 	}
 	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
-		r = rx_take(sb, buf, cap);
+		/* Nothing new (the common empty poll): a load and a compare,
+		 * not the guarded receive path. The guard runs on the first
+		 * index that shows work; a restart that shows none is seen by
+		 * the idle look at the lifecycle below. */
+		if (buf && cap && vmsg_spsc_cons_idle(&sb->ch->rx, false))
+			r = VMSG_EAGAIN;
+		else
+			r = rx_take(sb, buf, cap);
 		if (r > 0 || (r != VMSG_EAGAIN && r != VMSG_ECONNRESET))
 			return r;
 		if (r == VMSG_EAGAIN && !idle_tick(sb))
@@ -227,7 +235,7 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 			/* Read the clock only every 64 looks at the ring (the
 			 * first time to start the spin budget). */
 			for (;;) {
-				if (vmsg_spsc_cons_pending(&sb->ch->rx) != 0) {
+				if (!vmsg_spsc_cons_idle(&sb->ch->rx, true)) {
 					sb->spins_hit++;
 					return 0;
 				}

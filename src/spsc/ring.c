@@ -1097,6 +1097,14 @@ void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
 		kword_store(&c->d, c->d.awake, c->token | 1u);
 }
 
+bool vmsg_spsc_cons_idle(struct vmsg_spsc_cons *c, bool prefetch)
+{
+	if (prefetch && prefetch_ok(&c->d))
+		vmsg_prefetch(slot_at(&c->d, c->cons)); /* as vmsg_spsc_cons_pending() */
+	c->stats.peer_loads++;
+	return !c->broken && c->cons == c->prod_seen && idx_load(&c->d, &c->d.prod) == c->prod_seen;
+}
+
 int vmsg_spsc_cons_pending(struct vmsg_spsc_cons *c)
 {
 	int err;

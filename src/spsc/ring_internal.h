@@ -25,4 +25,14 @@ void vmsg_spsc_cons_start_found(struct vmsg_spsc_cons *c);
 int vmsg_spsc_prod_resync(struct vmsg_spsc_prod *p);
 int vmsg_spsc_cons_resync(struct vmsg_spsc_cons *c, bool skip);
 
+/*
+ * A poller's cheap look: true when every slot we know of is taken and the
+ * producer index still reads what we last validated. Nothing new is
+ * trusted, so no guard and no checks run; a caller that gets false takes
+ * its work (or hears the error) through peek/pop, which run both. With
+ * @prefetch, the slot we take next is fetched first, as
+ * vmsg_spsc_cons_pending() does for a waiter.
+ */
+bool vmsg_spsc_cons_idle(struct vmsg_spsc_cons *c, bool prefetch);
+
 #endif /* VMSG_RING_INTERNAL_H */
