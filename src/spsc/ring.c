@@ -1099,10 +1099,19 @@ void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
 
 bool vmsg_spsc_cons_idle(struct vmsg_spsc_cons *c, bool prefetch)
 {
-	if (prefetch && prefetch_ok(&c->d))
+	bool ok = prefetch_ok(&c->d);
+
+	if (prefetch && ok)
 		vmsg_prefetch(slot_at(&c->d, c->cons)); /* as vmsg_spsc_cons_pending() */
+	if (c->broken || c->cons != c->prod_seen)
+		return false;
 	c->stats.peer_loads++;
-	return !c->broken && c->cons == c->prod_seen && idx_load(&c->d, &c->d.prod) == c->prod_seen;
+	if (idx_load(&c->d, &c->d.prod) == c->prod_seen)
+		return true;
+	/* New messages: fetch the slot now, as cons_refresh() does. */
+	if (ok)
+		vmsg_prefetch(slot_at(&c->d, c->cons));
+	return false;
 }
 
 int vmsg_spsc_cons_pending(struct vmsg_spsc_cons *c)
