@@ -2634,6 +2634,7 @@ struct lb {
 	void *mem;
 	size_t size;
 	uint64_t now;
+	unsigned long now_reads, now_limit; /* limit 0: none */
 	unsigned waits;
 	struct lb_side drv, dev;
 	struct devrec devrec[LB_DEVS], drvrec[LB_DEVS];
@@ -2672,6 +2673,8 @@ static int lb_wait(void *ctx, int64_t timeout_ns)
 static int lb_now(void *ctx, uint64_t *ns)
 {
 	(void)ctx;
+	if (L->now_limit && ++L->now_reads > L->now_limit)
+		fail_msg("loopback: the clock was read %lu times", L->now_reads);
 	*ns = L->now;
 	return 0;
 }
@@ -3077,6 +3080,38 @@ static void test_bus_event_device_table_full_counted(void **state)
 	assert_int_equal(F->nsent, 0);
 }
 
+/* A waiter in the adaptive spin sees its peer leave: the spin's cheap looks
+ * skip the guard, its guarded look every 64 ends it, and the receive after
+ * it fails the pending request. The clock stands still, so only that can
+ * end a 1 s spin; a spin that never ends reads the clock until the limit
+ * fails the test. */
+static void test_bus_spinning_waiter_sees_peer_close_loopback(void **state)
+{
+	struct done_rec r = { 0 };
+	struct vmsg_msg m = req_status(5);
+
+	(void)state;
+	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
+		skip(); /* no spinning in this build */
+	lb_open(LB_MAX, 64);
+	lb_add(5, true);
+	L->devrec[0].respond = false;
+	assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
+	assert_int_equal(vmsg_bus_submit(&L->drv.bus, &m, 1000 * MS, rec_done, &r), 0);
+	assert_true(vmsg_bus_poll(&L->dev.bus) >= 0);
+	assert_int_equal(L->devrec[0].calls, 1);
+	assert_int_equal(vmsg_bus_close(&L->dev.bus), 0);
+	L->dev.open = false;
+	L->drv.sb.hooks.spin_ns = 1000 * MS;
+	L->now_reads = 0;
+	L->now_limit = 100000;
+	assert_true(vmsg_bus_wait(&L->drv.bus, 1000 * MS) >= 0);
+	L->now_limit = 0;
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, VMSG_ECONNRESET);
+	assert_int_equal(L->drv.sb.spins_hit, 0);
+}
+
 /* Closing one end makes the other's pending requests fail with
  * VMSG_ECONNRESET (1.10 transport-visible failure), not a timeout. */
 static void test_bus_peer_close_fails_pending_loopback(void **state)
@@ -3177,6 +3212,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_device_deferred_response_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_port_full_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_peer_close_fails_pending_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_spinning_waiter_sees_peer_close_loopback, lb_setup, lb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

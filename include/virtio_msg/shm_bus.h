@@ -61,6 +61,7 @@ struct vmsg_shm_bus {
 	uint32_t idle_count; /**< empty receives since the last look at the clock */
 	bool tick_due;       /**< look at the clock on the next empty receive */
 	bool peer_gone;      /**< set by the port; reported once by recv */
+	bool guard_due;      /**< the next receive takes the guarded path */
 };
 
 /** The ops table to put in vmsg_bus_cfg.ops, with the vmsg_shm_bus as priv. */

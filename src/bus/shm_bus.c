@@ -192,10 +192,11 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 		 * not the guarded receive path. The guard runs on the first
 		 * index that shows work; a restart that shows none is seen by
 		 * the idle look at the lifecycle below. */
-		if (buf && cap && vmsg_spsc_cons_idle(&sb->ch->rx, false))
+		if (buf && cap && !sb->guard_due && vmsg_spsc_cons_idle(&sb->ch->rx, false))
 			r = VMSG_EAGAIN;
 		else
 			r = rx_take(sb, buf, cap);
+		sb->guard_due = false;
 		if (r > 0 || (r != VMSG_EAGAIN && r != VMSG_ECONNRESET))
 			return r;
 		if (r == VMSG_EAGAIN && !idle_tick(sb))
@@ -243,9 +244,12 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 					continue;
 				/* The cheap look skips the guard: every 64th
 				 * look runs it, so a peer that leaves or
-				 * restarts ends the spin. */
-				if (vmsg_spsc_cons_pending(&sb->ch->rx) != 0)
+				 * restarts ends the spin, and the receive
+				 * after it takes the guarded path to say so. */
+				if (vmsg_spsc_cons_pending(&sb->ch->rx) != 0) {
+					sb->guard_due = true;
 					return 0;
+				}
 				if (!end)
 					end = now_ns(sb) + sb->hooks.spin_ns;
 				else if (now_ns(sb) >= end)
