@@ -955,6 +955,11 @@ static int lean_mode(unsigned iters)
 	printf("    lean / two-line      %.2fx (%.2f-%.2f)   whole-run %.2fx (%.2f-%.2f)\n", pl,
 	       pl_lo, pl_hi, wl, wl_lo, wl_hi);
 	printf("    chan / two-line      %.2fx (%.2f-%.2f)\n", pc, pc_lo, pc_hi);
+	printf("  per run, ns (two-line lean two-line chan):");
+	for (int r = 0; r < RUNS; r++)
+		printf("%s%.0f %.0f %.0f %.0f", r ? ", " : " ", (double)tl[r] / iters,
+		       (double)ln[r] / iters, (double)tl2[r] / iters, (double)ch[r] / iters);
+	printf("\n");
 	return 0;
 }
 
