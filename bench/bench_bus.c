@@ -20,6 +20,9 @@
  *          bench/README.md (bus, sixth round);
  *          icount: both sides in one process, deterministic, to run under
  *          valgrind --tool=callgrind (see icount() below)
+ *          lean: [info] a hand-written minimal validating PING exchange
+ *          (no library code) and the chan mode, each against the two-line
+ *          ping-pong (see lean() below)
  *   SLOT   ring slot size in bytes of the bus (default: the posix-shm
  *          port's, 264; 64 is the baseline's slot)
  */
@@ -222,6 +225,323 @@ static uint64_t eventfd_pp(unsigned iters, uint64_t *whole)
 	close(a);
 	close(b);
 	return t;
+}
+
+/* ---- [info] lean: a minimal validating PING exchange, no library code ---- */
+
+/*
+ * MODE lean: the least per-message work we think any conforming virtio-msg
+ * bus that does not trust its peer must do, written by hand in the shape
+ * of two_line(): per direction a ring of LEAN_SLOTS 64-byte slots (each its
+ * own line) and one index line, written by one side only, busy-polled.
+ *
+ *  - Indices are free-running 32-bit counters. A side's index line holds
+ *    the producer index of the ring it sends on and the consumer index of
+ *    the ring it receives on; the consumer index is published with the
+ *    side's next send (one line written per message, as in two_line()).
+ *    A sender reloads the peer's consumer index only when its cached copy
+ *    says the ring is full, and checks it (it may not go back or pass the
+ *    producer).
+ *  - A receiver loads the peer's producer index with acquire and checks the
+ *    distance to its own consumer index (<= LEAN_SLOTS), copies the 8-byte
+ *    header out of the slot, then msg_size - 8 more bytes (msg_size clamped
+ *    to 8..LEAN_MAX_MSG), and validates only its private copy: msg_size
+ *    against the maximum, the type bits (reserved bits ignored, GEN-1), the
+ *    msg_id (known, event bit never with a response), dev_num 0 for bus
+ *    messages, the message's own size (PING: 12).
+ *  - The driver takes a free entry of a LEAN_INFLIGHT in-flight table and a
+ *    token (entry number + generation), encodes the PING into the slot
+ *    with little-endian stores and publishes; on the response it finds the
+ *    entry by token (unknown or stale tokens rejected), checks it was a
+ *    PING, the echoed data (BUS-56), completes and frees it.
+ *  - The device answers a valid PING with the same token and data.
+ * Any failed check ends the run (a bus would drop or fail the message; here
+ * none happens). Not a bus: no device table, no transport messages, no
+ * timeouts, no sleeping, no restart. See bench/README.md, "Bus floor".
+ */
+#define LEAN_SLOTS 8u	 /* per direction, a power of two */
+#define LEAN_INFLIGHT 8u /* the driver's in-flight table */
+#define LEAN_MAX_MSG 64u /* advertised maximum message size: one slot */
+#define LEAN_PING_SIZE 12u
+
+struct lean_idx {
+	_Alignas(64) _Atomic uint32_t prod; /* our ring's producer index */
+	_Atomic uint32_t cons;		    /* the peer's ring's consumer index */
+};
+
+struct lean_shm {
+	_Alignas(64) uint8_t slot[2][LEAN_SLOTS][64]; /* [0]: driver to device */
+	struct lean_idx idx[2];			      /* [0]: written by the driver */
+};
+
+/* One side's view: it sends on ring @me and receives on the other. */
+struct lean_end {
+	uint8_t (*tx)[64];
+	const uint8_t (*rx)[64];
+	_Atomic uint32_t *prod, *cons;		   /* our index line */
+	const _Atomic uint32_t *peer_prod, *peer_cons; /* the peer's */
+	uint32_t head, cons_seen;		   /* sending */
+	uint32_t tail;				   /* receiving */
+};
+
+static void lean_end_init(struct lean_end *e, struct lean_shm *s, int me)
+{
+	e->tx = s->slot[me];
+	e->rx = (const uint8_t(*)[64])s->slot[!me];
+	e->prod = &s->idx[me].prod;
+	e->cons = &s->idx[me].cons;
+	e->peer_prod = &s->idx[!me].prod;
+	e->peer_cons = &s->idx[!me].cons;
+	e->head = e->cons_seen = e->tail = 0;
+}
+
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
+}
+
+/* The slot to encode the next message into, or NULL when the ring is full
+ * (@bad set when the peer's consumer index is impossible). */
+static inline uint8_t *lean_tx_slot(struct lean_end *e, bool *bad)
+{
+	if (e->head - e->cons_seen >= LEAN_SLOTS) {
+		uint32_t c = atomic_load_explicit(e->peer_cons, memory_order_acquire);
+
+		if (c - e->cons_seen > e->head - e->cons_seen) {
+			*bad = true;
+			return NULL;
+		}
+		e->cons_seen = c;
+		if (e->head - c >= LEAN_SLOTS)
+			return NULL;
+	}
+	return e->tx[e->head & (LEAN_SLOTS - 1)];
+}
+
+/* Publish the message encoded in lean_tx_slot(), and with it the slots we
+ * have consumed (their copies are complete: both stores release). */
+static inline void lean_publish(struct lean_end *e)
+{
+	atomic_store_explicit(e->cons, e->tail, memory_order_release);
+	atomic_store_explicit(e->prod, ++e->head, memory_order_release);
+}
+
+/* Copy the next message out of its slot into @m (LEAN_MAX_MSG bytes).
+ * Returns its msg_size, 0 when there is none, -1 when the peer's index is
+ * impossible, -2 when msg_size is (the message is consumed and dropped). */
+static inline int lean_recv(struct lean_end *e, uint8_t *m)
+{
+	uint32_t n = atomic_load_explicit(e->peer_prod, memory_order_acquire) - e->tail;
+	const uint8_t *s;
+	unsigned size, len;
+
+	if (n == 0)
+		return 0;
+	if (n > LEAN_SLOTS)
+		return -1;
+	s = e->rx[e->tail & (LEAN_SLOTS - 1)];
+	memcpy(m, s, VMSG_HDR_SIZE);
+	size = get_le16(m + VMSG_OFF_MSG_SIZE);
+	len = size < VMSG_HDR_SIZE ? VMSG_HDR_SIZE : size > LEAN_MAX_MSG ? LEAN_MAX_MSG : size;
+	memcpy(m + VMSG_HDR_SIZE, s + VMSG_HDR_SIZE, len - VMSG_HDR_SIZE);
+	/* From here on only the copy is read: the compiler may not fetch a
+	 * field from the slot again (the peer may be rewriting it). */
+	__asm__ volatile("" ::: "memory");
+	e->tail++;
+	if (size < VMSG_HDR_SIZE || size > LEAN_MAX_MSG)
+		return -2;
+	return (int)size;
+}
+
+/* Header checks common to both sides (on the private copy): the type with
+ * its reserved bits ignored must be @type, an event ID is never a
+ * response, a bus message has dev_num 0. Returns the msg_id, or -1. */
+static inline int lean_check_hdr(const uint8_t *m, uint8_t type)
+{
+	uint8_t t = (uint8_t)(m[VMSG_OFF_TYPE] & ~VMSG_TYPE_RESERVED_MASK);
+	uint8_t id = m[VMSG_OFF_MSG_ID];
+
+	if (t != type)
+		return -1;
+	if ((id & VMSG_ID_EVENT) && (t & VMSG_TYPE_RESPONSE))
+		return -1;
+	if ((t & VMSG_TYPE_BUS) && get_le16(m + VMSG_OFF_DEV_NUM) != 0)
+		return -1;
+	return id;
+}
+
+/* Spin until a message arrives; its msg_size or < 0. Every 2^24 empty
+ * polls (off the measured path), @alive says whether to go on. */
+static inline int lean_wait(struct lean_end *e, uint8_t *m, bool (*alive)(void))
+{
+	unsigned spins = 0;
+	int r;
+
+	while ((r = lean_recv(e, m)) == 0)
+		if (++spins == 1u << 24) {
+			spins = 0;
+			if (!alive())
+				return -3;
+		}
+	return r;
+}
+
+static pid_t lean_child;
+static pid_t lean_parent;
+
+static bool lean_child_alive(void)
+{
+	return waitpid(lean_child, 0, WNOHANG) == 0;
+}
+
+static bool lean_parent_alive(void)
+{
+	return getppid() == lean_parent;
+}
+
+/* The device: answers @iters PINGs. Exit status 0, or the failed check. */
+static int lean_device(struct lean_shm *shm, unsigned iters)
+{
+	struct lean_end e;
+	uint8_t m[LEAN_MAX_MSG];
+
+	lean_end_init(&e, shm, 1);
+	for (unsigned i = 0; i < iters; i++) {
+		int size = lean_wait(&e, m, lean_parent_alive);
+		uint8_t *s;
+		bool bad = false;
+
+		if (size < 0)
+			return 2;
+		/* A bus request (a transport request would be routed by
+		 * dev_num: this device table is empty). */
+		switch (lean_check_hdr(m, VMSG_TYPE_BUS)) {
+		case VMSG_BUS_ID_PING:
+			if (size != LEAN_PING_SIZE)
+				return 3;
+			break;
+		default: /* unknown, an event, or a bad header */
+			return 4;
+		}
+		while (!(s = lean_tx_slot(&e, &bad)))
+			if (bad)
+				return 5;
+		s[VMSG_OFF_TYPE] = VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE;
+		s[VMSG_OFF_MSG_ID] = VMSG_BUS_ID_PING;
+		put_le16(s + VMSG_OFF_DEV_NUM, 0);
+		put_le16(s + VMSG_OFF_TOKEN, get_le16(m + VMSG_OFF_TOKEN));
+		put_le16(s + VMSG_OFF_MSG_SIZE, LEAN_PING_SIZE);
+		put_le32(s + VMSG_OFF_PAYLOAD, get_le32(m + VMSG_OFF_PAYLOAD));
+		lean_publish(&e);
+	}
+	return 0;
+}
+
+struct lean_req {
+	uint16_t token;
+	uint8_t msg_id;
+	uint32_t data;
+};
+
+/* The driver's side of one run; the child is the device. Returns the
+ * median-interval time as two_line() does, 0 on a failed check. */
+static uint64_t lean(unsigned iters, uint64_t *whole)
+{
+	struct lean_shm *shm = mmap(0, sizeof(*shm), PROT_READ | PROT_WRITE,
+				    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct lean_req tab[LEAN_INFLIGHT];
+	uint32_t free_mask = (1u << LEAN_INFLIGHT) - 1;
+	uint16_t gen = 0;
+	struct lean_end e;
+	uint8_t m[LEAN_MAX_MSG];
+	struct timer tm;
+	uint64_t t = 0;
+	int st = 0;
+
+	if (shm == MAP_FAILED)
+		return 0;
+	memset(shm, 0, sizeof(*shm));
+	lean_parent = getpid();
+	lean_child = fork();
+	if (lean_child < 0) {
+		munmap(shm, sizeof(*shm));
+		return 0;
+	}
+	if (lean_child == 0) {
+		pin(1);
+		_exit(lean_device(shm, iters));
+	}
+	pin(0);
+	lean_end_init(&e, shm, 0);
+	tm_start(&tm, iters);
+	for (uint32_t i = 0; i < iters; i++) {
+		unsigned k;
+		uint16_t token;
+		uint8_t *s;
+		bool bad = false;
+		int size, id;
+
+		/* Request: an in-flight entry, a token, the slot, publish. */
+		if (!free_mask)
+			goto fail;
+		k = (unsigned)__builtin_ctz(free_mask);
+		free_mask &= ~(1u << k);
+		token = (uint16_t)(gen++ << 3 | k);
+		tab[k] = (struct lean_req){ token, VMSG_BUS_ID_PING, i };
+		while (!(s = lean_tx_slot(&e, &bad)))
+			if (bad)
+				goto fail;
+		s[VMSG_OFF_TYPE] = VMSG_TYPE_BUS;
+		s[VMSG_OFF_MSG_ID] = VMSG_BUS_ID_PING;
+		put_le16(s + VMSG_OFF_DEV_NUM, 0);
+		put_le16(s + VMSG_OFF_TOKEN, token);
+		put_le16(s + VMSG_OFF_MSG_SIZE, LEAN_PING_SIZE);
+		put_le32(s + VMSG_OFF_PAYLOAD, i);
+		lean_publish(&e);
+
+		/* Response: copy out, validate, match the token, complete. */
+		size = lean_wait(&e, m, lean_child_alive);
+		if (size < 0)
+			goto fail;
+		id = lean_check_hdr(m, VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE);
+		if (id < 0)
+			goto fail;
+		token = get_le16(m + VMSG_OFF_TOKEN);
+		k = token & (LEAN_INFLIGHT - 1);
+		if ((free_mask & 1u << k) || tab[k].token != token)
+			goto fail; /* unknown or stale token */
+		if (tab[k].msg_id != id || id != VMSG_BUS_ID_PING || size != LEAN_PING_SIZE ||
+		    get_le32(m + VMSG_OFF_PAYLOAD) != tab[k].data)
+			goto fail;
+		free_mask |= 1u << k;
+		tm_tick(&tm);
+	}
+	t = tm_result(&tm, iters, whole);
+	waitpid(lean_child, &st, 0);
+	munmap(shm, sizeof(*shm));
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? t : 0;
+fail:
+	kill(lean_child, SIGKILL);
+	waitpid(lean_child, &st, 0);
+	munmap(shm, sizeof(*shm));
+	return 0;
 }
 
 /* ---- the bus: device server in the child, driver pings from here ---- */
@@ -590,6 +910,59 @@ static int one_mode(unsigned iters, uint64_t spin_ns, const char *label)
 	return 0;
 }
 
+/*
+ * MODE lean [info]: per round the two-line ping-pong, the lean exchange,
+ * the two-line again, then the library's channel alone (the chan mode);
+ * each figure paired with the two-line run just before it.
+ */
+static int lean_mode(unsigned iters)
+{
+	uint64_t tl[RUNS], ln[RUNS], tl2[RUNS], ch[RUNS];
+	uint64_t wtl[RUNS], wln[RUNS], wtl2[RUNS], wch[RUNS];
+	double kicks = 0, pl, pl_lo, pl_hi, pc, pc_lo, pc_hi, wl, wl_lo, wl_hi, two;
+
+	for (int r = 0; r < RUNS; r++) {
+		tl[r] = two_line(iters, &wtl[r]);
+		ln[r] = lean(iters, &wln[r]);
+		tl2[r] = two_line(iters, &wtl2[r]);
+		raw_chan = true;
+		ch[r] = bus_round(iters, 50 * SECOND, &kicks, &wch[r]);
+		raw_chan = false;
+		if (!ln[r] || !ch[r]) {
+			fprintf(stderr, "bench_bus: a %s run failed\n", ln[r] ? "chan" : "lean");
+			return 1;
+		}
+	}
+	two = median_ns(tl, RUNS, iters);
+	pl = paired_ratio(ln, tl, RUNS, &pl_lo, &pl_hi);
+	pc = paired_ratio(ch, tl2, RUNS, &pc_lo, &pc_hi);
+	wl = paired_ratio(wln, wtl, RUNS, &wl_lo, &wl_hi);
+	printf("[info] PING round trip over shared memory, two processes on CPUs 0 and 1, %u per "
+	       "run, %d runs;\nper run the median of %d intervals, then the median run "
+	       "[whole-run median]\n",
+	       iters, RUNS, CHUNKS);
+	printf("  %-46s %7.0f ns [%.0f]   (%s regime)\n", "baseline: two-line ping-pong (busy)", two,
+	       median_ns(wtl, RUNS, iters), two < 300 ? "close" : "far");
+	printf("  %-46s %7.0f ns [%.0f]   %.2fx two-line\n",
+	       "[info] lean validating exchange (no library)", median_ns(ln, RUNS, iters),
+	       median_ns(wln, RUNS, iters), pl);
+	printf("  %-46s %7.0f ns [%.0f]\n", "baseline: two-line ping-pong, before chan",
+	       median_ns(tl2, RUNS, iters), median_ns(wtl2, RUNS, iters));
+	printf("  %-46s %7.0f ns [%.0f]   %.2fx two-line\n",
+	       "[info] channel echo (library ring, no bus)", median_ns(ch, RUNS, iters),
+	       median_ns(wch, RUNS, iters), pc);
+	printf("  ratios: median of the %d paired runs (lowest-highest)\n", RUNS);
+	printf("    lean / two-line      %.2fx (%.2f-%.2f)   whole-run %.2fx (%.2f-%.2f)\n", pl,
+	       pl_lo, pl_hi, wl, wl_lo, wl_hi);
+	printf("    chan / two-line      %.2fx (%.2f-%.2f)\n", pc, pc_lo, pc_hi);
+	printf("  per run, ns (two-line lean two-line chan):");
+	for (int r = 0; r < RUNS; r++)
+		printf("%s%.0f %.0f %.0f %.0f", r ? ", " : " ", (double)tl[r] / iters,
+		       (double)ln[r] / iters, (double)tl2[r] / iters, (double)ch[r] / iters);
+	printf("\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned iters = argc > 1 ? (unsigned)atoi(argv[1]) : 20000;
@@ -603,6 +976,8 @@ int main(int argc, char **argv)
 		slot_size = (uint32_t)atoi(argv[3]);
 	if (argc > 2 && strcmp(argv[2], "icount") == 0)
 		return icount(iters);
+	if (argc > 2 && strcmp(argv[2], "lean") == 0) /* [info]: the floor of a bus */
+		return lean_mode(iters);
 	if (argc > 2 && (strcmp(argv[2], "chan") == 0 || strcmp(argv[2], "chan0") == 0)) {
 		raw_chan = true; /* the channel alone [info] */
 		chan_kick = argv[2][4] != '0';
