@@ -26,6 +26,13 @@ static uint64_t now_ns(struct vmsg_shm_bus *sb)
 }
 #endif
 
+/* The channel's lifecycle state (vmsg_shm_chan_state(), inlined: the hot
+ * paths look at it several times per message). */
+static inline int chan_state(const struct vmsg_shm_bus *sb)
+{
+	return sb->ch->state;
+}
+
 /* The bus maximum: the slot, or less when the port says its peer copies
  * less (shm_bus.h), and never more than msg_size can say. */
 static uint32_t max_msg(const struct vmsg_shm_bus *sb)
@@ -47,10 +54,10 @@ static void kick(struct vmsg_shm_bus *sb)
  * re-polls at once instead of at its next timeout. */
 static int lifecycle(struct vmsg_shm_bus *sb)
 {
-	int before = vmsg_shm_chan_state(sb->ch);
+	int before = chan_state(sb);
 	int ev = vmsg_shm_chan_poll(sb->ch);
 
-	if (ev >= 0 && vmsg_shm_chan_state(sb->ch) != before)
+	if (ev >= 0 && chan_state(sb) != before)
 		kick(sb);
 	return ev;
 }
@@ -124,7 +131,7 @@ static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 	size_t lim, len;
 	int r;
 
-	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
+	if (chan_state(sb) != VMSG_SHM_RUN)
 		return VMSG_ESTATE;
 	if (!buf || cap == 0)
 		return VMSG_EINVAL;
@@ -157,7 +164,7 @@ static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 static int shm_send(void *priv, const uint8_t *msg, size_t len)
 {
 	struct vmsg_shm_bus *sb = priv;
-	int st = vmsg_shm_chan_state(sb->ch), r;
+	int st = chan_state(sb), r;
 
 	/* The slot may hold more than the peer takes: never let it cut one. */
 	if (len > max_msg(sb))
@@ -165,13 +172,17 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	if (st != VMSG_SHM_RUN) {
 		if (lifecycle(sb) < 0)
 			return VMSG_EPROTO;
-		st = vmsg_shm_chan_state(sb->ch);
+		st = chan_state(sb);
 		if (st != VMSG_SHM_RUN)
 			return st == VMSG_SHM_INIT || st == VMSG_SHM_READY ? VMSG_EAGAIN :
 									     VMSG_ECONNRESET;
 	}
-	r = vmsg_shm_chan_send(sb->ch, msg, len);
-	if (r == 0 && vmsg_shm_chan_need_kick(sb->ch))
+	/* vmsg_shm_chan_send() and _need_kick() without their calls: RUN
+	 * was checked above. */
+	r = vmsg_spsc_push(&sb->ch->tx, msg, len);
+	if (r)
+		r = vmsg_shm_ring_err(sb->ch, r);
+	else if (vmsg_spsc_prod_need_kick(&sb->ch->tx))
 		kick(sb);
 	rx_release(sb);
 	return r;
@@ -187,7 +198,7 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 		if (vmsg_shm_chan_peer_gone(sb->ch) & VMSG_SHM_EV_DOWN)
 			return VMSG_ECONNRESET;
 	}
-	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
+	if (chan_state(sb) == VMSG_SHM_RUN) {
 #if VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 		/* Every empty receive looks at the lifecycle anyway (idle_tick):
 		 * the cheap look below would only add code. */
@@ -219,7 +230,7 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 		return ev;
 	if (ev & VMSG_SHM_EV_DOWN)
 		return VMSG_ECONNRESET;
-	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
+	if (chan_state(sb) != VMSG_SHM_RUN)
 		return VMSG_EAGAIN;
 	return rx_take(sb, buf, cap);
 }
@@ -233,7 +244,7 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	/* A consumer that waits gives back what it holds: the producer may
 	 * be waiting for room. */
 	rx_release(sb);
-	if (vmsg_shm_chan_state(sb->ch) == VMSG_SHM_RUN) {
+	if (chan_state(sb) == VMSG_SHM_RUN) {
 #if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 		if (sb->hooks.spin_ns && sb->hooks.now) {
 			uint64_t end = 0;
@@ -296,13 +307,13 @@ static int shm_arm(void *priv)
 	if (sb->peer_gone)
 		return 1; /* recv reports it */
 	sb->tick_due = true; /* we may sleep: the idle work is due after */
-	if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN) {
+	if (chan_state(sb) != VMSG_SHM_RUN) {
 		/* The doorbell just drained may have been the peer's step of
 		 * the handshake: take the step now, or it is lost. */
 		r = lifecycle(sb);
 		if (r < 0 || (r & VMSG_SHM_EV_DOWN))
 			return 1;
-		if (vmsg_shm_chan_state(sb->ch) != VMSG_SHM_RUN)
+		if (chan_state(sb) != VMSG_SHM_RUN)
 			return 0; /* see vmsg_bus_prepare_sleep(): short timeouts */
 	}
 	r = vmsg_shm_chan_arm(sb->ch);
