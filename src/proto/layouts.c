@@ -9,15 +9,25 @@
 #include "virtio_msg/wire.h"
 
 #define HOST_SIZE(member) sizeof(((struct vmsg_msg *)0)->u.member)
+/*
+ * A 2026 field (FIELD) must be exactly as wide as its host member, or this
+ * array gets a negative size and the build fails. Only a 2025 layout may have
+ * a wire field narrower than its member (FIELD_2025), so only a codec of the
+ * 2025 profile has host values to range-check on encode (codec.c).
+ */
+#define SAME_WIDTH(member, wsize) (0 * sizeof(char[HOST_SIZE(member) == (wsize) ? 1 : -1]))
 #if VMSG_CONFIG_NO_PROFILE_2025
-/* No host width is stored: the member must be exactly as wide as the wire
- * field, or this array gets a negative size and the build fails. */
+/* No host width is stored: every field is a 2026 one. */
 #define HOST_SIZE_INIT(member, wsize) \
-	.host_off = offsetof(struct vmsg_msg, u.member) + \
-		    0 * sizeof(char[HOST_SIZE(member) == (wsize) ? 1 : -1]),
+	.host_off = offsetof(struct vmsg_msg, u.member) + SAME_WIDTH(member, wsize),
 #else
 #define HOST_SIZE_INIT(member, wsize) \
+	.host_off = offsetof(struct vmsg_msg, u.member) + SAME_WIDTH(member, wsize), \
+	.host_size = HOST_SIZE(member),
+#define HOST_SIZE_INIT_2025(member, wsize) \
 	.host_off = offsetof(struct vmsg_msg, u.member), .host_size = HOST_SIZE(member),
+#define FIELD_2025(name, off, wsize, member) \
+	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT_2025(member, wsize) VMSG_NAME_INIT(name) }
 #endif
 #define FIELD(name, off, wsize, member) \
 	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT(member, wsize) VMSG_NAME_INIT(name) }
@@ -201,43 +211,43 @@ const struct vmsg_field_table vmsg_field_table = {
 	 * encoder leaves them zero and the kind checks them on decode.
 	 */
 	.devinfo_2025_f = {
-		FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
-		FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
-		FIELD("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
-		FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
-		FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
-		FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
-		FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
+		FIELD_2025("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
+		FIELD_2025("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
+		FIELD_2025("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
+		FIELD_2025("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
+		FIELD_2025("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
+		FIELD_2025("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
+		FIELD_2025("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
 	},
 
 	.vq_get_resp_2025_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-		FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
-		FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
-		FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-		FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-		FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+		FIELD_2025("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD_2025("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
+		FIELD_2025("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
+		FIELD_2025("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD_2025("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD_2025("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
 	},
 
 	.vq_set_req_2025_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-		FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
-		FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
-		FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-		FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-		FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+		FIELD_2025("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD_2025("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
+		FIELD_2025("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
+		FIELD_2025("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD_2025("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD_2025("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
 	},
 
 	.shm_resp_2025_f = {
-		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-		FIELD("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
-		FIELD("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
+		FIELD_2025("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+		FIELD_2025("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
+		FIELD_2025("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
 	},
 
 	.getdev_resp_2025_f = {
-		FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
-		FIELD("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
-		FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
+		FIELD_2025("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
+		FIELD_2025("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
+		FIELD_2025("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
 	},
 
 #endif
