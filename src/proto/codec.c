@@ -435,8 +435,24 @@ static int header_check(uint8_t type, uint8_t msg_id, uint16_t dev_num)
 static const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t type,
 					   uint8_t msg_id, unsigned senders)
 {
-	const struct vmsg_msg_desc *d =
-		vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id);
+	const struct vmsg_msg_desc *d;
+
+	/*
+	 * The 2026 table is looked up inline: every message encoded or decoded
+	 * comes here. A build with the 2025 profile keeps vmsg_proto_lookup()
+	 * for it anyway, so when optimised for size it calls that for both
+	 * rather than hold a second copy of the lookup.
+	 */
+#if VMSG_CONFIG_NO_PROFILE_2025
+	(void)c;
+	d = vmsg_lookup_2026(type, msg_id);
+#elif !CODEC_FOR_SPEED
+	d = vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id);
+#else
+	d = c->profile == VMSG_PROFILE_2025 ?
+		    vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id) :
+		    vmsg_lookup_2026(type, msg_id);
+#endif
 
 	if (!d)
 		return 0;

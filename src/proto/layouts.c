@@ -65,7 +65,8 @@
 	 ((bus) ? (((id) & VMSG_ID_EVENT) ? G_BEV_ROW - G_BEV_NUM : G_BREQ_ROW - G_BREQ_NUM) \
 		: (((id) & VMSG_ID_EVENT) ? G_TEV_ROW - G_TEV_NUM : G_TREQ_ROW - G_TREQ_NUM)))
 /* from: who sends the request or event (the other side answers). */
-#define MSG(bus, id, from, name, req, resp) { (bus), (id), (from), VMSG_NAME_INIT(name) (req), (resp) }
+#define MSG(bus, id, from, name, req, resp) \
+	{ (bus), (id), (from), VMSG_NAME_INIT(name) { (req), (resp) } }
 #define MSG_AT(bus, id, from, name, req, resp) [ROW(bus, id)] = MSG(bus, id, from, name, req, resp)
 #define DRV VMSG_FROM_DRIVER
 #define DEV VMSG_FROM_DEVICE
@@ -329,7 +330,7 @@ const struct vmsg_layout vmsg_layouts[N_LAYOUTS] = {
 #endif
 };
 
-static const struct vmsg_msg_desc messages[N_ROWS] = {
+const struct vmsg_msg_desc vmsg_messages[N_ROWS] = {
 	MSG_AT(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", L_EMPTY_REQ, L_DEVINFO_RESP),
 	MSG_AT(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", L_FEAT_GET_REQ, L_FEAT_BLOCKS),
 	MSG_AT(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", L_FEAT_BLOCKS, L_EMPTY_REQ),
@@ -371,32 +372,27 @@ static const struct vmsg_msg_desc *find(const struct vmsg_msg_desc *t, size_t n,
 }
 #endif
 
-/*
- * Per group (index: 2 * bus + event bit), the first number of its run, the
- * number of rows and the first row; see ROW().
- */
-static const uint8_t group_num[4] = { G_TREQ_NUM, G_TEV_NUM, G_BREQ_NUM, G_BEV_NUM };
-static const uint8_t group_n[4] = { G_TREQ_N, G_TEV_N, G_BREQ_N, G_BEV_N };
-static const uint8_t group_row[4] = { G_TREQ_ROW, G_TEV_ROW, G_BREQ_ROW, G_BEV_ROW };
+/* Per group (index: 2 * bus + event bit): see ROW() and vmsg_lookup_2026(). */
+VMSG_STATIC_ASSERT(VMSG_TYPE_BUS == 2u && VMSG_ID_EVENT >> 6 == 1u, "group index bits");
+const struct vmsg_msg_group vmsg_msg_groups[4] = {
+	{ G_TREQ_NUM, G_TREQ_N, G_TREQ_ROW },
+	{ G_TEV_NUM, G_TEV_N, G_TEV_ROW },
+	{ G_BREQ_NUM, G_BREQ_N, G_BREQ_ROW },
+	{ G_BEV_NUM, G_BEV_N, G_BEV_ROW },
+};
 
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id)
 {
-	const struct vmsg_msg_desc *d;
-	unsigned g = (bus ? 2u : 0u) + ((msg_id & VMSG_ID_EVENT) ? 1u : 0u);
-	unsigned k = (unsigned)(msg_id & VMSG_ID_NUMBER_MASK) - group_num[g]; /* wraps if below */
-
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	if (profile == VMSG_PROFILE_2025) {
-		d = find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
+		const struct vmsg_msg_desc *d =
+			find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
+
 		if (d)
 			return d;
 	}
 #else
 	(void)profile;
 #endif
-	if (k >= group_n[g])
-		return 0;
-	d = &messages[group_row[g] + k];
-	/* An implementation-defined ID (bit 7) or a hole in the table. */
-	return d->msg_id == msg_id ? d : 0;
+	return vmsg_lookup_2026(bus ? VMSG_TYPE_BUS : 0u, msg_id);
 }

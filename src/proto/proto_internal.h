@@ -14,6 +14,7 @@
 
 #include "virtio_msg/config.h"
 #include "virtio_msg/proto.h"
+#include "virtio_msg/wire.h"
 
 /*
  * Names exist only for the formatter: without it the tables carry no name
@@ -98,9 +99,10 @@ struct vmsg_msg_desc {
 #if !VMSG_CONFIG_NO_FORMAT
 	const char *name;
 #endif
-	/* Indices in vmsg_layouts[]: a byte each, where a pointer takes four. */
-	uint8_t req;  /* the request, or the event */
-	uint8_t resp; /* VMSG_LAYOUT_NONE for events */
+	/* Indices in vmsg_layouts[]: a byte each, where a pointer takes four.
+	 * [0] the request or the event, [1] the response (VMSG_LAYOUT_NONE for
+	 * events): the response bit of the type picks one with no branch. */
+	uint8_t layout[2];
 };
 
 /* Every layout (layouts.c); a message row names its two by index. */
@@ -111,13 +113,46 @@ extern const struct vmsg_layout vmsg_layouts[];
  * message, or NULL (an event has no response). */
 static inline const struct vmsg_layout *vmsg_desc_layout(const struct vmsg_msg_desc *d, int resp)
 {
-	unsigned i = resp ? d->resp : d->req;
+	unsigned i = d->layout[resp != 0];
 
 	return i == VMSG_LAYOUT_NONE ? 0 : &vmsg_layouts[i];
 }
 
 /* The description of a standard message, or NULL if the ID is unknown. */
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id);
+
+/*
+ * The 2026 message table is indexed, not searched (layouts.c): its rows come
+ * in four groups, each a run of consecutive message numbers. Per group
+ * (index: 2 * bus bit + event bit) the first number of its run, its number of
+ * rows and its first row in vmsg_messages[].
+ */
+struct vmsg_msg_group {
+	uint8_t num;
+	uint8_t n;
+	uint8_t row;
+};
+extern const struct vmsg_msg_group vmsg_msg_groups[4];
+extern const struct vmsg_msg_desc vmsg_messages[];
+
+/*
+ * vmsg_proto_lookup() for the 2026 table, inline: the codec looks up every
+ * message it encodes or decodes. The group index comes straight from the
+ * type's bus bit (bit 1) and the ID's event bit (bit 6), with no branch.
+ */
+static inline const struct vmsg_msg_desc *vmsg_lookup_2026(uint8_t type, uint8_t msg_id)
+{
+	const struct vmsg_msg_group *g =
+		&vmsg_msg_groups[(type & VMSG_TYPE_BUS) | ((msg_id & VMSG_ID_EVENT) >> 6)];
+	unsigned k = (unsigned)(msg_id & VMSG_ID_NUMBER_MASK) - g->num; /* wraps if below */
+	const struct vmsg_msg_desc *d;
+
+	if (k >= g->n)
+		return 0;
+	d = &vmsg_messages[g->row + k];
+	/* An implementation-defined ID (bit 7) or a hole in the table. */
+	return d->msg_id == msg_id ? d : 0;
+}
 
 /* Byte copy that tolerates overlap; the core uses no libc. */
 void vmsg_move_bytes(uint8_t *dst, const uint8_t *src, size_t n);
