@@ -410,8 +410,25 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	return (int)need;
 }
 
+/*
+ * On a little-endian host the first members of struct vmsg_msg (type,
+ * msg_id, dev_num, token, msg_size) have the header's own layout, so a
+ * build for speed copies the header whole instead of field by field.
+ */
+VMSG_STATIC_ASSERT(offsetof(struct vmsg_msg, type) == VMSG_OFF_TYPE &&
+			   offsetof(struct vmsg_msg, msg_id) == VMSG_OFF_MSG_ID &&
+			   offsetof(struct vmsg_msg, dev_num) == VMSG_OFF_DEV_NUM &&
+			   offsetof(struct vmsg_msg, token) == VMSG_OFF_TOKEN &&
+			   offsetof(struct vmsg_msg, msg_size) == VMSG_OFF_MSG_SIZE,
+		   "struct vmsg_msg starts with the header's layout");
+
 static void decode_header(const uint8_t *buf, struct vmsg_msg *m)
 {
+	if (CODEC_FOR_SPEED && host_is_le()) {
+		__builtin_memcpy(m, buf, VMSG_HDR_SIZE);
+		m->type &= (uint8_t)~VMSG_TYPE_RESERVED_MASK; /* GEN-1, as below */
+		return;
+	}
 	/* GEN-1: reserved type bits are ignored on receive. */
 	m->type = (uint8_t)(buf[VMSG_OFF_TYPE] & ~VMSG_TYPE_RESERVED_MASK);
 	m->msg_id = buf[VMSG_OFF_MSG_ID];
@@ -740,10 +757,15 @@ int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint
 	if (v.len)
 		vmsg_move_bytes(buf + v.off, v.src, v.len);
 	zero_body(buf, fixed);
-	buf[VMSG_OFF_TYPE] = m->type;
-	buf[VMSG_OFF_MSG_ID] = m->msg_id;
-	vmsg_put_le16(buf + VMSG_OFF_DEV_NUM, m->dev_num);
-	vmsg_put_le16(buf + VMSG_OFF_TOKEN, m->token);
+	if (CODEC_FOR_SPEED && host_is_le()) {
+		/* type, msg_id, dev_num and token: see decode_header(). */
+		__builtin_memcpy(buf, m, VMSG_OFF_MSG_SIZE);
+	} else {
+		buf[VMSG_OFF_TYPE] = m->type;
+		buf[VMSG_OFF_MSG_ID] = m->msg_id;
+		vmsg_put_le16(buf + VMSG_OFF_DEV_NUM, m->dev_num);
+		vmsg_put_le16(buf + VMSG_OFF_TOKEN, m->token);
+	}
 	vmsg_put_le16(buf + VMSG_OFF_MSG_SIZE, (uint16_t)total);
 	if (l)
 		fields_encode(l, m, buf);
