@@ -135,10 +135,9 @@ static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned n)
 
 static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
 {
-	const struct vmsg_field *fields = vmsg_layout_fields(l);
+	const struct vmsg_field *f = vmsg_layout_fields(l), *end = f + l->nfields;
 
-	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &fields[k];
+	for (; f != end; f++) {
 		uint8_t *h = (uint8_t *)m + f->host_off;
 		unsigned hn = VMSG_FIELD_HOST_SIZE(f);
 
