@@ -88,14 +88,19 @@ static inline unsigned host_byte(unsigned i, unsigned hn)
  * Shortcuts that buy instructions with code bytes are for builds that are
  * not optimised for size (the firmware images are).
  */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#if VMSG_PROTO_FOR_SPEED
 #define CODEC_FOR_SPEED 1
 /* For a helper that both encode and decode call, which the compiler would
  * keep out of line (a call, a return and the registers to move). */
 #define CODEC_HOT static inline __attribute__((always_inline))
 #else
 #define CODEC_FOR_SPEED 0
+#if defined(__GNUC__) || defined(__clang__)
+/* One copy, called from both: the smaller image. */
+#define CODEC_HOT static __attribute__((noinline))
+#else
 #define CODEC_HOT static
+#endif
 #endif
 
 /*
@@ -467,6 +472,15 @@ CODEC_HOT const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_
 {
 	const struct vmsg_msg_desc *d;
 
+#if VMSG_PROTO_DIRECT
+	(void)senders; /* both roles: every message is sent and received */
+	if (c->profile != VMSG_PROFILE_2025) {
+		unsigned i = (msg_id & VMSG_DIRECT_OUT) ?
+				     0u : vmsg_layout_direct[VMSG_DIRECT_KEY(type, msg_id)];
+
+		return i ? &vmsg_layouts[i - 1u] : 0;
+	}
+#endif
 	/*
 	 * The 2026 table is looked up inline: every message encoded or decoded
 	 * comes here. A build with the 2025 profile keeps vmsg_proto_lookup()

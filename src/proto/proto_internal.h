@@ -122,6 +122,34 @@ static inline const struct vmsg_layout *vmsg_desc_layout(const struct vmsg_msg_d
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id);
 
 /*
+ * Shortcuts that buy instructions with bytes are for builds not optimised
+ * for size (the firmware images are). codec.c and layouts.c must agree.
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define VMSG_PROTO_FOR_SPEED 1
+#else
+#define VMSG_PROTO_FOR_SPEED 0
+#endif
+
+/*
+ * In a build for speed with both roles, the codec finds a 2026 layout with
+ * one load from a direct table (layouts.c), where the lookup below costs
+ * some twenty instructions. Its key is the ID with the type's bus and
+ * response bits in ID bits 4 and 5: every 2026 message number is below 16
+ * (checked at compile time), so an ID with bit 4, 5 or 7 set is not in it.
+ * An entry is a layout index plus one, 0 for none. A one-role build also
+ * needs the sender of the message (vmsg_msg_desc.from), so it looks up the
+ * row.
+ */
+#define VMSG_PROTO_DIRECT \
+	(VMSG_PROTO_FOR_SPEED && !VMSG_CONFIG_ROLE_DEVICE_ONLY && !VMSG_CONFIG_ROLE_DRIVER_ONLY)
+#define VMSG_DIRECT_KEY(type, msg_id) (((msg_id) & 0x4Fu) | ((type) & 3u) << 4)
+#define VMSG_DIRECT_OUT 0xB0u /* ID bits outside the key: never in the table */
+#if VMSG_PROTO_DIRECT
+extern const uint8_t vmsg_layout_direct[128];
+#endif
+
+/*
  * The 2026 message table is indexed, not searched (layouts.c): its rows come
  * in four groups, each a run of consecutive message numbers. Per group
  * (index: 2 * bus bit + event bit) the first number of its run, its number of
