@@ -703,12 +703,16 @@ static void zero_body(uint8_t *buf, uint32_t fixed)
 	uint32_t i = VMSG_HDR_SIZE;
 
 #if CODEC_FOR_SPEED
-	const uint32_t zero = 0;
+	const uint64_t zero = 0;
 
-	for (; i + 4u <= fixed; i += 4u)
-		__builtin_memcpy(buf + i, &zero, 4);
-	/* No loop for the last 0..3 bytes: the compiler would make it a
+	for (; i + 8u <= fixed; i += 8u)
+		__builtin_memcpy(buf + i, &zero, 8);
+	/* No loop for the last 0..7 bytes: the compiler would make it a
 	 * memset() call, and the core uses no libc. */
+	if (i + 4u <= fixed) {
+		__builtin_memcpy(buf + i, &zero, 4);
+		i += 4u;
+	}
 	if (i + 2u <= fixed) {
 		__builtin_memcpy(buf + i, &zero, 2);
 		i += 2u;
