@@ -104,36 +104,49 @@ static inline unsigned host_byte(unsigned i, unsigned hn)
 #endif
 
 /*
+ * A field's wire and host widths as one number, and that number for a field
+ * as wide as its member: one compare tests both (in a 2026-only build the
+ * widths are always equal and the number is the width).
+ */
+#if VMSG_CONFIG_NO_PROFILE_2025
+#define FIELD_WIDTHS(f) ((unsigned)(f)->wire_size)
+#define SAME_WIDTHS(n) (n)
+#else
+#define FIELD_WIDTHS(f) ((unsigned)(f)->wire_size | (unsigned)(f)->host_size << 8)
+#define SAME_WIDTHS(n) ((n) | (n) << 8)
+#endif
+
+/*
  * A little-endian host with a field as wide as its member (every 2026
  * field) converts it with one fixed-size copy: a load and a store, where
  * the byte loop costs about 6 instructions a byte (bench/README.md, bus
  * sixth round). Builds optimised for size keep the loop alone.
  */
 #if CODEC_FOR_SPEED
-static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned n)
+static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned widths)
 {
 	if (!host_is_le())
 		return false;
 	/* Most fields are 32-bit, then 64-bit: test in that order (a switch
 	 * compiles to a compare tree that puts 4 third). */
-	if (n == 4)
+	if (widths == SAME_WIDTHS(4u))
 		__builtin_memcpy(dst, src, 4);
-	else if (n == 8)
+	else if (widths == SAME_WIDTHS(8u))
 		__builtin_memcpy(dst, src, 8);
-	else if (n == 2)
+	else if (widths == SAME_WIDTHS(2u))
 		__builtin_memcpy(dst, src, 2);
-	else if (n == 16)
+	else if (widths == SAME_WIDTHS(16u))
 		__builtin_memcpy(dst, src, 16);
 	else
-		return false;
+		return false; /* a 2025 field narrower than its member */
 	return true;
 }
 #else
-static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned n)
+static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned widths)
 {
 	(void)dst;
 	(void)src;
-	(void)n;
+	(void)widths;
 	return false;
 }
 #endif
@@ -146,7 +159,7 @@ static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struc
 		uint8_t *h = (uint8_t *)m + f->host_off;
 		unsigned hn = VMSG_FIELD_HOST_SIZE(f);
 
-		if (hn == f->wire_size && field_copy(h, buf + f->wire_off, hn))
+		if (field_copy(h, buf + f->wire_off, FIELD_WIDTHS(f)))
 			continue;
 		/* Zero-extended: a 2025 wire field may be narrower. */
 		for (unsigned i = 0; i < hn; i++)
@@ -181,7 +194,7 @@ static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m,
 		const struct vmsg_field *f = &fields[k];
 		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
-		if (VMSG_FIELD_HOST_SIZE(f) == f->wire_size && field_copy(buf + f->wire_off, h, f->wire_size))
+		if (field_copy(buf + f->wire_off, h, FIELD_WIDTHS(f)))
 			continue;
 		for (unsigned i = 0; i < f->wire_size; i++)
 			buf[f->wire_off + i] = h[host_byte(i, VMSG_FIELD_HOST_SIZE(f))];

@@ -54,8 +54,9 @@ enum vmsg_var_kind {
  */
 struct vmsg_field {
 	uint8_t wire_off;  /* absolute offset in the message */
-	uint8_t wire_size; /* 2, 4, 8 or 16 */
 	uint8_t host_off;  /* offset of the member in struct vmsg_msg */
+	/* The two widths are adjacent: the codec reads them as one number. */
+	uint8_t wire_size; /* 2, 4, 8 or 16 */
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	uint8_t host_size; /* 2, 4, 8 or 16; > wire_size in some 2025 layouts */
 #endif
