@@ -85,44 +85,81 @@ static inline unsigned host_byte(unsigned i, unsigned hn)
 }
 
 /*
+ * Shortcuts that buy instructions with code bytes are for builds that are
+ * not optimised for size (the firmware images are).
+ */
+#if VMSG_PROTO_FOR_SPEED
+#define CODEC_FOR_SPEED 1
+/* For a helper that both encode and decode call, which the compiler would
+ * keep out of line (a call, a return and the registers to move). */
+#define CODEC_HOT static inline __attribute__((always_inline))
+#else
+#define CODEC_FOR_SPEED 0
+#if defined(__GNUC__) || defined(__clang__)
+/* One copy, called from both: the smaller image. */
+#define CODEC_HOT static __attribute__((noinline))
+#else
+#define CODEC_HOT static
+#endif
+#endif
+
+/*
+ * A field's wire and host widths as one number, and that number for a field
+ * as wide as its member: one compare tests both (in a 2026-only build the
+ * widths are always equal and the number is the width).
+ */
+#if VMSG_CONFIG_NO_PROFILE_2025
+#define FIELD_WIDTHS(f) ((unsigned)(f)->wire_size)
+#define SAME_WIDTHS(n) (n)
+#else
+#define FIELD_WIDTHS(f) ((unsigned)(f)->wire_size | (unsigned)(f)->host_size << 8)
+#define SAME_WIDTHS(n) ((n) | (n) << 8)
+#endif
+
+/*
  * A little-endian host with a field as wide as its member (every 2026
  * field) converts it with one fixed-size copy: a load and a store, where
  * the byte loop costs about 6 instructions a byte (bench/README.md, bus
  * sixth round). Builds optimised for size keep the loop alone.
  */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
-static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned n)
+#if CODEC_FOR_SPEED
+static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned widths)
 {
 	if (!host_is_le())
 		return false;
-	switch (n) {
-	case 2: __builtin_memcpy(dst, src, 2); return true;
-	case 4: __builtin_memcpy(dst, src, 4); return true;
-	case 8: __builtin_memcpy(dst, src, 8); return true;
-	case 16: __builtin_memcpy(dst, src, 16); return true;
-	default: return false;
-	}
+	/* Most fields are 32-bit, then 64-bit: test in that order (a switch
+	 * compiles to a compare tree that puts 4 third). */
+	if (widths == SAME_WIDTHS(4u))
+		__builtin_memcpy(dst, src, 4);
+	else if (widths == SAME_WIDTHS(8u))
+		__builtin_memcpy(dst, src, 8);
+	else if (widths == SAME_WIDTHS(2u))
+		__builtin_memcpy(dst, src, 2);
+	else if (widths == SAME_WIDTHS(16u))
+		__builtin_memcpy(dst, src, 16);
+	else
+		return false; /* a 2025 field narrower than its member */
+	return true;
 }
 #else
-static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned n)
+static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned widths)
 {
 	(void)dst;
 	(void)src;
-	(void)n;
+	(void)widths;
 	return false;
 }
 #endif
 
 static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
 {
-	const struct vmsg_field *fields = vmsg_layout_fields(l);
+	const struct vmsg_field *f = vmsg_layout_fields(l), *end = f + l->nfields;
 
-	for (unsigned k = 0; k < l->nfields; k++) {
-		const struct vmsg_field *f = &fields[k];
+	for (; f != end; f++) {
 		uint8_t *h = (uint8_t *)m + f->host_off;
 		unsigned hn = VMSG_FIELD_HOST_SIZE(f);
 
-		if (hn == f->wire_size && field_copy(h, buf + f->wire_off, hn))
+		if (field_copy(h, buf + f->wire_off, FIELD_WIDTHS(f)))
 			continue;
 		/* Zero-extended: a 2025 wire field may be narrower. */
 		for (unsigned i = 0; i < hn; i++)
@@ -132,7 +169,7 @@ static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struc
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
 /* A host value wider than its wire field cannot be sent in this profile
- * (only 2025 layouts have such fields). */
+ * (only 2025 layouts have such fields: layouts.c checks it at compile time). */
 static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
 {
 	const struct vmsg_field *fields = vmsg_layout_fields(l);
@@ -147,13 +184,6 @@ static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg
 	}
 	return 0;
 }
-#else
-static int fields_check_range(const struct vmsg_layout *l, const struct vmsg_msg *m)
-{
-	(void)l;
-	(void)m;
-	return 0; /* every 2026 field is as wide as its member */
-}
 #endif
 
 static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m, uint8_t *buf)
@@ -164,7 +194,7 @@ static void fields_encode(const struct vmsg_layout *l, const struct vmsg_msg *m,
 		const struct vmsg_field *f = &fields[k];
 		const uint8_t *h = (const uint8_t *)m + f->host_off;
 
-		if (VMSG_FIELD_HOST_SIZE(f) == f->wire_size && field_copy(buf + f->wire_off, h, f->wire_size))
+		if (field_copy(buf + f->wire_off, h, FIELD_WIDTHS(f)))
 			continue;
 		for (unsigned i = 0; i < f->wire_size; i++)
 			buf[f->wire_off + i] = h[host_byte(i, VMSG_FIELD_HOST_SIZE(f))];
@@ -274,6 +304,10 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 {
 	uint32_t need = l->size, room = size - l->size;
 
+	/* The commonest kind (no kind) without the jump table's indirect
+	 * branch, in builds not optimised for size. */
+	if (CODEC_FOR_SPEED && l->kind == VMSG_VAR_NONE)
+		return (int)need;
 	switch (l->kind) {
 	/* Sent by both sides (GET_DEVICE_FEATURES response and
 	 * SET_DRIVER_FEATURES; the GET_CONFIG response and SET_CONFIG). */
@@ -393,8 +427,25 @@ static int decode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	return (int)need;
 }
 
+/*
+ * On a little-endian host the first members of struct vmsg_msg (type,
+ * msg_id, dev_num, token, msg_size) have the header's own layout, so a
+ * build for speed copies the header whole instead of field by field.
+ */
+VMSG_STATIC_ASSERT(offsetof(struct vmsg_msg, type) == VMSG_OFF_TYPE &&
+			   offsetof(struct vmsg_msg, msg_id) == VMSG_OFF_MSG_ID &&
+			   offsetof(struct vmsg_msg, dev_num) == VMSG_OFF_DEV_NUM &&
+			   offsetof(struct vmsg_msg, token) == VMSG_OFF_TOKEN &&
+			   offsetof(struct vmsg_msg, msg_size) == VMSG_OFF_MSG_SIZE,
+		   "struct vmsg_msg starts with the header's layout");
+
 static void decode_header(const uint8_t *buf, struct vmsg_msg *m)
 {
+	if (CODEC_FOR_SPEED && host_is_le()) {
+		__builtin_memcpy(m, buf, VMSG_HDR_SIZE);
+		m->type &= (uint8_t)~VMSG_TYPE_RESERVED_MASK; /* GEN-1, as below */
+		return;
+	}
 	/* GEN-1: reserved type bits are ignored on receive. */
 	m->type = (uint8_t)(buf[VMSG_OFF_TYPE] & ~VMSG_TYPE_RESERVED_MASK);
 	m->msg_id = buf[VMSG_OFF_MSG_ID];
@@ -429,11 +480,36 @@ static int header_check(uint8_t type, uint8_t msg_id, uint16_t dev_num)
  * one-role build) when none of @senders sends it: the request or event goes
  * from desc->from, its response the other way.
  */
-static const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t type,
-					   uint8_t msg_id, unsigned senders)
+CODEC_HOT const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_t type,
+					     uint8_t msg_id, unsigned senders)
 {
-	const struct vmsg_msg_desc *d =
-		vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id);
+	const struct vmsg_msg_desc *d;
+
+#if VMSG_PROTO_DIRECT
+	(void)senders; /* both roles: every message is sent and received */
+	if (c->profile != VMSG_PROFILE_2025) {
+		unsigned i = (msg_id & VMSG_DIRECT_OUT) ?
+				     0u : vmsg_layout_direct[VMSG_DIRECT_KEY(type, msg_id)];
+
+		return i ? &vmsg_layouts[i - 1u] : 0;
+	}
+#endif
+	/*
+	 * The 2026 table is looked up inline: every message encoded or decoded
+	 * comes here. A build with the 2025 profile keeps vmsg_proto_lookup()
+	 * for it anyway, so when optimised for size it calls that for both
+	 * rather than hold a second copy of the lookup.
+	 */
+#if VMSG_CONFIG_NO_PROFILE_2025
+	(void)c;
+	d = vmsg_lookup_2026(type, msg_id);
+#elif !CODEC_FOR_SPEED
+	d = vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id);
+#else
+	d = c->profile == VMSG_PROFILE_2025 ?
+		    vmsg_proto_lookup(c->profile, (type & VMSG_TYPE_BUS) != 0, msg_id) :
+		    vmsg_lookup_2026(type, msg_id);
+#endif
 
 	if (!d)
 		return 0;
@@ -517,6 +593,9 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 {
 	const struct vmsg_config *cfg = &m->u.config;
 
+	/* As in decode_kind(). */
+	if (CODEC_FOR_SPEED && l->kind == VMSG_VAR_NONE)
+		return 0;
 	/* Grouped by sender, as in decode_kind(): a one-role build keeps only
 	 * the kinds it sends. */
 	switch (l->kind) {
@@ -626,6 +705,39 @@ static int encode_kind(const struct vmsg_codec *c, const struct vmsg_layout *l,
 	}
 }
 
+/*
+ * Reserved words and padding of the fixed part are zero (DRV-4, DEV-4): zero
+ * it past the header (which is written whole afterwards). Not past @fixed:
+ * the variable part is already in place. Builds not optimised for size
+ * store words, where the byte loop costs about 3 instructions a byte.
+ */
+static void zero_body(uint8_t *buf, uint32_t fixed)
+{
+	uint32_t i = VMSG_HDR_SIZE;
+
+#if CODEC_FOR_SPEED
+	const uint64_t zero = 0;
+
+	for (; i + 8u <= fixed; i += 8u)
+		__builtin_memcpy(buf + i, &zero, 8);
+	/* No loop for the last 0..7 bytes: the compiler would make it a
+	 * memset() call, and the core uses no libc. */
+	if (i + 4u <= fixed) {
+		__builtin_memcpy(buf + i, &zero, 4);
+		i += 4u;
+	}
+	if (i + 2u <= fixed) {
+		__builtin_memcpy(buf + i, &zero, 2);
+		i += 2u;
+	}
+	if (i < fixed)
+		buf[i] = 0;
+#else
+	for (; i < fixed; i++)
+		buf[i] = 0;
+#endif
+}
+
 int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *buf,
 		      size_t cap)
 {
@@ -652,8 +764,13 @@ int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint
 		if (!l)
 			return VMSG_ENOTSUP; /* unknown, or never sent by this role */
 		err = encode_kind(c, l, m, &v);
-		if (!err)
+#if !VMSG_CONFIG_NO_PROFILE_2025
+		/* Every 2026 field is as wide as its member: only a 2025 codec
+		 * can meet a value too wide for the wire. (A build optimised
+		 * for size runs the loop anyway: the test costs more code.) */
+		if (!err && (!CODEC_FOR_SPEED || c->profile == VMSG_PROFILE_2025))
 			err = fields_check_range(l, m);
+#endif
 		if (err)
 			return err;
 		fixed = l->size;
@@ -667,13 +784,18 @@ int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint
 		return VMSG_ENOSPC;
 
 	/* The variable part first: its view may point into buf. */
-	vmsg_move_bytes(buf + v.off, v.src, v.len);
-	for (uint32_t i = 0; i < fixed; i++)
-		buf[i] = 0; /* reserved words and padding are zero (DRV-4, DEV-4) */
-	buf[VMSG_OFF_TYPE] = m->type;
-	buf[VMSG_OFF_MSG_ID] = m->msg_id;
-	vmsg_put_le16(buf + VMSG_OFF_DEV_NUM, m->dev_num);
-	vmsg_put_le16(buf + VMSG_OFF_TOKEN, m->token);
+	if (v.len)
+		vmsg_move_bytes(buf + v.off, v.src, v.len);
+	zero_body(buf, fixed);
+	if (CODEC_FOR_SPEED && host_is_le()) {
+		/* type, msg_id, dev_num and token: see decode_header(). */
+		__builtin_memcpy(buf, m, VMSG_OFF_MSG_SIZE);
+	} else {
+		buf[VMSG_OFF_TYPE] = m->type;
+		buf[VMSG_OFF_MSG_ID] = m->msg_id;
+		vmsg_put_le16(buf + VMSG_OFF_DEV_NUM, m->dev_num);
+		vmsg_put_le16(buf + VMSG_OFF_TOKEN, m->token);
+	}
 	vmsg_put_le16(buf + VMSG_OFF_MSG_SIZE, (uint16_t)total);
 	if (l)
 		fields_encode(l, m, buf);

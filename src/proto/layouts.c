@@ -9,15 +9,25 @@
 #include "virtio_msg/wire.h"
 
 #define HOST_SIZE(member) sizeof(((struct vmsg_msg *)0)->u.member)
+/*
+ * A 2026 field (FIELD) must be exactly as wide as its host member, or this
+ * array gets a negative size and the build fails. Only a 2025 layout may have
+ * a wire field narrower than its member (FIELD_2025), so only a codec of the
+ * 2025 profile has host values to range-check on encode (codec.c).
+ */
+#define SAME_WIDTH(member, wsize) (0 * sizeof(char[HOST_SIZE(member) == (wsize) ? 1 : -1]))
 #if VMSG_CONFIG_NO_PROFILE_2025
-/* No host width is stored: the member must be exactly as wide as the wire
- * field, or this array gets a negative size and the build fails. */
+/* No host width is stored: every field is a 2026 one. */
 #define HOST_SIZE_INIT(member, wsize) \
-	.host_off = offsetof(struct vmsg_msg, u.member) + \
-		    0 * sizeof(char[HOST_SIZE(member) == (wsize) ? 1 : -1]),
+	.host_off = offsetof(struct vmsg_msg, u.member) + SAME_WIDTH(member, wsize),
 #else
 #define HOST_SIZE_INIT(member, wsize) \
+	.host_off = offsetof(struct vmsg_msg, u.member) + SAME_WIDTH(member, wsize), \
+	.host_size = HOST_SIZE(member),
+#define HOST_SIZE_INIT_2025(member, wsize) \
 	.host_off = offsetof(struct vmsg_msg, u.member), .host_size = HOST_SIZE(member),
+#define FIELD_2025(name, off, wsize, member) \
+	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT_2025(member, wsize) VMSG_NAME_INIT(name) }
 #endif
 #define FIELD(name, off, wsize, member) \
 	{ .wire_off = (off), .wire_size = (wsize), HOST_SIZE_INIT(member, wsize) VMSG_NAME_INIT(name) }
@@ -55,7 +65,8 @@
 	 ((bus) ? (((id) & VMSG_ID_EVENT) ? G_BEV_ROW - G_BEV_NUM : G_BREQ_ROW - G_BREQ_NUM) \
 		: (((id) & VMSG_ID_EVENT) ? G_TEV_ROW - G_TEV_NUM : G_TREQ_ROW - G_TREQ_NUM)))
 /* from: who sends the request or event (the other side answers). */
-#define MSG(bus, id, from, name, req, resp) { (bus), (id), (from), VMSG_NAME_INIT(name) (req), (resp) }
+#define MSG(bus, id, from, name, req, resp) \
+	{ (bus), (id), (from), VMSG_NAME_INIT(name) { (req), (resp) } }
 #define MSG_AT(bus, id, from, name, req, resp) [ROW(bus, id)] = MSG(bus, id, from, name, req, resp)
 #define DRV VMSG_FROM_DRIVER
 #define DEV VMSG_FROM_DEVICE
@@ -201,43 +212,43 @@ const struct vmsg_field_table vmsg_field_table = {
 	 * encoder leaves them zero and the kind checks them on decode.
 	 */
 	.devinfo_2025_f = {
-		FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
-		FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
-		FIELD("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
-		FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
-		FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
-		FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
-		FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
+		FIELD_2025("device_id", VMSG_OFF_DEVINFO_DEVICE_ID_2025, 4, device_info.device_id),
+		FIELD_2025("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID_2025, 4, device_info.vendor_id),
+		FIELD_2025("feature_bits", VMSG_OFF_DEVINFO_NUM_FEATURE_BITS_2025, 4, device_info.num_feature_bits),
+		FIELD_2025("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE_2025, 4, device_info.config_size),
+		FIELD_2025("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES_2025, 4, device_info.max_virtqueues),
+		FIELD_2025("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START_2025, 2, device_info.admin_vq_start),
+		FIELD_2025("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT_2025, 2, device_info.admin_vq_count),
 	},
 
 	.vq_get_resp_2025_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-		FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
-		FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
-		FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-		FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-		FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+		FIELD_2025("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD_2025("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
+		FIELD_2025("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
+		FIELD_2025("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD_2025("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD_2025("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
 	},
 
 	.vq_set_req_2025_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-		FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
-		FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
-		FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-		FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-		FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
+		FIELD_2025("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
+		FIELD_2025("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
+		FIELD_2025("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
+		FIELD_2025("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
+		FIELD_2025("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
+		FIELD_2025("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
 	},
 
 	.shm_resp_2025_f = {
-		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-		FIELD("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
-		FIELD("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
+		FIELD_2025("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
+		FIELD_2025("length", VMSG_OFF_SHM_LENGTH_2025, 4, shm.length),
+		FIELD_2025("address", VMSG_OFF_SHM_ADDRESS_2025, 4, shm.address),
 	},
 
 	.getdev_resp_2025_f = {
-		FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
-		FIELD("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
-		FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
+		FIELD_2025("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
+		FIELD_2025("count", VMSG_OFF_GETDEV_COUNT_2025, 2, get_devices.count),
+		FIELD_2025("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET_2025, 2, get_devices.next_offset),
 	},
 
 #endif
@@ -319,25 +330,43 @@ const struct vmsg_layout vmsg_layouts[N_LAYOUTS] = {
 #endif
 };
 
-static const struct vmsg_msg_desc messages[N_ROWS] = {
-	MSG_AT(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", L_EMPTY_REQ, L_DEVINFO_RESP),
-	MSG_AT(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", L_FEAT_GET_REQ, L_FEAT_BLOCKS),
-	MSG_AT(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", L_FEAT_BLOCKS, L_EMPTY_REQ),
-	MSG_AT(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", L_CFG_GET_REQ, L_CFG_DATA),
-	MSG_AT(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", L_CFG_DATA, L_CFG_SET_RESP),
-	MSG_AT(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", L_EMPTY_REQ, L_STATUS_MSG),
-	MSG_AT(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", L_STATUS_MSG, L_STATUS_MSG),
-	MSG_AT(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", L_VQ_INDEX_REQ, L_VQ_GET_RESP),
-	MSG_AT(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", L_VQ_SET_REQ, L_EMPTY_REQ),
-	MSG_AT(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", L_VQ_INDEX_REQ, L_EMPTY_REQ),
-	MSG_AT(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", L_SHM_REQ, L_SHM_RESP),
-	MSG_AT(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", L_EVCFG, L_NONE),
-	MSG_AT(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", L_EVAVAIL, L_NONE),
-	MSG_AT(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", L_EVUSED, L_NONE),
-	MSG_AT(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", L_GETDEV_REQ, L_GETDEV_RESP),
-	MSG_AT(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", L_PING, L_PING),
-	MSG_AT(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", L_EVDEV, L_NONE),
-};
+/*
+ * Every 2026 message, one X(bus, id, from, name, request layout, response
+ * layout) each: the row table below and, in builds for speed, the direct
+ * table are both made from this one list.
+ */
+#define MESSAGES_2026(X) \
+	X(0, VMSG_ID_GET_DEVICE_INFO, DRV, "GET_DEVICE_INFO", L_EMPTY_REQ, L_DEVINFO_RESP) \
+	X(0, VMSG_ID_GET_DEVICE_FEATURES, DRV, "GET_DEVICE_FEATURES", L_FEAT_GET_REQ, L_FEAT_BLOCKS) \
+	X(0, VMSG_ID_SET_DRIVER_FEATURES, DRV, "SET_DRIVER_FEATURES", L_FEAT_BLOCKS, L_EMPTY_REQ) \
+	X(0, VMSG_ID_GET_CONFIG, DRV, "GET_CONFIG", L_CFG_GET_REQ, L_CFG_DATA) \
+	X(0, VMSG_ID_SET_CONFIG, DRV, "SET_CONFIG", L_CFG_DATA, L_CFG_SET_RESP) \
+	X(0, VMSG_ID_GET_DEVICE_STATUS, DRV, "GET_DEVICE_STATUS", L_EMPTY_REQ, L_STATUS_MSG) \
+	X(0, VMSG_ID_SET_DEVICE_STATUS, DRV, "SET_DEVICE_STATUS", L_STATUS_MSG, L_STATUS_MSG) \
+	X(0, VMSG_ID_GET_VQUEUE, DRV, "GET_VQUEUE", L_VQ_INDEX_REQ, L_VQ_GET_RESP) \
+	X(0, VMSG_ID_SET_VQUEUE, DRV, "SET_VQUEUE", L_VQ_SET_REQ, L_EMPTY_REQ) \
+	X(0, VMSG_ID_RESET_VQUEUE, DRV, "RESET_VQUEUE", L_VQ_INDEX_REQ, L_EMPTY_REQ) \
+	X(0, VMSG_ID_GET_SHM, DRV, "GET_SHM", L_SHM_REQ, L_SHM_RESP) \
+	X(0, VMSG_ID_EVENT_CONFIG, DEV, "EVENT_CONFIG", L_EVCFG, L_NONE) \
+	X(0, VMSG_ID_EVENT_AVAIL, DRV, "EVENT_AVAIL", L_EVAVAIL, L_NONE) \
+	X(0, VMSG_ID_EVENT_USED, DEV, "EVENT_USED", L_EVUSED, L_NONE) \
+	X(1, VMSG_BUS_ID_GET_DEVICES, DRV, "GET_DEVICES", L_GETDEV_REQ, L_GETDEV_RESP) \
+	X(1, VMSG_BUS_ID_PING, DRV | DEV, "PING", L_PING, L_PING) \
+	X(1, VMSG_BUS_ID_EVENT_DEVICE, DEV, "EVENT_DEVICE", L_EVDEV, L_NONE)
+
+#define ROW_AT(bus, id, from, name, req, resp) MSG_AT(bus, id, from, name, req, resp),
+const struct vmsg_msg_desc vmsg_messages[N_ROWS] = { MESSAGES_2026(ROW_AT) };
+
+#if VMSG_PROTO_DIRECT
+/* A message number of 16 or more gets a negative array size: the key has
+ * four bits for it (proto_internal.h). */
+#define DIRECT_NUM_OK(id) (0 * sizeof(char[((id) & VMSG_ID_NUMBER_MASK) < 16 ? 1 : -1]))
+#define DIRECT_AT(bus, id, from, name, req, resp)                                              \
+	[VMSG_DIRECT_KEY((bus) ? VMSG_TYPE_BUS : 0u, id)] = (uint8_t)((req) + 1 + DIRECT_NUM_OK(id)), \
+	[VMSG_DIRECT_KEY(((bus) ? VMSG_TYPE_BUS : 0u) | VMSG_TYPE_RESPONSE, id)] =             \
+		(uint8_t)(((resp) + 1) & 0xFFu), /* an event's L_NONE gives 0 */
+const uint8_t vmsg_layout_direct[128] = { MESSAGES_2026(DIRECT_AT) };
+#endif
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
 static const struct vmsg_msg_desc messages_2025[] = {
@@ -361,32 +390,27 @@ static const struct vmsg_msg_desc *find(const struct vmsg_msg_desc *t, size_t n,
 }
 #endif
 
-/*
- * Per group (index: 2 * bus + event bit), the first number of its run, the
- * number of rows and the first row; see ROW().
- */
-static const uint8_t group_num[4] = { G_TREQ_NUM, G_TEV_NUM, G_BREQ_NUM, G_BEV_NUM };
-static const uint8_t group_n[4] = { G_TREQ_N, G_TEV_N, G_BREQ_N, G_BEV_N };
-static const uint8_t group_row[4] = { G_TREQ_ROW, G_TEV_ROW, G_BREQ_ROW, G_BEV_ROW };
+/* Per group (index: 2 * bus + event bit): see ROW() and vmsg_lookup_2026(). */
+VMSG_STATIC_ASSERT(VMSG_TYPE_BUS == 2u && VMSG_ID_EVENT >> 6 == 1u, "group index bits");
+const struct vmsg_msg_group vmsg_msg_groups[4] = {
+	{ G_TREQ_NUM, G_TREQ_N, G_TREQ_ROW },
+	{ G_TEV_NUM, G_TEV_N, G_TEV_ROW },
+	{ G_BREQ_NUM, G_BREQ_N, G_BREQ_ROW },
+	{ G_BEV_NUM, G_BEV_N, G_BEV_ROW },
+};
 
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id)
 {
-	const struct vmsg_msg_desc *d;
-	unsigned g = (bus ? 2u : 0u) + ((msg_id & VMSG_ID_EVENT) ? 1u : 0u);
-	unsigned k = (unsigned)(msg_id & VMSG_ID_NUMBER_MASK) - group_num[g]; /* wraps if below */
-
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	if (profile == VMSG_PROFILE_2025) {
-		d = find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
+		const struct vmsg_msg_desc *d =
+			find(messages_2025, sizeof(messages_2025) / sizeof(messages_2025[0]), bus, msg_id);
+
 		if (d)
 			return d;
 	}
 #else
 	(void)profile;
 #endif
-	if (k >= group_n[g])
-		return 0;
-	d = &messages[group_row[g] + k];
-	/* An implementation-defined ID (bit 7) or a hole in the table. */
-	return d->msg_id == msg_id ? d : 0;
+	return vmsg_lookup_2026(bus ? VMSG_TYPE_BUS : 0u, msg_id);
 }

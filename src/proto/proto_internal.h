@@ -14,6 +14,7 @@
 
 #include "virtio_msg/config.h"
 #include "virtio_msg/proto.h"
+#include "virtio_msg/wire.h"
 
 /*
  * Names exist only for the formatter: without it the tables carry no name
@@ -53,8 +54,9 @@ enum vmsg_var_kind {
  */
 struct vmsg_field {
 	uint8_t wire_off;  /* absolute offset in the message */
-	uint8_t wire_size; /* 2, 4, 8 or 16 */
 	uint8_t host_off;  /* offset of the member in struct vmsg_msg */
+	/* The two widths are adjacent: the codec reads them as one number. */
+	uint8_t wire_size; /* 2, 4, 8 or 16 */
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	uint8_t host_size; /* 2, 4, 8 or 16; > wire_size in some 2025 layouts */
 #endif
@@ -98,9 +100,10 @@ struct vmsg_msg_desc {
 #if !VMSG_CONFIG_NO_FORMAT
 	const char *name;
 #endif
-	/* Indices in vmsg_layouts[]: a byte each, where a pointer takes four. */
-	uint8_t req;  /* the request, or the event */
-	uint8_t resp; /* VMSG_LAYOUT_NONE for events */
+	/* Indices in vmsg_layouts[]: a byte each, where a pointer takes four.
+	 * [0] the request or the event, [1] the response (VMSG_LAYOUT_NONE for
+	 * events): the response bit of the type picks one with no branch. */
+	uint8_t layout[2];
 };
 
 /* Every layout (layouts.c); a message row names its two by index. */
@@ -111,13 +114,74 @@ extern const struct vmsg_layout vmsg_layouts[];
  * message, or NULL (an event has no response). */
 static inline const struct vmsg_layout *vmsg_desc_layout(const struct vmsg_msg_desc *d, int resp)
 {
-	unsigned i = resp ? d->resp : d->req;
+	unsigned i = d->layout[resp != 0];
 
 	return i == VMSG_LAYOUT_NONE ? 0 : &vmsg_layouts[i];
 }
 
 /* The description of a standard message, or NULL if the ID is unknown. */
 const struct vmsg_msg_desc *vmsg_proto_lookup(unsigned profile, int bus, uint8_t msg_id);
+
+/*
+ * Shortcuts that buy instructions with bytes are for builds not optimised
+ * for size (the firmware images are). codec.c and layouts.c must agree.
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define VMSG_PROTO_FOR_SPEED 1
+#else
+#define VMSG_PROTO_FOR_SPEED 0
+#endif
+
+/*
+ * In a build for speed with both roles, the codec finds a 2026 layout with
+ * one load from a direct table (layouts.c), where the lookup below costs
+ * some twenty instructions. Its key is the ID with the type's bus and
+ * response bits in ID bits 4 and 5: every 2026 message number is below 16
+ * (checked at compile time), so an ID with bit 4, 5 or 7 set is not in it.
+ * An entry is a layout index plus one, 0 for none. A one-role build also
+ * needs the sender of the message (vmsg_msg_desc.from), so it looks up the
+ * row.
+ */
+#define VMSG_PROTO_DIRECT \
+	(VMSG_PROTO_FOR_SPEED && !VMSG_CONFIG_ROLE_DEVICE_ONLY && !VMSG_CONFIG_ROLE_DRIVER_ONLY)
+#define VMSG_DIRECT_KEY(type, msg_id) (((msg_id) & 0x4Fu) | ((type) & 3u) << 4)
+#define VMSG_DIRECT_OUT 0xB0u /* ID bits outside the key: never in the table */
+#if VMSG_PROTO_DIRECT
+extern const uint8_t vmsg_layout_direct[128];
+#endif
+
+/*
+ * The 2026 message table is indexed, not searched (layouts.c): its rows come
+ * in four groups, each a run of consecutive message numbers. Per group
+ * (index: 2 * bus bit + event bit) the first number of its run, its number of
+ * rows and its first row in vmsg_messages[].
+ */
+struct vmsg_msg_group {
+	uint8_t num;
+	uint8_t n;
+	uint8_t row;
+};
+extern const struct vmsg_msg_group vmsg_msg_groups[4];
+extern const struct vmsg_msg_desc vmsg_messages[];
+
+/*
+ * vmsg_proto_lookup() for the 2026 table, inline: the codec looks up every
+ * message it encodes or decodes. The group index comes straight from the
+ * type's bus bit (bit 1) and the ID's event bit (bit 6), with no branch.
+ */
+static inline const struct vmsg_msg_desc *vmsg_lookup_2026(uint8_t type, uint8_t msg_id)
+{
+	const struct vmsg_msg_group *g =
+		&vmsg_msg_groups[(type & VMSG_TYPE_BUS) | ((msg_id & VMSG_ID_EVENT) >> 6)];
+	unsigned k = (unsigned)(msg_id & VMSG_ID_NUMBER_MASK) - g->num; /* wraps if below */
+	const struct vmsg_msg_desc *d;
+
+	if (k >= g->n)
+		return 0;
+	d = &vmsg_messages[g->row + k];
+	/* An implementation-defined ID (bit 7) or a hole in the table. */
+	return d->msg_id == msg_id ? d : 0;
+}
 
 /* Byte copy that tolerates overlap; the core uses no libc. */
 void vmsg_move_bytes(uint8_t *dst, const uint8_t *src, size_t n);
