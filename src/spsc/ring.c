@@ -273,11 +273,6 @@ HOT void fence_full_m(const struct vmsg_spsc_desc *d PL_)
 		vmsg_fence_full();
 }
 
-static void fence_full(const struct vmsg_spsc_desc *d)
-{
-	fence_full_m(d PL(0));
-}
-
 HOT void slot_write(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len PL_)
 {
 	const uint8_t *s = src;
@@ -323,12 +318,22 @@ HOT int plain(const struct vmsg_spsc_desc *d)
 	return PLAIN_SPLIT && !is_dev(d) && !cache_of(d);
 }
 
+SLOW void slot_write_any(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len)
+{
+	slot_write(d, slot, src, len PL(0));
+}
+
+SLOW void slot_read_any(const struct vmsg_spsc_desc *d, const void *slot, void *dst, size_t len)
+{
+	slot_read(d, slot, dst, len PL(0));
+}
+
 void vmsg_spsc_slot_write(const struct vmsg_spsc_desc *d, void *slot, const void *src, size_t len)
 {
 	if (plain(d))
 		slot_write(d, slot, src, len PL(1));
 	else
-		slot_write(d, slot, src, len PL(0));
+		slot_write_any(d, slot, src, len);
 }
 
 void vmsg_spsc_slot_read(const struct vmsg_spsc_desc *d, const void *slot, void *dst, size_t len)
@@ -336,7 +341,7 @@ void vmsg_spsc_slot_read(const struct vmsg_spsc_desc *d, const void *slot, void 
 	if (plain(d))
 		slot_read(d, slot, dst, len PL(1));
 	else
-		slot_read(d, slot, dst, len PL(0));
+		slot_read_any(d, slot, dst, len);
 }
 
 /* Zero bytes [from, to) of a slot. */
@@ -593,15 +598,20 @@ static void clear_state(void *e, size_t n)
  * so a token that wrapped around (2^31 sleeps while the producer published
  * nothing) cannot be taken for one the producer already kicked.
  */
-static uint32_t next_token(struct vmsg_spsc_cons *c)
+HOT uint32_t next_token_m(struct vmsg_spsc_cons *c PL_)
 {
-	uint32_t kicked = c->d.kicked ? kword_load(&c->d, c->d.kicked) : 0;
+	uint32_t kicked = c->d.kicked ? kword_load_m(&c->d, c->d.kicked PL(pl)) : 0;
 	uint32_t t = c->token;
 
 	do {
 		t = (t + 2u) & ~1u;
 	} while (t == 0 || t == kicked);
 	return t;
+}
+
+static uint32_t next_token(struct vmsg_spsc_cons *c)
+{
+	return next_token_m(c PL(0));
 }
 
 /* Start the consumer armed with a fresh token, continuing the sequence of
@@ -911,7 +921,11 @@ HOT int push(struct vmsg_spsc_prod *p, const void *msg, size_t len PL_)
 	if (err)
 		return err;
 	slot_fill(p, slot, msg, len PL(pl));
-	(void)publish_prod(p PL(pl));
+	/* Exactly one slot to publish (prod was published before it). */
+	idx_store_m(&p->d, &p->d.prod, p->prod PL(pl));
+	p->published = p->prod;
+	p->stats.msgs++;
+	p->stats.publishes++;
 	return 0;
 }
 
@@ -1036,7 +1050,7 @@ HOT bool need_kick(struct vmsg_spsc_prod *p PL_)
 			if (kick) {
 				p->kicked = a;
 				if (p->d.kicked)
-					kword_store(&p->d, p->d.kicked, a);
+					kword_store_m(&p->d, p->d.kicked, a PL(pl));
 			}
 		}
 	}
@@ -1221,34 +1235,59 @@ stop:
  * re-check the producer index. Either the producer's need_kick() sees the
  * token (and kicks once for it), or this re-check sees its message.
  */
-int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c)
+HOT void cons_awake(struct vmsg_spsc_cons *c PL_)
+{
+	if (c->d.awake)
+		kword_store_m(&c->d, c->d.awake, c->token | 1u PL(pl));
+}
+
+HOT int cons_arm(struct vmsg_spsc_cons *c PL_)
 {
 	int err;
 
 	if (c->broken)
 		return VMSG_EPROTO;
 	if (c->d.awake) {
-		c->token = next_token(c);
-		kword_store(&c->d, c->d.awake, c->token);
+		c->token = next_token_m(c PL(pl));
+		kword_store_m(&c->d, c->d.awake, c->token PL(pl));
 	}
 	/* Pairs with the fence in vmsg_spsc_prod_need_kick(). */
-	fence_full(&c->d);
+	fence_full_m(&c->d PL(pl));
 	if (c->cons != c->prod_seen)
 		goto not_empty;
-	err = cons_refresh(c PL(0));
+	err = cons_refresh(c PL(pl));
 	if (err)
 		return err;
 	if (c->cons == c->prod_seen)
 		return 0;
 not_empty:
-	vmsg_spsc_cons_awake(c);
+	cons_awake(c PL(pl));
 	return 1;
+}
+
+SLOW int cons_arm_any(struct vmsg_spsc_cons *c)
+{
+	return cons_arm(c PL(0));
+}
+
+int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c)
+{
+	if (plain(&c->d))
+		return cons_arm(c PL(1));
+	return cons_arm_any(c);
+}
+
+SLOW void cons_awake_any(struct vmsg_spsc_cons *c)
+{
+	cons_awake(c PL(0));
 }
 
 void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
 {
-	if (c->d.awake)
-		kword_store(&c->d, c->d.awake, c->token | 1u);
+	if (plain(&c->d))
+		cons_awake(c PL(1));
+	else
+		cons_awake_any(c);
 }
 
 HOT bool cons_idle(struct vmsg_spsc_cons *c, bool prefetch PL_)
