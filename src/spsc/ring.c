@@ -581,6 +581,18 @@ int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d)
 	return 0;
 }
 
+/*
+ * Whether an endpoint is plain, noted when it was started (clear_state()):
+ * a byte test instead of two on the description per call. 0 (the general
+ * path, right for every endpoint) unless its description was plain when
+ * the endpoint was last started; the description is not changed after
+ * that (spsc.h: the endpoint is opaque). Kept in the first spare byte.
+ */
+#define EP_PLAIN reserved8[0]
+_Static_assert(sizeof(struct vmsg_spsc_prod) != sizeof(struct vmsg_spsc_cons),
+	       "clear_state() tells the endpoints apart by size");
+#define ep_plain(e) (PLAIN_SPLIT && (e)->EP_PLAIN)
+
 /* Zero an endpoint's state after its description: guards, indices, stats. */
 _Static_assert(offsetof(struct vmsg_spsc_prod, d) == 0 && offsetof(struct vmsg_spsc_cons, d) == 0,
 	       "the description comes first");
@@ -590,6 +602,16 @@ static void clear_state(void *e, size_t n)
 
 	for (size_t i = 0; i < n - sizeof(struct vmsg_spsc_desc); i++)
 		b[i] = 0;
+#if PLAIN_SPLIT
+	/* Every start, init and resync comes through here with the final
+	 * description: note whether it is plain (see ep_plain()). */
+	if (plain(e)) {
+		if (n == sizeof(struct vmsg_spsc_prod))
+			((struct vmsg_spsc_prod *)e)->EP_PLAIN = 1;
+		else
+			((struct vmsg_spsc_cons *)e)->EP_PLAIN = 1;
+	}
+#endif
 }
 
 /*
@@ -936,7 +958,7 @@ SLOW int push_any(struct vmsg_spsc_prod *p, const void *msg, size_t len)
 
 int vmsg_spsc_push(struct vmsg_spsc_prod *p, const void *msg, size_t len)
 {
-	if (plain(&p->d))
+	if (ep_plain(p))
 		return push(p, msg, len PL(1));
 	return push_any(p, msg, len);
 }
@@ -1066,7 +1088,7 @@ SLOW bool need_kick_any(struct vmsg_spsc_prod *p)
 
 bool vmsg_spsc_prod_need_kick(struct vmsg_spsc_prod *p)
 {
-	if (plain(&p->d))
+	if (ep_plain(p))
 		return need_kick(p PL(1));
 	return need_kick_any(p);
 }
@@ -1115,7 +1137,7 @@ SLOW int peek_any(struct vmsg_spsc_cons *c, const void **slot)
 
 int vmsg_spsc_peek(struct vmsg_spsc_cons *c, const void **slot)
 {
-	if (plain(&c->d))
+	if (ep_plain(c))
 		return peek(c, slot PL(1));
 	return peek_any(c, slot);
 }
@@ -1141,7 +1163,7 @@ SLOW int release_any(struct vmsg_spsc_cons *c)
 
 int vmsg_spsc_release(struct vmsg_spsc_cons *c)
 {
-	if (plain(&c->d))
+	if (ep_plain(c))
 		return c->broken ? VMSG_EPROTO : publish_cons(c PL(1));
 	return release_any(c);
 }
@@ -1272,7 +1294,7 @@ SLOW int cons_arm_any(struct vmsg_spsc_cons *c)
 
 int vmsg_spsc_cons_arm(struct vmsg_spsc_cons *c)
 {
-	if (plain(&c->d))
+	if (ep_plain(c))
 		return cons_arm(c PL(1));
 	return cons_arm_any(c);
 }
@@ -1284,7 +1306,7 @@ SLOW void cons_awake_any(struct vmsg_spsc_cons *c)
 
 void vmsg_spsc_cons_awake(struct vmsg_spsc_cons *c)
 {
-	if (plain(&c->d))
+	if (ep_plain(c))
 		cons_awake(c PL(1));
 	else
 		cons_awake_any(c);
@@ -1314,7 +1336,7 @@ SLOW bool cons_idle_any(struct vmsg_spsc_cons *c, bool prefetch)
 
 bool vmsg_spsc_cons_idle(struct vmsg_spsc_cons *c, bool prefetch)
 {
-	if (plain(&c->d))
+	if (ep_plain(c))
 		return cons_idle(c, prefetch PL(1));
 	return cons_idle_any(c, prefetch);
 }
