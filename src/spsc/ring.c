@@ -1168,7 +1168,7 @@ int vmsg_spsc_release(struct vmsg_spsc_cons *c)
 	return release_any(c);
 }
 
-int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
+HOT int pop(struct vmsg_spsc_cons *c, void *buf, size_t cap PL_)
 {
 	size_t len = cap < c->d.slot_size ? cap : c->d.slot_size;
 	const void *slot;
@@ -1178,12 +1178,24 @@ int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
 		return VMSG_EINVAL;
 	if (c->cons != c->published)
 		return VMSG_EBUSY;
-	err = peek(c, &slot PL(0));
+	err = peek(c, &slot PL(pl));
 	if (err)
 		return err;
-	slot_read(&c->d, slot, buf, len PL(0));
-	(void)publish_cons(c PL(0));
+	slot_read(&c->d, slot, buf, len PL(pl));
+	(void)publish_cons(c PL(pl));
 	return (int)len;
+}
+
+SLOW int pop_any(struct vmsg_spsc_cons *c, void *buf, size_t cap)
+{
+	return pop(c, buf, cap PL(0));
+}
+
+int vmsg_spsc_pop(struct vmsg_spsc_cons *c, void *buf, size_t cap)
+{
+	if (ep_plain(c))
+		return pop(c, buf, cap PL(1));
+	return pop_any(c, buf, cap);
 }
 
 /*
