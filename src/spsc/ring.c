@@ -9,9 +9,12 @@
  * internal calls and no PLT hops in a shared library, and the batch calls
  * work on runs of slots the cached peer index says are free (or filled),
  * with one index publication per call (bench/README.md has the figures).
- * Built for speed, the per-message calls have a second, plain copy for
- * coherent memory without cache hooks (PLAIN_SPLIT below); an endpoint
- * with device memory or hooks takes one jump more, to the general copy.
+ * Built for speed, the per-message calls of the shm bus's receive and kick
+ * paths (peek, release, the slot copies, cons_idle, cons_arm/awake,
+ * prod_need_kick) have a second, plain copy for coherent memory without
+ * cache hooks (PLAIN_SPLIT below); an endpoint with device memory or hooks
+ * takes one jump more, to the general copy. push and pop keep the general
+ * copy only (see vmsg_spsc_push()).
  */
 #include "virtio_msg/spsc.h"
 
