@@ -137,7 +137,8 @@ struct vmsg_spsc_prod {
 	uint32_t lap_max;   /* longest fill since lap_fills was 0 */
 	uint32_t lap_fills; /* fills in ring order since the lap began */
 	uint8_t broken;
-	uint8_t reserved8[3];
+	uint8_t plain; /* coherent memory without cache hooks: ring.c's fast path */
+	uint8_t reserved8[2];
 	struct vmsg_spsc_stats stats;
 };
 
@@ -150,7 +151,8 @@ struct vmsg_spsc_cons {
 	uint32_t prod_seen; /* last validated producer index */
 	uint32_t token;     /* own current sleep token (even, non-zero) */
 	uint8_t broken;
-	uint8_t reserved8[3];
+	uint8_t plain; /* coherent memory without cache hooks: ring.c's fast path */
+	uint8_t reserved8[2];
 	struct vmsg_spsc_stats stats;
 };
 

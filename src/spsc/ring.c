@@ -588,36 +588,27 @@ int vmsg_spsc_desc_check(const struct vmsg_spsc_desc *d)
 }
 
 /*
- * Whether an endpoint is plain, noted when it was started (clear_state()):
- * a byte test instead of two on the description per call. 0 (the general
- * path, right for every endpoint) unless its description was plain when
- * the endpoint was last started; the description is not changed after
- * that (spsc.h: the endpoint is opaque). Kept in the first spare byte.
+ * Whether an endpoint is plain: noted in its `plain` byte when it was
+ * started (clear_state()), a byte test instead of two on the description
+ * per call. 0 (the general path, right for every endpoint) unless its
+ * description was plain when the endpoint was last started; the
+ * description is not changed after that (spsc.h: the endpoint is opaque).
  */
-#define EP_PLAIN reserved8[0]
-_Static_assert(sizeof(struct vmsg_spsc_prod) != sizeof(struct vmsg_spsc_cons),
-	       "clear_state() tells the endpoints apart by size");
-#define ep_plain(e) (PLAIN_SPLIT && (e)->EP_PLAIN)
+#define ep_plain(e) (PLAIN_SPLIT && (e)->plain)
 
-/* Zero an endpoint's state after its description: guards, indices, stats. */
+/* Zero an endpoint's state after its description (guards, indices, stats)
+ * and note whether it is plain in *@plain_byte (inside that state). */
 _Static_assert(offsetof(struct vmsg_spsc_prod, d) == 0 && offsetof(struct vmsg_spsc_cons, d) == 0,
 	       "the description comes first");
-static void clear_state(void *e, size_t n)
+static void clear_state(void *e, size_t n, uint8_t *plain_byte)
 {
 	uint8_t *b = (uint8_t *)e + sizeof(struct vmsg_spsc_desc);
 
 	for (size_t i = 0; i < n - sizeof(struct vmsg_spsc_desc); i++)
 		b[i] = 0;
-#if PLAIN_SPLIT
 	/* Every start, init and resync comes through here with the final
-	 * description: note whether it is plain (see ep_plain()). */
-	if (plain(e)) {
-		if (n == sizeof(struct vmsg_spsc_prod))
-			((struct vmsg_spsc_prod *)e)->EP_PLAIN = 1;
-		else
-			((struct vmsg_spsc_cons *)e)->EP_PLAIN = 1;
-	}
-#endif
+	 * description. */
+	*plain_byte = (uint8_t)(PLAIN_SPLIT && plain(e));
 }
 
 /*
@@ -662,13 +653,13 @@ static void cons_start_tokens(struct vmsg_spsc_cons *c)
  */
 void vmsg_spsc_prod_start(struct vmsg_spsc_prod *p)
 {
-	clear_state(p, sizeof(*p));
+	clear_state(p, sizeof(*p), &p->plain);
 	vmsg_spsc_prod_reset(p, false);
 }
 
 void vmsg_spsc_cons_start(struct vmsg_spsc_cons *c)
 {
-	clear_state(c, sizeof(*c));
+	clear_state(c, sizeof(*c), &c->plain);
 	vmsg_spsc_cons_reset(c);
 }
 
@@ -681,7 +672,7 @@ static int prod_resync(struct vmsg_spsc_prod *p)
 {
 	uint32_t c = idx_load(&p->d, &p->d.cons);
 
-	clear_state(p, sizeof(*p));
+	clear_state(p, sizeof(*p), &p->plain);
 	slots_unknown(p); /* an earlier life's bytes may be in the slots */
 	if (c >= p->d.num_slots)
 		return latch(&p->broken);
@@ -697,7 +688,7 @@ static int cons_resync(struct vmsg_spsc_cons *c)
 {
 	uint32_t pr = idx_load(&c->d, &c->d.prod);
 
-	clear_state(c, sizeof(*c));
+	clear_state(c, sizeof(*c), &c->plain);
 	if (pr >= c->d.num_slots)
 		return latch(&c->broken);
 	c->cons = c->published = c->prod_seen = pr;
@@ -721,7 +712,7 @@ int vmsg_spsc_prod_init(struct vmsg_spsc_prod *p, const struct vmsg_spsc_desc *d
 	}
 	if (how == VMSG_SPSC_INIT_RESYNC)
 		return prod_resync(p);
-	clear_state(p, sizeof(*p));
+	clear_state(p, sizeof(*p), &p->plain);
 	slots_unknown(p); /* an earlier life's bytes may be in the slots */
 	/* Resume: our own index is read once, here, and trusted no more. The
 	 * token we kicked for last is forgotten: at worst one spare kick. */
@@ -747,7 +738,7 @@ int vmsg_spsc_cons_init(struct vmsg_spsc_cons *c, const struct vmsg_spsc_desc *d
 	}
 	if (how == VMSG_SPSC_INIT_RESYNC)
 		return cons_resync(c);
-	clear_state(c, sizeof(*c));
+	clear_state(c, sizeof(*c), &c->plain);
 	c->cons = c->published = idx_load(d, &d->cons);
 	c->prod_seen = idx_load(d, &d->prod);
 	cons_start_tokens(c);
@@ -829,7 +820,7 @@ void vmsg_spsc_prod_start_found(struct vmsg_spsc_prod *p)
 {
 	uint32_t own = idx_load(&p->d, &p->d.prod);
 
-	clear_state(p, sizeof(*p));
+	clear_state(p, sizeof(*p), &p->plain);
 	if (own >= p->d.num_slots)
 		own = 0;
 	p->prod = p->published = p->cons_seen = own;
@@ -840,7 +831,7 @@ void vmsg_spsc_cons_start_found(struct vmsg_spsc_cons *c)
 {
 	uint32_t own = idx_load(&c->d, &c->d.cons);
 
-	clear_state(c, sizeof(*c));
+	clear_state(c, sizeof(*c), &c->plain);
 	if (own >= c->d.num_slots)
 		own = 0;
 	c->cons = c->published = c->prod_seen = own;
