@@ -10,6 +10,7 @@
 #include "virtio_msg/wire.h"
 
 #include "shm/shm_internal.h"
+#include "spsc/arch.h"
 #include "spsc/ring_internal.h"
 
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
@@ -257,6 +258,7 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 					sb->spins_hit++;
 					return 0;
 				}
+				vmsg_cpu_relax();
 				if (++n % 64)
 					continue;
 				/* The cheap look skips the guard: every 64th
