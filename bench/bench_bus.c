@@ -227,13 +227,15 @@ static uint64_t eventfd_pp(unsigned iters, uint64_t *whole)
 	return t;
 }
 
-/* ---- [info] lean: a minimal validating PING exchange, no library code ---- */
+/* ---- [info] lean: a minimal validating PING exchange, no library calls ---- */
 
 /*
  * MODE lean: the least per-message work we think any conforming virtio-msg
  * bus that does not trust its peer must do, written by hand in the shape
  * of two_line(): per direction a ring of LEAN_SLOTS 64-byte slots (each its
  * own line) and one index line, written by one side only, busy-polled.
+ * Of the library it uses only the wire constants and the inline byte-order
+ * helpers of virtio_msg/endian.h.
  *
  *  - Indices are free-running 32-bit counters. A side's index line holds
  *    the producer index of the ring it sends on and the consumer index of
@@ -295,28 +297,6 @@ static void lean_end_init(struct lean_end *e, struct lean_shm *s, int me)
 	e->head = e->cons_seen = e->tail = 0;
 }
 
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)get_le16(p) | (uint32_t)get_le16(p + 2) << 16;
-}
-
 /* The slot to encode the next message into, or NULL when the ring is full
  * (@bad set when the peer's consumer index is impossible). */
 static inline uint8_t *lean_tx_slot(struct lean_end *e, bool *bad)
@@ -358,7 +338,7 @@ static inline int lean_recv(struct lean_end *e, uint8_t *m)
 		return -1;
 	s = e->rx[e->tail & (LEAN_SLOTS - 1)];
 	memcpy(m, s, VMSG_HDR_SIZE);
-	size = get_le16(m + VMSG_OFF_MSG_SIZE);
+	size = vmsg_get_le16(m + VMSG_OFF_MSG_SIZE);
 	len = size < VMSG_HDR_SIZE ? VMSG_HDR_SIZE : size > LEAN_MAX_MSG ? LEAN_MAX_MSG : size;
 	memcpy(m + VMSG_HDR_SIZE, s + VMSG_HDR_SIZE, len - VMSG_HDR_SIZE);
 	/* From here on only the copy is read: the compiler may not fetch a
@@ -382,7 +362,7 @@ static inline int lean_check_hdr(const uint8_t *m, uint8_t type)
 		return -1;
 	if ((id & VMSG_ID_EVENT) && (t & VMSG_TYPE_RESPONSE))
 		return -1;
-	if ((t & VMSG_TYPE_BUS) && get_le16(m + VMSG_OFF_DEV_NUM) != 0)
+	if ((t & VMSG_TYPE_BUS) && vmsg_get_le16(m + VMSG_OFF_DEV_NUM) != 0)
 		return -1;
 	return id;
 }
@@ -445,10 +425,10 @@ static int lean_device(struct lean_shm *shm, unsigned iters)
 				return 5;
 		s[VMSG_OFF_TYPE] = VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE;
 		s[VMSG_OFF_MSG_ID] = VMSG_BUS_ID_PING;
-		put_le16(s + VMSG_OFF_DEV_NUM, 0);
-		put_le16(s + VMSG_OFF_TOKEN, get_le16(m + VMSG_OFF_TOKEN));
-		put_le16(s + VMSG_OFF_MSG_SIZE, LEAN_PING_SIZE);
-		put_le32(s + VMSG_OFF_PAYLOAD, get_le32(m + VMSG_OFF_PAYLOAD));
+		vmsg_put_le16(s + VMSG_OFF_DEV_NUM, 0);
+		vmsg_put_le16(s + VMSG_OFF_TOKEN, vmsg_get_le16(m + VMSG_OFF_TOKEN));
+		vmsg_put_le16(s + VMSG_OFF_MSG_SIZE, LEAN_PING_SIZE);
+		vmsg_put_le32(s + VMSG_OFF_PAYLOAD, vmsg_get_le32(m + VMSG_OFF_PAYLOAD));
 		lean_publish(&e);
 	}
 	return 0;
@@ -510,10 +490,10 @@ static uint64_t lean(unsigned iters, uint64_t *whole)
 				goto fail;
 		s[VMSG_OFF_TYPE] = VMSG_TYPE_BUS;
 		s[VMSG_OFF_MSG_ID] = VMSG_BUS_ID_PING;
-		put_le16(s + VMSG_OFF_DEV_NUM, 0);
-		put_le16(s + VMSG_OFF_TOKEN, token);
-		put_le16(s + VMSG_OFF_MSG_SIZE, LEAN_PING_SIZE);
-		put_le32(s + VMSG_OFF_PAYLOAD, i);
+		vmsg_put_le16(s + VMSG_OFF_DEV_NUM, 0);
+		vmsg_put_le16(s + VMSG_OFF_TOKEN, token);
+		vmsg_put_le16(s + VMSG_OFF_MSG_SIZE, LEAN_PING_SIZE);
+		vmsg_put_le32(s + VMSG_OFF_PAYLOAD, i);
 		lean_publish(&e);
 
 		/* Response: copy out, validate, match the token, complete. */
@@ -523,12 +503,12 @@ static uint64_t lean(unsigned iters, uint64_t *whole)
 		id = lean_check_hdr(m, VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE);
 		if (id < 0)
 			goto fail;
-		token = get_le16(m + VMSG_OFF_TOKEN);
+		token = vmsg_get_le16(m + VMSG_OFF_TOKEN);
 		k = token & (LEAN_INFLIGHT - 1);
 		if ((free_mask & 1u << k) || tab[k].token != token)
 			goto fail; /* unknown or stale token */
 		if (tab[k].msg_id != id || id != VMSG_BUS_ID_PING || size != LEAN_PING_SIZE ||
-		    get_le32(m + VMSG_OFF_PAYLOAD) != tab[k].data)
+		    vmsg_get_le32(m + VMSG_OFF_PAYLOAD) != tab[k].data)
 			goto fail;
 		free_mask |= 1u << k;
 		tm_tick(&tm);
