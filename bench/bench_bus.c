@@ -23,6 +23,8 @@
  *          lean: [info] a hand-written minimal validating PING exchange
  *          (no library code) and the chan mode, each against the two-line
  *          ping-pong (see lean() below)
+ *          stream: [info] throughput one way: the channel alone, EVENT_AVAIL
+ *          through the bus, calls with 8 in flight (see stream_mode())
  *   SLOT   ring slot size in bytes of the bus (default: the posix-shm
  *          port's, 264; 64 is the baseline's slot)
  */
@@ -943,6 +945,283 @@ static int lean_mode(unsigned iters)
 	return 0;
 }
 
+/* ---- [info] streaming: messages one way, as fast as they are taken ---- */
+
+/*
+ * MODE stream [info]: what the bus carries per second, not how fast it
+ * answers one message. Per round, in one driver/device pair (busy-polling,
+ * pinned like the PING runs), the driver sends @iters messages:
+ *   chan    16-byte messages on the channel alone (vmsg_shm_chan_send with
+ *           the kick check, as the shm bus sends), the device takes them
+ *           with vmsg_shm_chan_recv and checks their sequence numbers;
+ *           the baseline;
+ *   events  EVENT_AVAIL (16 bytes) through both bus stacks: encode, shm
+ *           bus, ring; on the device decode, routing by device number and
+ *           the device's handler, which checks next_offset counts up; a
+ *           PING after the last one says all were handled (the ring keeps
+ *           their order);
+ *   calls   GET_DEVICE_INFO requests with up to 8 in flight (submit, poll
+ *           for completions), each answered by the device's handler with
+ *           vmsg_bus_respond(): tokens, the in-flight table and the
+ *           response path.
+ * Per message: the median interval of the sender's timestamps (one per
+ * 1/256 of the run), as elsewhere; the ratios are per round.
+ */
+struct stream_flags {
+	_Atomic int want_raw; /* driver: the next messages are raw */
+	_Atomic int raw_ready; /* device: left its bus loop, takes them raw */
+};
+
+struct stream_dev {
+	uint32_t expect; /* the next EVENT_AVAIL's next_offset */
+	uint64_t errors;
+};
+
+static void stream_dev_fn(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *m)
+{
+	struct stream_dev *sd = ctx;
+	struct vmsg_msg resp = { 0 };
+
+	if (m->msg_id == VMSG_ID_EVENT_AVAIL) {
+		if (m->u.event_avail.next_offset != sd->expect)
+			sd->errors++;
+		sd->expect = m->u.event_avail.next_offset + 1;
+		return;
+	}
+	if (m->msg_id != VMSG_ID_GET_DEVICE_INFO) {
+		sd->errors++;
+		return;
+	}
+	resp.u.device_info.device_id = 4;
+	resp.u.device_info.vendor_id = 0x47534D56;
+	resp.u.device_info.num_feature_blocks = 2;
+	resp.u.device_info.max_virtqueues = 1;
+	if (vmsg_bus_respond(bus, m, &resp))
+		sd->errors++;
+}
+
+static unsigned stream_done;
+
+static void stream_call_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	(void)ctx;
+	if (status == 0 && resp->u.device_info.device_id == 4)
+		stream_done++;
+}
+
+/* Driver: @iters raw 16-byte messages, then wait for the device's ack. */
+static int stream_chan(struct side *s, struct stream_flags *f, unsigned iters, uint64_t *t,
+		       uint64_t *whole)
+{
+	struct vmsg_shm_chan *ch = s->port.sb.ch;
+	struct timer tm;
+	uint8_t m[16] = { 0 };
+
+	atomic_store(&f->want_raw, 1);
+	if (vmsg_bus_ping(&s->bus, 1, SECOND)) /* ends the device's wait */
+		return -1;
+	give_back_rx(s);
+	while (!atomic_load(&f->raw_ready))
+		;
+	tm_start(&tm, iters);
+	for (uint32_t i = 0; i < iters; i++) {
+		memcpy(m, &i, sizeof(i));
+		while (vmsg_shm_chan_send(ch, m, sizeof(m)) == VMSG_EAGAIN)
+			; /* full: the device is busy taking them */
+		(void)vmsg_shm_chan_need_kick(ch);
+		tm_tick(&tm);
+	}
+	if (raw_recv(ch, m, sizeof(m)) != (int)sizeof(m)) /* the ack */
+		return -1;
+	*t = tm_result(&tm, iters, whole);
+	atomic_store(&f->raw_ready, 0);
+	return 0;
+}
+
+/* Device: take the raw messages, check them, ack the last. */
+static int stream_chan_take(struct side *s, struct stream_flags *f, unsigned iters)
+{
+	struct vmsg_shm_chan *ch = s->port.sb.ch;
+	uint8_t m[16];
+	uint32_t seq;
+
+	give_back_rx(s);
+	atomic_store(&f->want_raw, 0);
+	atomic_store(&f->raw_ready, 1);
+	for (uint32_t i = 0; i < iters; i++) {
+		if (raw_recv(ch, m, sizeof(m)) != (int)sizeof(m))
+			return -1;
+		memcpy(&seq, m, sizeof(seq));
+		if (seq != i)
+			return -1;
+	}
+	return raw_send(ch, m, sizeof(m), true);
+}
+
+/* Driver: @iters EVENT_AVAIL, then a PING that comes back after them. */
+static int stream_events(struct side *s, unsigned iters, uint64_t *t, uint64_t *whole)
+{
+	struct vmsg_msg ev = { .msg_id = VMSG_ID_EVENT_AVAIL, .dev_num = 1 };
+	struct timer tm;
+	int r;
+
+	tm_start(&tm, iters);
+	for (uint32_t i = 0; i < iters; i++) {
+		ev.u.event_avail.next_offset = i;
+		while ((r = vmsg_bus_send_event(&s->bus, &ev)) == VMSG_EAGAIN)
+			if (vmsg_bus_poll(&s->bus) < 0)
+				return -1;
+		if (r)
+			return -1;
+		tm_tick(&tm);
+	}
+	if (vmsg_bus_ping(&s->bus, 2, SECOND))
+		return -1;
+	*t = tm_result(&tm, iters, whole);
+	return 0;
+}
+
+/* Driver: @iters GET_DEVICE_INFO with up to 8 in flight. */
+static int stream_calls(struct side *s, unsigned iters, uint64_t *t, uint64_t *whole)
+{
+	struct vmsg_msg req = { .msg_id = VMSG_ID_GET_DEVICE_INFO, .dev_num = 1 };
+	struct timer tm;
+	unsigned sent = 0, seen = 0;
+	int r;
+
+	stream_done = 0;
+	tm_start(&tm, iters);
+	while (stream_done < iters) {
+		r = sent < iters ? vmsg_bus_submit(&s->bus, &req, SECOND, stream_call_done, 0) :
+				   VMSG_EBUSY;
+		if (r == 0) {
+			sent++;
+			continue;
+		}
+		if (r != VMSG_EBUSY && r != VMSG_EAGAIN)
+			return -1;
+		if (vmsg_bus_poll(&s->bus) < 0)
+			return -1;
+		for (; seen < stream_done; seen++)
+			tm_tick(&tm);
+	}
+	for (; seen < stream_done; seen++)
+		tm_tick(&tm);
+	*t = tm_result(&tm, iters, whole);
+	return s->bus.stats.timeouts ? -1 : 0;
+}
+
+/* One round in a child whose stdout is a pipe: the three figures. */
+static int stream_pair(unsigned iters)
+{
+	static struct side dev, drv;
+	static struct stream_dev sd;
+	struct stream_flags *f = mmap(0, sizeof(*f), PROT_READ | PROT_WRITE,
+				      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	char path[64];
+	pid_t child;
+	int st = 1;
+
+	if (f == MAP_FAILED)
+		return 1;
+	atomic_store(&f->want_raw, 0);
+	atomic_store(&f->raw_ready, 0);
+	snprintf(path, sizeof(path), "/tmp/vmsg-bench-%d.sock", (int)getpid());
+	if (open_side(&dev, path, true, 50 * SECOND) ||
+	    vmsg_bus_add_device(&dev.bus, 1, stream_dev_fn, &sd, false))
+		return 1;
+	child = fork();
+	if (child == 0) {
+		uint64_t t[3], w[3];
+
+		pin(1);
+		if (open_side(&drv, path, false, 50 * SECOND) || vmsg_bus_discover(&drv.bus, SECOND) != 1)
+			_exit(1);
+		for (unsigned i = 0; i < 1000; i++) /* warm up */
+			if (vmsg_bus_ping(&drv.bus, i, SECOND))
+				_exit(1);
+		if (stream_chan(&drv, f, iters, &t[0], &w[0]) ||
+		    stream_events(&drv, iters, &t[1], &w[1]) ||
+		    stream_calls(&drv, iters, &t[2], &w[2]))
+			_exit(1);
+		printf("%llu %llu %llu\n", (unsigned long long)t[0], (unsigned long long)t[1],
+		       (unsigned long long)t[2]);
+		fflush(stdout);
+		_exit(vmsg_bus_close(&drv.bus) ? 1 : 0);
+	}
+	pin(0);
+	for (;;) {
+		int n;
+
+		if (atomic_load(&f->want_raw) && stream_chan_take(&dev, f, iters))
+			break;
+		n = vmsg_bus_wait(&dev.bus, SECOND / 10);
+		if (n < 0)
+			break;
+		if (n == 0 && waitpid(child, &st, WNOHANG) == child)
+			break;
+	}
+	(void)vmsg_bus_close(&dev.bus);
+	if (sd.errors || sd.expect != iters) {
+		fprintf(stderr, "bench_bus: stream: device saw %llu errors, %u events\n",
+			(unsigned long long)sd.errors, sd.expect);
+		return 1;
+	}
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+static int stream_mode(unsigned iters)
+{
+	uint64_t t[3][RUNS];
+	double ev, ev_lo, ev_hi, ca, ca_lo, ca_hi;
+
+	for (int r = 0; r < RUNS; r++) {
+		int fds[2];
+		char buf[128] = { 0 };
+		unsigned long long a = 0, b = 0, c = 0;
+		ssize_t n;
+		int st = 1;
+		pid_t p;
+
+		if (pipe(fds))
+			return 1;
+		fflush(stdout);
+		p = fork();
+		if (p == 0) {
+			close(fds[0]);
+			dup2(fds[1], 1);
+			_exit(stream_pair(iters));
+		}
+		close(fds[1]);
+		n = read(fds[0], buf, sizeof(buf) - 1);
+		close(fds[0]);
+		waitpid(p, &st, 0);
+		if (n <= 0 || sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0) {
+			fprintf(stderr, "bench_bus: stream round %d failed\n", r);
+			return 1;
+		}
+		t[0][r] = a;
+		t[1][r] = b;
+		t[2][r] = c;
+	}
+	ev = paired_ratio(t[1], t[0], RUNS, &ev_lo, &ev_hi);
+	ca = paired_ratio(t[2], t[0], RUNS, &ca_lo, &ca_hi);
+	printf("[info] streaming driver -> device over posix-shm, two processes on CPUs 0 and 1, "
+	       "%u messages per run, %d runs;\nper run the median of %d intervals, then the "
+	       "median run\n",
+	       iters, RUNS, CHUNKS);
+	printf("  %-52s %7.1f ns/msg\n", "baseline: channel alone, 16-byte messages",
+	       median_ns(t[0], RUNS, iters));
+	printf("  %-52s %7.1f ns/msg   %.2fx channel (%.2f-%.2f)\n",
+	       "EVENT_AVAIL through both bus stacks", median_ns(t[1], RUNS, iters), ev, ev_lo,
+	       ev_hi);
+	printf("  %-52s %7.1f ns/msg   %.2fx channel (%.2f-%.2f)\n",
+	       "GET_DEVICE_INFO calls, 8 in flight", median_ns(t[2], RUNS, iters), ca, ca_lo,
+	       ca_hi);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned iters = argc > 1 ? (unsigned)atoi(argv[1]) : 20000;
@@ -968,6 +1247,8 @@ int main(int argc, char **argv)
 		split = argv[2][1] == 'r' ? 1 : 2; /* [info]: one side raw */
 		return one_mode(iters, 50 * SECOND, argv[2]);
 	}
+	if (argc > 2 && strcmp(argv[2], "stream") == 0) /* [info]: throughput */
+		return stream_mode(iters);
 	if (argc > 2 && strcmp(argv[2], "sleep") == 0) /* the sleeping bus alone */
 		return one_mode(iters, 0, "bus PING");
 	if (argc > 2 && strcmp(argv[2], "busy") == 0) /* for profiling one path */
