@@ -3148,6 +3148,269 @@ static void test_bus_peer_close_fails_pending_loopback(void **state)
 	assert_int_not_equal(vmsg_bus_submit(&L->drv.bus, &m, 10 * MS, rec_done, &r), 0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* PING from its bytes (builds for speed: bus.c ping_fast(), requests.c   */
+/* vmsg_bus_send_ping()) against the codec                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The bus handles a PING whose header it can judge at a glance without the
+ * codec. Whatever a peer sends, the outcome must be the codec's: these
+ * tests build PING-like messages with every field varied around the valid
+ * values (type with and without reserved bits, neighbouring IDs, dev_num,
+ * msg_size below, at and above 12 and the maximum, received lengths, wrong
+ * tokens and data), and check what the bus did against what
+ * vmsg_proto_decode() / vmsg_proto_encode() say of the same bytes.
+ */
+static const uint8_t pf_types[] = { 0x00, 0x01, 0x02, 0x03, 0x06, 0x07, 0xFE, 0xFF };
+static const uint16_t pf_sizes[] = { 0, 7, 8, 11, 12, 13, 16, 264, 265, 0xFFFF };
+static const size_t pf_lens[] = { 8, 11, 12, 16, 264 };
+
+/* A PING-like message of @len received bytes: bytes past 12 are not zero. */
+static void pf_build(uint8_t *b, size_t len, uint8_t type, uint8_t id, uint16_t dev,
+		     uint16_t tok, uint16_t size, uint32_t data)
+{
+	memset(b, 0xA5, 264);
+	b[0] = type;
+	b[1] = id;
+	vmsg_put_le16(b + 2, dev);
+	vmsg_put_le16(b + 4, tok);
+	vmsg_put_le16(b + 6, size);
+	vmsg_put_le32(b + 8, data);
+	(void)len;
+}
+
+static void pf_reset(enum vmsg_bus_role role, uint32_t flags)
+{
+	F->nsent = 0;
+	F->qh = F->qt = 0;
+	fx_cfg(role, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.codec_flags = flags;
+	fx_open();
+}
+
+/* The codec's answer to a PING request @m: the bytes a device must send. */
+static size_t pf_expected_answer(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *out)
+{
+	struct vmsg_msg r = { 0 };
+	int n;
+
+	r.type = T_BRESP;
+	r.msg_id = BID_PING;
+	r.token = m->token;
+	r.u.ping.data = m->u.ping.data;
+	n = vmsg_proto_encode(c, &r, out, 264);
+	assert_int_equal(n, 12);
+	return (size_t)n;
+}
+
+/* After one received message: what the codec says the bus must have done
+ * with a PING, or with what is not a message at all. Other valid messages
+ * (a neighbouring ID) go the general way; only their count is checked. */
+static void pf_check(const uint8_t *in, size_t len, uint32_t flags, unsigned sent_before,
+		     const struct done_rec *rec, uint16_t tok, uint32_t data)
+{
+	const struct vmsg_bus_stats *s = &X->bus.stats;
+	struct vmsg_codec c;
+	struct vmsg_msg m;
+	int err;
+
+	assert_int_equal(vmsg_codec_init(&c, VMSG_PROFILE_2026, 264, flags), 0);
+	err = vmsg_proto_decode(&c, in, len, &m);
+	assert_int_equal(s->received, 1);
+	if (err) {
+		assert_int_equal(F->nsent, sent_before);
+		assert_int_equal(s->drop_unsupported, err == VMSG_ENOTSUP ? 1 : 0);
+		assert_int_equal(s->drop_malformed, err == VMSG_ENOTSUP ? 0 : 1);
+		if (rec)
+			assert_int_equal(rec->calls, 0);
+		return;
+	}
+	assert_int_equal(s->drop_malformed, 0);
+	if (m.msg_id != BID_PING || !(m.type & VMSG_TYPE_BUS))
+		return;
+	if (!(m.type & VMSG_TYPE_RESPONSE)) {
+		uint8_t want[264];
+		size_t n = pf_expected_answer(&c, &m, want);
+
+		assert_int_equal(F->nsent, sent_before + 1);
+		assert_int_equal(F->sent_len[sent_before], n);
+		assert_memory_equal(F->sent[sent_before], want, n);
+		assert_int_equal(s->sent, sent_before + 1);
+		if (rec)
+			assert_int_equal(rec->calls, 0);
+		return;
+	}
+	assert_int_equal(F->nsent, sent_before);
+	if (!rec || m.token != tok) {
+		assert_int_equal(s->drop_unmatched, 1);
+		if (rec)
+			assert_int_equal(rec->calls, 0);
+		return;
+	}
+	/* Completed, with the message the codec decodes from these bytes. */
+	assert_int_equal(s->drop_unmatched, 0);
+	assert_int_equal(rec->calls, 1);
+	assert_int_equal(rec->status, 0);
+	assert_true(rec->had_resp);
+	assert_int_equal(rec->resp.type, m.type);
+	assert_int_equal(rec->resp.msg_id, m.msg_id);
+	assert_int_equal(rec->resp.dev_num, m.dev_num);
+	assert_int_equal(rec->resp.token, m.token);
+	assert_int_equal(rec->resp.msg_size, m.msg_size);
+	assert_int_equal(rec->u32, m.u.ping.data);
+	(void)data;
+}
+
+static void test_bus_ping_shortcut_device_side_matches_codec(void **state)
+{
+	static const uint8_t ids[] = { BID_PING, 0x02, 0x04, 0x83, 0x43 };
+	static const uint16_t devs[] = { 0, 1, 0x100 };
+	uint8_t in[264];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE))
+		skip();
+	for (uint32_t flags = 0; flags <= VMSG_CODEC_F_EXACT_SIZE; flags += VMSG_CODEC_F_EXACT_SIZE)
+	for (size_t t = 0; t < sizeof(pf_types); t++)
+	for (size_t i = 0; i < sizeof(ids); i++)
+	for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++)
+	for (size_t z = 0; z < sizeof(pf_sizes) / sizeof(pf_sizes[0]); z++)
+	for (size_t l = 0; l < sizeof(pf_lens) / sizeof(pf_lens[0]); l++) {
+		size_t len = pf_lens[l];
+
+		pf_reset(VMSG_BUS_DEVICE, flags);
+		pf_build(in, len, pf_types[t], ids[i], devs[d], 0x1234, pf_sizes[z], 0xDEADBEEFu);
+		fk_in(in, len);
+		assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+		pf_check(in, len, flags, 0, 0, 0, 0);
+	}
+}
+
+static void test_bus_ping_shortcut_driver_side_matches_codec(void **state)
+{
+	static const uint8_t ids[] = { BID_PING, 0x02, 0x83 };
+	static const uint16_t devs[] = { 0, 1 };
+	uint8_t in[264];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DRIVER))
+		skip();
+	for (uint32_t flags = 0; flags <= VMSG_CODEC_F_EXACT_SIZE; flags += VMSG_CODEC_F_EXACT_SIZE)
+	for (size_t t = 0; t < sizeof(pf_types); t++)
+	for (size_t i = 0; i < sizeof(ids); i++)
+	for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++)
+	for (size_t z = 0; z < sizeof(pf_sizes) / sizeof(pf_sizes[0]); z++)
+	for (size_t l = 0; l < sizeof(pf_lens) / sizeof(pf_lens[0]); l++)
+	for (unsigned k = 0; k < 5; k++) {
+		struct vmsg_msg req = req_ping(0x600DF00Du);
+		struct done_rec rec = { 0 };
+		size_t len = pf_lens[l];
+		uint16_t tok, bad;
+		uint32_t data;
+
+		pf_reset(VMSG_BUS_DRIVER, flags);
+		assert_int_equal(vmsg_bus_submit(&X->bus, &req, 50 * MS, rec_done, &rec), 0);
+		assert_int_equal(F->nsent, 1);
+		tok = h_tok(F->sent[0]);
+		/* the right token; another generation; another slot; token 0;
+		 * the right token with other data (the bus completes it: the
+		 * echo is the requester's to check, as vmsg_bus_ping() does) */
+		bad = k == 1 ? (uint16_t)(tok ^ 0x0100u) : k == 2 ? (uint16_t)(tok ^ 1u) :
+		      k == 3 ? 0 : tok;
+		data = k == 4 ? 0x600DF00Cu : 0x600DF00Du;
+		pf_build(in, len, pf_types[t], ids[i], devs[d], bad, pf_sizes[z], data);
+		fk_in(in, len);
+		assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+		pf_check(in, len, flags, 1, &rec, tok, data);
+		(void)vmsg_bus_close(&X->bus); /* fails what is still pending */
+	}
+}
+
+/* The send side: the PING bytes are the codec's, and what the codec
+ * refuses (reserved type bits, a dev_num) is refused with its code. */
+static void test_bus_ping_shortcut_send_matches_codec(void **state)
+{
+	struct vmsg_codec c;
+	struct vmsg_msg m = req_ping(0x01020304u), r;
+	struct done_rec rec = { 0 };
+	uint8_t want[64], buf[64];
+	int n;
+
+	(void)state;
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	assert_int_equal(vmsg_codec_init(&c, VMSG_PROFILE_2026, 264, 0), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 50 * MS, rec_done, &rec), 0);
+	m.token = h_tok(F->sent[0]);
+	n = vmsg_proto_encode(&c, &m, want, sizeof(want));
+	assert_int_equal(n, 12);
+	assert_int_equal(F->sent_len[0], 12);
+	assert_memory_equal(F->sent[0], want, 12);
+
+	m = req_ping(1);
+	m.type |= 0x04u;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 50 * MS, rec_done, &rec), VMSG_ERESERVED);
+	m = req_ping(1);
+	m.dev_num = 1;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 50 * MS, rec_done, &rec),
+			 vmsg_proto_encode(&c, &m, buf, sizeof(buf)));
+	assert_int_equal(F->nsent, 1);
+
+	/* vmsg_bus_call() keeps the response's bytes (bus.h): the shortcut
+	 * hands them over as the general path does. */
+	F->on_send = fk_responder;
+	m = req_ping(0x0BADCAFEu);
+	assert_int_equal(vmsg_bus_call(&X->bus, &m, &r, buf, sizeof(buf), 50 * MS, 0), 0);
+	assert_int_equal(r.type, T_BRESP);
+	assert_int_equal(r.msg_id, BID_PING);
+	assert_int_equal(r.msg_size, 12);
+	assert_int_equal(r.u.ping.data, 0x0BADCAFEu);
+	assert_int_equal(vmsg_get_le32(buf + 8), 0x0BADCAFEu);
+	assert_int_equal(vmsg_bus_ping(&X->bus, 77, 50 * MS), 0);
+	F->ping_corrupt = true;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 78, 50 * MS), VMSG_EPROTO);
+}
+
+/* What the shortcut leaves to the general path still works: trailing bytes
+ * (answered unless the codec wants exact sizes), reserved type bits, and a
+ * 2025 bus (its PINGs always go through the codec). */
+static void test_bus_ping_general_path_still_answers(void **state)
+{
+	uint8_t in[264];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE))
+		skip();
+	pf_reset(VMSG_BUS_DEVICE, 0);
+	pf_build(in, 16, T_BREQ | 0x80u, BID_PING, 0, 0x0203, 16, 0x11223344u);
+	fk_in(in, 16);
+	poll_ok(&X->bus);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->sent_len[0], 12);
+	assert_int_equal(F->sent[0][0], T_BRESP);
+	assert_int_equal(h_tok(F->sent[0]), 0x0203);
+	assert_int_equal(vmsg_get_le32(F->sent[0] + 8), 0x11223344u);
+
+	pf_reset(VMSG_BUS_DEVICE, VMSG_CODEC_F_EXACT_SIZE);
+	fk_in(in, 16);
+	poll_ok(&X->bus);
+	assert_int_equal(F->nsent, 0);
+	assert_int_equal(X->bus.stats.drop_malformed, 1);
+
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	F->nsent = 0;
+	F->qh = F->qt = 0;
+	fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2025, 4, 264);
+	pf_build(in, 12, T_BREQ, BID_PING, 0, 0x0405, 12, 0x55667788u);
+	fk_in(in, 12);
+	poll_ok(&X->bus);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->sent[0][0], T_BRESP);
+	assert_int_equal(h_tok(F->sent[0]), 0x0405);
+	assert_int_equal(vmsg_get_le32(F->sent[0] + 8), 0x55667788u);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3175,6 +3438,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_device_side_drops_responses, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_impl_defined_bus_messages, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_GEN_1_reserved_type_bits_ignored, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_shortcut_device_side_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_shortcut_driver_side_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_shortcut_send_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_general_path_still_answers, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_37_event_delivered_while_request_waits, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_48_bitmap_lsb_first, gd_setup, gd_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_49_count_zero_window, gd_setup, gd_teardown),

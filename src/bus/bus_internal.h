@@ -7,6 +7,17 @@
 #include "virtio_msg/config.h"
 
 /*
+ * Shortcuts that buy instructions with code bytes are for builds not
+ * optimised for size (the firmware images are): there the bus keeps the
+ * one general path for every message.
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define VMSG_BUS_FOR_SPEED 1
+#else
+#define VMSG_BUS_FOR_SPEED 0
+#endif
+
+/*
  * The role of a bus. In a one-role build (config.h) it is a constant, so
  * the compiler drops every path of the other role: no #if in the bus code.
  */
@@ -37,6 +48,14 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b);
 
 /* Encode @m into tx_buf and hand it to the port. */
 int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m);
+
+#if VMSG_BUS_FOR_SPEED
+/*
+ * PING (either direction) in a 2026 bus, encoded into tx_buf without the
+ * codec: the bytes vmsg_proto_encode() writes for it (requests.c).
+ */
+int vmsg_bus_send_ping(struct vmsg_bus *b, uint8_t type, uint16_t token, uint32_t data);
+#endif
 
 /* A response arrived: complete its request, or count it as unmatched. */
 void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m);
