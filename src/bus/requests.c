@@ -11,9 +11,6 @@
  */
 #include "bus/bus_internal.h"
 
-#include "virtio_msg/endian.h"
-#include "virtio_msg/wire.h"
-
 uint64_t vmsg_bus_now(struct vmsg_bus *b)
 {
 	uint64_t ns;
@@ -24,56 +21,19 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b)
 	return ns;
 }
 
-/* Hand the @n bytes encoded in tx_buf to the port, and count the send. */
-static inline int send_raw(struct vmsg_bus *b, size_t n)
-{
-	int r = b->cfg.ops->send(b->cfg.priv, b->cfg.tx_buf, n);
-
-	if (r == VMSG_EAGAIN)
-		b->stats.send_full++;
-	if (r == 0)
-		b->stats.sent++;
-	return r;
-}
-
-#if VMSG_BUS_FOR_SPEED
-/*
- * The codec's PING, written out: header, then data (wire note: 12 bytes
- * both ways). tx_cap >= max_msg_size >= 48 (vmsg_bus_init()), so it fits,
- * as the codec would find. Callers pass only what the codec would accept
- * (type BUS or BUS | RESPONSE, dev_num 0, a 2026 codec).
- */
-int vmsg_bus_send_ping(struct vmsg_bus *b, uint8_t type, uint16_t token, uint32_t data)
-{
-	uint8_t *p = b->cfg.tx_buf;
-
-	p[VMSG_OFF_TYPE] = type;
-	p[VMSG_OFF_MSG_ID] = VMSG_BUS_ID_PING;
-	vmsg_put_le16(p + VMSG_OFF_DEV_NUM, 0);
-	vmsg_put_le16(p + VMSG_OFF_TOKEN, token);
-	vmsg_put_le16(p + VMSG_OFF_MSG_SIZE, VMSG_SIZE_PING);
-	vmsg_put_le32(p + VMSG_OFF_PING_DATA, data);
-	return send_raw(b, VMSG_SIZE_PING);
-}
-#endif
-
 int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
 	int n;
 
-	/* The commonest bus message without the codec's tables: exactly the
-	 * PINGs the codec takes as they are (reserved type bits, a dev_num
-	 * or the 2025 profile go the general way and get its answer). */
 #if VMSG_BUS_FOR_SPEED
-	if (m->msg_id == VMSG_BUS_ID_PING &&
-	    (m->type | VMSG_TYPE_RESPONSE) == (VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE) &&
-	    m->dev_num == 0 && !vmsg_bus_is_2025(b))
+	/* The commonest bus message without the codec's tables. */
+	if (vmsg_bus_ping_plain(b, m))
 		return vmsg_bus_send_ping(b, m->type, m->token, m->u.ping.data);
 #endif
 	n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
 	if (n < 0)
 		return n;
-	return send_raw(b, (size_t)n);
+	return vmsg_bus_send_raw(b, (size_t)n);
 }
 
 /* A request slot stops being pending (completed, or forgotten). */

@@ -39,9 +39,12 @@ static inline int chan_state(const struct vmsg_shm_bus *sb)
 static uint32_t max_msg(const struct vmsg_shm_bus *sb)
 {
 	uint32_t m = sb->ch->tx.d.slot_size; /* vmsg_shm_chan_slot_size(), inlined */
+	uint32_t h = sb->hooks.max_msg_size;
 
-	if (sb->hooks.max_msg_size && sb->hooks.max_msg_size < m)
-		m = sb->hooks.max_msg_size;
+	/* h below m, and not 0 (no limit: h - 1 wraps), with no branch: this
+	 * runs on every send and receive. */
+	if (h - 1u < m)
+		m = h;
 	return m > VMSG_MAX_MSG_SIZE_MAX ? VMSG_MAX_MSG_SIZE_MAX : m;
 }
 
@@ -76,8 +79,7 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 	(void)sb;
 	return true; /* every time: a firmware's look at the lifecycle is cheap */
 #else
-	uint64_t period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
-	uint64_t t;
+	uint64_t period, t;
 
 	if (!sb->hooks.now)
 		return true;
@@ -86,6 +88,7 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 	 * and after every wait (which may have slept). */
 	if (!sb->tick_due && ++sb->idle_count < IDLE_CLOCK_EVERY)
 		return false;
+	period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
 	sb->tick_due = false;
 	sb->idle_count = 0;
 	t = now_ns(sb);
