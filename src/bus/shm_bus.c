@@ -248,6 +248,20 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 	return rx_take(sb, buf, cap);
 }
 
+/*
+ * The next receive skips the cheap look (shm_recv()) and takes the guarded
+ * path: after a wait that saw work, the look would only find it again. On
+ * an empty ring the guarded path says so too, one index load dearer.
+ */
+static inline void guard_next(struct vmsg_shm_bus *sb)
+{
+#if VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
+	(void)sb; /* no cheap look to skip */
+#else
+	sb->guard_due = true;
+#endif
+}
+
 /* Spin first (adaptive mode), then arm and re-check, then sleep. */
 static int shm_wait(void *priv, int64_t timeout_ns)
 {
@@ -266,8 +280,13 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 			/* Read the clock only every 64 looks at the ring (the
 			 * first time to start the spin budget). */
 			for (;;) {
+				/* Work (or a new index, which the receive
+				 * must judge anyway): the receive after us
+				 * goes straight to the guarded path, without
+				 * a second cheap look. */
 				if (!vmsg_spsc_cons_idle(&sb->ch->rx, true)) {
 					sb->spins_hit++;
+					guard_next(sb);
 					return 0;
 				}
 				vmsg_cpu_relax();
@@ -289,14 +308,20 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 		}
 #endif
 		r = vmsg_shm_chan_arm(sb->ch);
-		if (r != 0)
-			return 0; /* work arrived, or an error recv will report */
+		if (r != 0) {
+			/* Work arrived, or an error recv will report: the
+			 * guarded path sees both. */
+			guard_next(sb);
+			return 0;
+		}
 	} else if (timeout_ns < 0 || timeout_ns > LIFECYCLE_POLL_NS) {
 		timeout_ns = LIFECYCLE_POLL_NS;
 	}
 	r = sb->hooks.wait(sb->hooks.ctx, timeout_ns);
 	vmsg_shm_chan_awake(sb->ch);
 	sb->tick_due = true; /* we may have slept: the idle work is due */
+	if (r == 0)
+		guard_next(sb); /* woken: most likely by a message */
 	return r;
 }
 
