@@ -3085,6 +3085,40 @@ static void test_bus_event_device_table_full_counted(void **state)
  * it fails the pending request. The clock stands still, so only that can
  * end a 1 s spin; a spin that never ends reads the clock until the limit
  * fails the test. */
+/*
+ * The shm bus's receive copies exactly the bytes a message declares, its
+ * msg_size clamped to [header, slot, buffer], whatever the peer wrote: the
+ * header first (or, built for speed, up to 16 bytes into a private copy),
+ * then the rest. Every msg_size around the edges of that copy, every
+ * buffer size from just past a header up: the bytes delivered are the
+ * peer's, and not one byte past them is written.
+ */
+static void test_bus_shm_recv_copies_declared_bytes(void **state)
+{
+	static const uint16_t sizes[] = { 0, 7, 8, 9, 11, 12, 13, 15, 16, 17, 20, 40, 63, 64, 65, 0xFFFF };
+	static const size_t caps[] = { 9, 12, 15, 16, 17, 20, 40, 64, 200 };
+
+	(void)state;
+	lb_open(64, 8);
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++)
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		uint8_t m[64], out[256];
+		size_t cap = caps[c], lim = cap < 64 ? cap : 64, want;
+
+		for (unsigned i = 0; i < sizeof(m); i++)
+			m[i] = (uint8_t)(0x40 + i);
+		vmsg_put_le16(m + 6, sizes[z]);
+		want = sizes[z] < 8 ? 8 : sizes[z] > lim ? lim : sizes[z];
+		assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+		memset(out, 0xA5, sizeof(out));
+		assert_int_equal(vmsg_shm_bus_ops.recv(&L->dev.sb, out, cap), (int)want);
+		assert_memory_equal(out, m, want);
+		for (size_t i = want; i < sizeof(out); i++)
+			assert_int_equal(out[i], 0xA5);
+	}
+	assert_int_equal(vmsg_shm_bus_ops.recv(&L->dev.sb, (uint8_t[64]){ 0 }, 64), VMSG_EAGAIN);
+}
+
 static void test_bus_spinning_waiter_sees_peer_close_loopback(void **state)
 {
 	struct done_rec r = { 0 };
@@ -3480,6 +3514,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_port_full_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_peer_close_fails_pending_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_spinning_waiter_sees_peer_close_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);
