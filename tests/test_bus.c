@@ -3183,18 +3183,18 @@ static void test_bus_peer_close_fails_pending_loopback(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* PING from its bytes (builds for speed: bus.c ping_fast(), requests.c   */
-/* vmsg_bus_send_ping()) against the codec                                */
+/* PING against the codec: every hostile variation                       */
 /* ---------------------------------------------------------------------- */
 
 /*
- * The bus handles a PING whose header it can judge at a glance without the
- * codec. Whatever a peer sends, the outcome must be the codec's: these
- * tests build PING-like messages with every field varied around the valid
- * values (type with and without reserved bits, neighbouring IDs, dev_num,
- * msg_size below, at and above 12 and the maximum, received lengths, wrong
- * tokens and data), and check what the bus did against what
- * vmsg_proto_decode() / vmsg_proto_encode() say of the same bytes.
+ * Whatever a peer sends, what the bus does with a PING-like message must be
+ * what the codec says of its bytes: these tests build messages with every
+ * field varied around the valid PING (type with and without reserved bits,
+ * neighbouring IDs, dev_num, msg_size below, at and above 12 and the
+ * maximum, received lengths, wrong tokens and data), and check what the bus
+ * did against what vmsg_proto_decode() / vmsg_proto_encode() say of the
+ * same bytes. They hold any shortcut of the receive or send path (a faster
+ * codec, a bus that skips a copy) to the general rules.
  */
 static const uint8_t pf_types[] = { 0x00, 0x01, 0x02, 0x03, 0x06, 0x07, 0xFE, 0xFF };
 static const uint16_t pf_sizes[] = { 0, 7, 8, 11, 12, 13, 16, 264, 265, 0xFFFF };
@@ -3296,7 +3296,7 @@ static void pf_check(const uint8_t *in, size_t len, uint32_t flags, unsigned sen
 	(void)data;
 }
 
-static void test_bus_ping_shortcut_device_side_matches_codec(void **state)
+static void test_bus_ping_device_side_matches_codec(void **state)
 {
 	static const uint8_t ids[] = { BID_PING, 0x02, 0x04, 0x83, 0x43 };
 	static const uint16_t devs[] = { 0, 1, 0x100 };
@@ -3321,7 +3321,7 @@ static void test_bus_ping_shortcut_device_side_matches_codec(void **state)
 	}
 }
 
-static void test_bus_ping_shortcut_driver_side_matches_codec(void **state)
+static void test_bus_ping_driver_side_matches_codec(void **state)
 {
 	static const uint8_t ids[] = { BID_PING, 0x02, 0x83 };
 	static const uint16_t devs[] = { 0, 1 };
@@ -3363,7 +3363,7 @@ static void test_bus_ping_shortcut_driver_side_matches_codec(void **state)
 
 /* The send side: the PING bytes are the codec's, and what the codec
  * refuses (reserved type bits, a dev_num) is refused with its code. */
-static void test_bus_ping_shortcut_send_matches_codec(void **state)
+static void test_bus_ping_send_matches_codec(void **state)
 {
 	struct vmsg_codec c;
 	struct vmsg_msg m = req_ping(0x01020304u), r;
@@ -3390,8 +3390,7 @@ static void test_bus_ping_shortcut_send_matches_codec(void **state)
 			 vmsg_proto_encode(&c, &m, buf, sizeof(buf)));
 	assert_int_equal(F->nsent, 1);
 
-	/* vmsg_bus_call() keeps the response's bytes (bus.h): the shortcut
-	 * hands them over as the general path does. */
+	/* vmsg_bus_call() keeps the response's bytes (bus.h). */
 	F->on_send = fk_responder;
 	m = req_ping(0x0BADCAFEu);
 	assert_int_equal(vmsg_bus_call(&X->bus, &m, &r, buf, sizeof(buf), 50 * MS, 0), 0);
@@ -3405,10 +3404,9 @@ static void test_bus_ping_shortcut_send_matches_codec(void **state)
 	assert_int_equal(vmsg_bus_ping(&X->bus, 78, 50 * MS), VMSG_EPROTO);
 }
 
-/* What the shortcut leaves to the general path still works: trailing bytes
- * (answered unless the codec wants exact sizes), reserved type bits, and a
- * 2025 bus (its PINGs always go through the codec). */
-static void test_bus_ping_general_path_still_answers(void **state)
+/* Trailing bytes (answered unless the codec wants exact sizes), reserved
+ * type bits, and a 2025 bus. */
+static void test_bus_ping_edge_cases_answered(void **state)
 {
 	uint8_t in[264];
 
@@ -3472,10 +3470,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_device_side_drops_responses, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_impl_defined_bus_messages, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_GEN_1_reserved_type_bits_ignored, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_bus_ping_shortcut_device_side_matches_codec, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_bus_ping_shortcut_driver_side_matches_codec, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_bus_ping_shortcut_send_matches_codec, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_bus_ping_general_path_still_answers, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_device_side_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_driver_side_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_send_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_edge_cases_answered, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_37_event_delivered_while_request_waits, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_48_bitmap_lsb_first, gd_setup, gd_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_49_count_zero_window, gd_setup, gd_teardown),

@@ -6,9 +6,6 @@
  */
 #include "bus/bus_internal.h"
 
-#include "virtio_msg/endian.h"
-#include "virtio_msg/wire.h"
-
 #define POLL_BUDGET 64u /* messages per poll, so one busy peer cannot starve the caller */
 
 /* The caller's arrays start empty; the core uses no libc. */
@@ -119,70 +116,10 @@ static void dispatch_transport(struct vmsg_bus *b, const struct vmsg_msg *m)
 	route(b, m);
 }
 
-/*
- * A PING the codec would take, handled from its bytes (builds for speed,
- * 2026 codec): the header says a bus PING request or response, dev_num 0
- * and msg_size exactly 12, and the 12 bytes are there. Reserved type bits
- * are ignored (GEN-1) as the codec does. Every other message, and every
- * PING with other sizes or fields, takes the general path, which decodes
- * and judges it (including a msg_size the codec refuses or accepts with
- * trailing bytes): so the outcome is the general path's in every case.
- */
-#if VMSG_BUS_FOR_SPEED
-static bool ping_fast(struct vmsg_bus *b, const uint8_t *buf, size_t len)
-{
-	uint8_t type;
-
-	if (len < VMSG_SIZE_PING || buf[VMSG_OFF_MSG_ID] != VMSG_BUS_ID_PING ||
-	    vmsg_get_le16(buf + VMSG_OFF_MSG_SIZE) != VMSG_SIZE_PING ||
-	    vmsg_get_le16(buf + VMSG_OFF_DEV_NUM) != 0 || vmsg_bus_is_2025(b))
-		return false;
-	type = (uint8_t)(buf[VMSG_OFF_TYPE] & ~VMSG_TYPE_RESERVED_MASK);
-	if (type == VMSG_TYPE_BUS) {
-		/* devices.c answer(): the data echoed (BUS-56), the token
-		 * kept (DEV-6); a send the port refused is counted. */
-		if (vmsg_bus_send_ping(b, VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE,
-				       vmsg_get_le16(buf + VMSG_OFF_TOKEN),
-				       vmsg_get_le32(buf + VMSG_OFF_PING_DATA)) != 0)
-			b->stats.respond_failed++;
-		return true;
-	}
-	if (type == (VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE)) {
-		/* What vmsg_proto_decode() makes of it, for the completion. */
-		struct vmsg_msg m = { 0 };
-
-		m.type = type;
-		m.msg_id = VMSG_BUS_ID_PING;
-		m.token = vmsg_get_le16(buf + VMSG_OFF_TOKEN);
-		m.msg_size = VMSG_SIZE_PING;
-		m.u.ping.data = vmsg_get_le32(buf + VMSG_OFF_PING_DATA);
-		b->cur_raw = buf;
-		b->cur_len = VMSG_SIZE_PING;
-		vmsg_bus_complete_response(b, &m);
-		b->cur_raw = 0;
-		b->cur_len = 0;
-		return true;
-	}
-	return false; /* a transport type: the codec's verdict */
-}
-#else
-static inline bool ping_fast(struct vmsg_bus *b, const uint8_t *buf, size_t len)
-{
-	(void)b;
-	(void)buf;
-	(void)len;
-	return false;
-}
-#endif
-
 static void dispatch(struct vmsg_bus *b, const uint8_t *buf, size_t len)
 {
 	struct vmsg_msg m;
-	int err;
-
-	if (ping_fast(b, buf, len))
-		return;
-	err = vmsg_proto_decode(&b->codec, buf, len, &m);
+	int err = vmsg_proto_decode(&b->codec, buf, len, &m);
 
 	if (err) {
 		/* Malformed or unsupported: discarded and counted, never

@@ -5,19 +5,6 @@
 
 #include "virtio_msg/bus.h"
 #include "virtio_msg/config.h"
-#include "virtio_msg/endian.h"
-#include "virtio_msg/wire.h"
-
-/*
- * Shortcuts that buy instructions with code bytes are for builds not
- * optimised for size (the firmware images are): there the bus keeps the
- * one general path for every message.
- */
-#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
-#define VMSG_BUS_FOR_SPEED 1
-#else
-#define VMSG_BUS_FOR_SPEED 0
-#endif
 
 /*
  * The role of a bus. In a one-role build (config.h) it is a constant, so
@@ -63,38 +50,6 @@ static inline int vmsg_bus_send_raw(struct vmsg_bus *b, size_t n)
 	return r;
 }
 
-#if VMSG_BUS_FOR_SPEED
-/*
- * PING (either direction) in a 2026 bus, encoded into tx_buf without the
- * codec: the bytes vmsg_proto_encode() writes for it, header then data.
- * tx_cap >= max_msg_size >= 48 (vmsg_bus_init()), so it fits, as the codec
- * would find. Callers pass only what the codec would accept: see
- * vmsg_bus_ping_plain().
- */
-static inline int vmsg_bus_send_ping(struct vmsg_bus *b, uint8_t type, uint16_t token,
-				     uint32_t data)
-{
-	uint8_t *p = b->cfg.tx_buf;
-
-	p[VMSG_OFF_TYPE] = type;
-	p[VMSG_OFF_MSG_ID] = VMSG_BUS_ID_PING;
-	vmsg_put_le16(p + VMSG_OFF_DEV_NUM, 0);
-	vmsg_put_le16(p + VMSG_OFF_TOKEN, token);
-	vmsg_put_le16(p + VMSG_OFF_MSG_SIZE, VMSG_SIZE_PING);
-	vmsg_put_le32(p + VMSG_OFF_PING_DATA, data);
-	return vmsg_bus_send_raw(b, VMSG_SIZE_PING);
-}
-
-/* Whether @m is a PING vmsg_bus_send_ping() writes as the codec would: the
- * rest (reserved type bits, a dev_num, the 2025 profile) goes the general
- * way and gets the codec's answer. */
-static inline bool vmsg_bus_ping_plain(const struct vmsg_bus *b, const struct vmsg_msg *m)
-{
-	return m->msg_id == VMSG_BUS_ID_PING &&
-	       (m->type | VMSG_TYPE_RESPONSE) == (VMSG_TYPE_BUS | VMSG_TYPE_RESPONSE) &&
-	       m->dev_num == 0 && !vmsg_bus_is_2025(b);
-}
-#endif
 
 /* A response arrived: complete its request, or count it as unmatched. */
 void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m);

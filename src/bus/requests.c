@@ -25,11 +25,6 @@ int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
 	int n;
 
-#if VMSG_BUS_FOR_SPEED
-	/* The commonest bus message without the codec's tables. */
-	if (vmsg_bus_ping_plain(b, m))
-		return vmsg_bus_send_ping(b, m->type, m->token, m->u.ping.data);
-#endif
 	n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
 	if (n < 0)
 		return n;
@@ -179,16 +174,9 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	r->dev_num = req->dev_num;
 	r->msg_id = req->msg_id;
 	r->type = req->type;
-#if VMSG_BUS_FOR_SPEED
-	if (vmsg_bus_ping_plain(b, req)) { /* no copy of the request for its token */
-		err = vmsg_bus_send_ping(b, req->type, token, req->u.ping.data);
-	} else
-#endif
-	{
-		m = *req;
-		m.token = token;
-		err = vmsg_bus_send_msg(b, &m);
-	}
+	m = *req;
+	m.token = token;
+	err = vmsg_bus_send_msg(b, &m);
 	if (err)
 		return err;
 	/* The one clock read of a submit: after the send, so it is not on
