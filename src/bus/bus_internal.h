@@ -38,19 +38,6 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b);
 /* Encode @m into tx_buf and hand it to the port. */
 int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m);
 
-/* Hand the @n bytes encoded in tx_buf to the port, and count the send. */
-static inline int vmsg_bus_send_raw(struct vmsg_bus *b, size_t n)
-{
-	int r = b->cfg.ops->send(b->cfg.priv, b->cfg.tx_buf, n);
-
-	if (r == VMSG_EAGAIN)
-		b->stats.send_full++;
-	if (r == 0)
-		b->stats.sent++;
-	return r;
-}
-
-
 /* A response arrived: complete its request, or count it as unmatched. */
 void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m);
 

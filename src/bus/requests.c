@@ -23,12 +23,16 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b)
 
 int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
-	int n;
+	int n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
 
-	n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
 	if (n < 0)
 		return n;
-	return vmsg_bus_send_raw(b, (size_t)n);
+	n = b->cfg.ops->send(b->cfg.priv, b->cfg.tx_buf, (size_t)n);
+	if (n == VMSG_EAGAIN)
+		b->stats.send_full++;
+	if (n == 0)
+		b->stats.sent++;
+	return n;
 }
 
 /* A request slot stops being pending (completed, or forgotten). */
@@ -150,7 +154,6 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	struct vmsg_bus_req *r;
 	struct vmsg_msg m;
 	uint64_t now;
-	uint16_t token;
 	int err;
 
 	if (!b || !req || b->closed || (req->type & VMSG_TYPE_RESPONSE) ||
@@ -167,15 +170,9 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	r = free_slot(b);
 	if (!r)
 		return VMSG_EBUSY;
-	r->gen = (uint8_t)(r->gen == 0xFF ? 1 : r->gen + 1);
-	token = (uint16_t)((r->gen << 8) | (unsigned)(r - b->cfg.reqs));
-	/* Filled in now, taken into account once busy (below). */
-	r->token = token;
-	r->dev_num = req->dev_num;
-	r->msg_id = req->msg_id;
-	r->type = req->type;
 	m = *req;
-	m.token = token;
+	r->gen = (uint8_t)(r->gen == 0xFF ? 1 : r->gen + 1);
+	m.token = (uint16_t)((r->gen << 8) | (unsigned)(r - b->cfg.reqs));
 	err = vmsg_bus_send_msg(b, &m);
 	if (err)
 		return err;
@@ -185,6 +182,10 @@ int vmsg_bus_submit(struct vmsg_bus *b, const struct vmsg_msg *req, uint64_t tim
 	r->done = done;
 	r->ctx = ctx;
 	r->deadline = deadline_after(now, timeout_ns);
+	r->token = m.token;
+	r->dev_num = m.dev_num;
+	r->msg_id = m.msg_id;
+	r->type = m.type;
 	r->busy = 1;
 	if (b->num_busy++ == 0 || r->deadline < b->next_deadline)
 		b->next_deadline = r->deadline;

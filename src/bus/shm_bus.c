@@ -18,8 +18,8 @@
 
 /*
  * Shortcuts that buy instructions with code bytes are for builds not
- * optimised for size (the firmware images are), as in src/proto and
- * src/bus. Built for speed, a receive takes its message with no call of
+ * optimised for size (the firmware images are), as in src/proto. Built for
+ * speed, a receive takes its message with no call of
  * ours in between (each of shm_recv()'s two calls gets a copy of
  * rx_take()) and reads a short message from its slot at once (RX_HEAD).
  */
