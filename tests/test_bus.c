@@ -136,6 +136,8 @@ struct fake {
 	/* counts */
 	unsigned waits, timed_out_waits, closes;
 	unsigned nnow; /* now() calls: the bus's clock reads */
+	unsigned nrecv;       /* recv() and recv_more() calls */
+	int more_after;       /* recv_more: say "no more" after this many (-1: tell the truth) */
 	unsigned max_waits;
 	/* a device side the fake emulates for discovery tests */
 	bool offered[0x10000];
@@ -208,6 +210,7 @@ static int fk_recv(void *priv, uint8_t *buf, size_t cap)
 	struct fake *f = priv;
 	struct fk_item *it;
 
+	f->nrecv++;
 	if (f->qh == f->qt)
 		return VMSG_EAGAIN;
 	it = &f->q[f->qh % FK_Q];
@@ -3119,6 +3122,49 @@ static void test_bus_shm_recv_copies_declared_bytes(void **state)
 	assert_int_equal(vmsg_shm_bus_ops.recv(&L->dev.sb, (uint8_t[64]){ 0 }, 64), VMSG_EAGAIN);
 }
 
+/* The shm bus's recv_more: "more" while the last index it validated shows
+ * another message, "no more" at the last one; one published after that is
+ * found by the next receive. Over the bus: every PING is answered, each
+ * poll ends at the last message it knew of. */
+static void test_bus_shm_recv_more_loopback(void **state)
+{
+	uint8_t m[12] = { T_BREQ, BID_PING, 0, 0, 1, 0, 12, 0 }, out[64];
+	struct done_rec rec[3] = { { 0 } };
+	bool more = true;
+
+	(void)state;
+	lb_open(64, 8);
+	assert_non_null(vmsg_shm_bus_ops.recv_more);
+	assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+	assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more), 12);
+	assert_true(more);
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more), 12);
+	assert_false(more);
+	assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+	more = true;
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more), 12);
+	assert_false(more);
+	more = true;
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more),
+			 VMSG_EAGAIN);
+	assert_true(more); /* left alone */
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct vmsg_msg req = req_ping(0x7000u + i);
+
+		assert_int_equal(vmsg_bus_submit(&L->drv.bus, &req, 100 * MS, rec_done, &rec[i]), 0);
+	}
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 3);
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(rec[i].calls, 1);
+		assert_int_equal(rec[i].status, 0);
+		assert_int_equal(rec[i].u32, 0x7000u + i);
+	}
+}
+
 static void test_bus_spinning_waiter_sees_peer_close_loopback(void **state)
 {
 	struct done_rec r = { 0 };
@@ -3180,6 +3226,112 @@ static void test_bus_peer_close_fails_pending_loopback(void **state)
 	/* No peer now: a new request is refused, not left to time out. */
 	m = req_ping(1);
 	assert_int_not_equal(vmsg_bus_submit(&L->drv.bus, &m, 10 * MS, rec_done, &r), 0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* recv_more: a port that says when nothing more is known                 */
+/* ---------------------------------------------------------------------- */
+
+/* The fake's recv with the "more" answer: the truth (another item is
+ * visible now), or "no more" after F->more_after messages. */
+static int fk_recv_more(void *priv, uint8_t *buf, size_t cap, bool *more)
+{
+	struct fake *f = priv;
+	int r = fk_recv(priv, buf, cap);
+
+	if (r > 0) {
+		*more = f->qh != f->qt && f->q[f->qh % FK_Q].at <= f->now;
+		if (f->more_after >= 0 && f->more_after-- == 0)
+			*more = false;
+	}
+	return r;
+}
+
+static const struct vmsg_bus_ops fk_ops_more = {
+	.send = fk_send,
+	.recv = fk_recv,
+	.wait = fk_wait,
+	.params = fk_params,
+	.now = fk_now,
+	.close = fk_close,
+	.recv_more = fk_recv_more,
+};
+
+static void in_pings(unsigned n)
+{
+	uint8_t b[12];
+
+	for (unsigned i = 0; i < n; i++) {
+		mk(b, T_BREQ, BID_PING, 0, (uint16_t)(0x100 + i), 12);
+		fk_in(b, 12);
+	}
+}
+
+/* Without recv_more, a poll drains until the port says VMSG_EAGAIN; with it,
+ * the poll ends after the message the port says is the last it knows,
+ * with no empty receive, and what the port did not report is taken by the
+ * next poll. Either way every message is taken once, in order. */
+static void test_bus_poll_recv_more_spares_empty_receive(void **state)
+{
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE))
+		skip();
+	fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 4, 264);
+	in_pings(3);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(F->nrecv, 4); /* the fourth said VMSG_EAGAIN */
+	assert_int_equal(F->nsent, 3);
+
+	F->nsent = 0;
+	F->nrecv = 0;
+	fx_cfg(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.ops = &fk_ops_more;
+	fx_open();
+	F->more_after = -1;
+	in_pings(3);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(F->nrecv, 3); /* no empty receive */
+	assert_int_equal(vmsg_bus_poll(&X->bus), 0);
+	assert_int_equal(F->nrecv, 4);
+
+	/* A port that knew of one message only: the rest waits for the next
+	 * poll, which takes it all. */
+	F->nrecv = 0;
+	F->more_after = 0;
+	in_pings(3);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+	assert_int_equal(F->nrecv, 1);
+	F->more_after = -1;
+	assert_int_equal(vmsg_bus_poll(&X->bus), 2);
+	assert_int_equal(F->nrecv, 3);
+	assert_int_equal(F->nsent, 6);
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(h_tok(F->sent[i]), 0x100 + i % 3);
+	assert_int_equal(X->bus.stats.received, 6);
+}
+
+/* A reset or a malformed message ends no poll early: the loop goes on to
+ * what the port reports next. */
+static void test_bus_poll_recv_more_after_reset_and_malformed(void **state)
+{
+	uint8_t b[12];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE))
+		skip();
+	fx_cfg(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.ops = &fk_ops_more;
+	fx_open();
+	F->more_after = -1;
+	fk_in_err(VMSG_ECONNRESET);
+	mk(b, T_BREQ, BID_PING, 0, 1, 7); /* msg_size below the header */
+	fk_in(b, 8);
+	in_pings(1);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(X->bus.stats.resets, 1);
+	assert_int_equal(X->bus.stats.drop_malformed, 1);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->nrecv, 3);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -3470,6 +3622,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_device_side_drops_responses, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_impl_defined_bus_messages, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_GEN_1_reserved_type_bits_ignored, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_poll_recv_more_spares_empty_receive, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_poll_recv_more_after_reset_and_malformed, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_ping_device_side_matches_codec, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_ping_driver_side_matches_codec, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_ping_send_matches_codec, fk_setup, fk_teardown),
@@ -3513,6 +3667,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_peer_close_fails_pending_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_spinning_waiter_sees_peer_close_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_shm_recv_more_loopback, lb_setup, lb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

@@ -19,9 +19,10 @@
 /*
  * Shortcuts that buy instructions with code bytes are for builds not
  * optimised for size (the firmware images are), as in src/proto. Built for
- * speed, a receive takes its message with no call of
- * ours in between (each of shm_recv()'s two calls gets a copy of
- * rx_take()) and reads a short message from its slot at once (RX_HEAD).
+ * speed, a receive takes its message with no call of ours in between (each
+ * of shm_recv()'s two calls gets a copy of rx_take()), reads a short
+ * message from its slot at once (RX_HEAD), and says when it knows of no
+ * further message (recv_more, bus.h).
  */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define SHM_BUS_FOR_SPEED 1
@@ -289,6 +290,26 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 }
 
 /*
+ * A receive that also says whether another message is known (bus.h): every
+ * slot the last validated producer index showed is taken when our index
+ * caught up with it (as vmsg_spsc_cons_idle() tells, ring_internal.h).
+ * Without it the bus would end each poll with an empty receive, a look at
+ * the peer's index; a message published since is seen by the next poll,
+ * and by our wait and arm, which look again before sleeping.
+ */
+#if SHM_BUS_FOR_SPEED
+static int shm_recv_more(void *priv, uint8_t *buf, size_t cap, bool *more)
+{
+	struct vmsg_shm_bus *sb = priv;
+	int r = shm_recv(priv, buf, cap);
+
+	if (r > 0)
+		*more = sb->ch->rx.cons != sb->ch->rx.prod_seen;
+	return r;
+}
+#endif
+
+/*
  * The next receive skips the cheap look (shm_recv()) and takes the guarded
  * path: after a wait that saw work, the look would only find it again. On
  * an empty ring the guarded path says so too, one index load dearer.
@@ -443,6 +464,9 @@ const struct vmsg_bus_ops vmsg_shm_bus_ops = {
 	.translate = shm_translate,
 	.close = shm_close,
 	.arm = shm_arm,
+#if SHM_BUS_FOR_SPEED /* the bus built for size does not use it (bus.c) */
+	.recv_more = shm_recv_more,
+#endif
 };
 
 int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
