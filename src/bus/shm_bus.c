@@ -158,13 +158,13 @@ static inline void copy_head(uint8_t *d, const uint8_t *s, size_t n)
 /*
  * Receive one message and keep its slot until rx_release(). Only the bytes
  * the message declares are copied: its header first (or RX_HEAD bytes into
- * a private copy), then the rest of its msg_size, read from our copy of the header (the slot is the peer's
- * memory and may change under us). A msg_size the peer got wrong is
- * clamped, never trusted: below the header size only the header is
- * delivered, above the bus maximum (the slot, or less: shm_bus.h) or @cap
- * what fits, so the codec sees a msg_size that disagrees with the length
- * and drops the message as malformed (as it did when whole slots were
- * copied).
+ * a private copy), then the rest of its msg_size, read from our copy of the
+ * header (the slot is the peer's memory and may change under us). A
+ * msg_size the peer got wrong is clamped, never trusted: below the header
+ * size only the header is delivered, above the bus maximum (the slot, or
+ * less: shm_bus.h) or @cap what fits, so the codec sees a msg_size that
+ * disagrees with the length and drops the message as malformed (as it did
+ * when whole slots were copied).
  */
 RX_TAKE int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 {
