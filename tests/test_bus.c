@@ -136,6 +136,8 @@ struct fake {
 	/* counts */
 	unsigned waits, timed_out_waits, closes;
 	unsigned nnow; /* now() calls: the bus's clock reads */
+	unsigned nrecv;       /* recv() and recv_more() calls */
+	int more_after;       /* recv_more: say "no more" after this many (-1: tell the truth) */
 	unsigned max_waits;
 	/* a device side the fake emulates for discovery tests */
 	bool offered[0x10000];
@@ -208,6 +210,7 @@ static int fk_recv(void *priv, uint8_t *buf, size_t cap)
 	struct fake *f = priv;
 	struct fk_item *it;
 
+	f->nrecv++;
 	if (f->qh == f->qt)
 		return VMSG_EAGAIN;
 	it = &f->q[f->qh % FK_Q];
@@ -3085,6 +3088,84 @@ static void test_bus_event_device_table_full_counted(void **state)
  * it fails the pending request. The clock stands still, so only that can
  * end a 1 s spin; a spin that never ends reads the clock until the limit
  * fails the test. */
+/*
+ * The shm bus's receive copies exactly the bytes a message declares, its
+ * msg_size clamped to [header, slot, buffer], whatever the peer wrote: the
+ * header first (or, built for speed, up to 16 bytes into a private copy),
+ * then the rest. Every msg_size around the edges of that copy, every
+ * buffer size from just past a header up: the bytes delivered are the
+ * peer's, and not one byte past them is written.
+ */
+static void test_bus_shm_recv_copies_declared_bytes(void **state)
+{
+	static const uint16_t sizes[] = { 0, 7, 8, 9, 11, 12, 13, 15, 16, 17, 20, 40, 63, 64, 65, 0xFFFF };
+	static const size_t caps[] = { 9, 12, 15, 16, 17, 20, 40, 64, 200 };
+
+	(void)state;
+	lb_open(64, 8);
+	for (size_t c = 0; c < sizeof(caps) / sizeof(caps[0]); c++)
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		uint8_t m[64], out[256];
+		size_t cap = caps[c], lim = cap < 64 ? cap : 64, want;
+
+		for (unsigned i = 0; i < sizeof(m); i++)
+			m[i] = (uint8_t)(0x40 + i);
+		vmsg_put_le16(m + 6, sizes[z]);
+		want = sizes[z] < 8 ? 8 : sizes[z] > lim ? lim : sizes[z];
+		assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+		memset(out, 0xA5, sizeof(out));
+		assert_int_equal(vmsg_shm_bus_ops.recv(&L->dev.sb, out, cap), (int)want);
+		assert_memory_equal(out, m, want);
+		for (size_t i = want; i < sizeof(out); i++)
+			assert_int_equal(out[i], 0xA5);
+	}
+	assert_int_equal(vmsg_shm_bus_ops.recv(&L->dev.sb, (uint8_t[64]){ 0 }, 64), VMSG_EAGAIN);
+}
+
+/* The shm bus's recv_more: "more" while the last index it validated shows
+ * another message, "no more" at the last one; one published after that is
+ * found by the next receive. Over the bus: every PING is answered, each
+ * poll ends at the last message it knew of. */
+static void test_bus_shm_recv_more_loopback(void **state)
+{
+	uint8_t m[12] = { T_BREQ, BID_PING, 0, 0, 1, 0, 12, 0 }, out[64];
+	struct done_rec rec[3] = { { 0 } };
+	bool more = true;
+
+	(void)state;
+	if (!vmsg_shm_bus_ops.recv_more)
+		skip(); /* built for size: the shm bus does not offer it */
+	lb_open(64, 8);
+	assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+	assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more), 12);
+	assert_true(more);
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more), 12);
+	assert_false(more);
+	assert_int_equal(vmsg_shm_chan_send(&L->drv.ch, m, sizeof(m)), 0);
+	more = true;
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more), 12);
+	assert_false(more);
+	more = true;
+	assert_int_equal(vmsg_shm_bus_ops.recv_more(&L->dev.sb, out, sizeof(out), &more),
+			 VMSG_EAGAIN);
+	assert_true(more); /* left alone */
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct vmsg_msg req = req_ping(0x7000u + i);
+
+		assert_int_equal(vmsg_bus_submit(&L->drv.bus, &req, 100 * MS, rec_done, &rec[i]), 0);
+	}
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 3);
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(rec[i].calls, 1);
+		assert_int_equal(rec[i].status, 0);
+		assert_int_equal(rec[i].u32, 0x7000u + i);
+	}
+}
+
 static void test_bus_spinning_waiter_sees_peer_close_loopback(void **state)
 {
 	struct done_rec r = { 0 };
@@ -3148,6 +3229,381 @@ static void test_bus_peer_close_fails_pending_loopback(void **state)
 	assert_int_not_equal(vmsg_bus_submit(&L->drv.bus, &m, 10 * MS, rec_done, &r), 0);
 }
 
+/* ---------------------------------------------------------------------- */
+/* recv_more: a port that says when nothing more is known                 */
+/* ---------------------------------------------------------------------- */
+
+/* A build optimised for size keeps to recv() (bus.h): the library and the
+ * tests are built with the same flags, so the tests know. */
+#if defined(__OPTIMIZE_SIZE__)
+#define RECV_MORE_IGNORED 1
+#else
+#define RECV_MORE_IGNORED 0
+#endif
+
+/* The fake's recv with the "more" answer: the truth (another item is
+ * visible now), or "no more" after F->more_after messages. */
+static int fk_recv_more(void *priv, uint8_t *buf, size_t cap, bool *more)
+{
+	struct fake *f = priv;
+	int r = fk_recv(priv, buf, cap);
+
+	if (r > 0) {
+		*more = f->qh != f->qt && f->q[f->qh % FK_Q].at <= f->now;
+		if (f->more_after >= 0 && f->more_after-- == 0)
+			*more = false;
+	}
+	return r;
+}
+
+static const struct vmsg_bus_ops fk_ops_more = {
+	.send = fk_send,
+	.recv = fk_recv,
+	.wait = fk_wait,
+	.params = fk_params,
+	.now = fk_now,
+	.close = fk_close,
+	.recv_more = fk_recv_more,
+};
+
+static void in_pings(unsigned n)
+{
+	uint8_t b[12];
+
+	for (unsigned i = 0; i < n; i++) {
+		mk(b, T_BREQ, BID_PING, 0, (uint16_t)(0x100 + i), 12);
+		fk_in(b, 12);
+	}
+}
+
+/* Without recv_more, a poll drains until the port says VMSG_EAGAIN; with it,
+ * the poll ends after the message the port says is the last it knows,
+ * with no empty receive, and what the port did not report is taken by the
+ * next poll. Either way every message is taken once, in order. */
+static void test_bus_poll_recv_more_spares_empty_receive(void **state)
+{
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE) || RECV_MORE_IGNORED)
+		skip();
+	fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 4, 264);
+	in_pings(3);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(F->nrecv, 4); /* the fourth said VMSG_EAGAIN */
+	assert_int_equal(F->nsent, 3);
+
+	F->nsent = 0;
+	F->nrecv = 0;
+	fx_cfg(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.ops = &fk_ops_more;
+	fx_open();
+	F->more_after = -1;
+	in_pings(3);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(F->nrecv, 3); /* no empty receive */
+	assert_int_equal(vmsg_bus_poll(&X->bus), 0);
+	assert_int_equal(F->nrecv, 4);
+
+	/* A port that knew of one message only: the rest waits for the next
+	 * poll, which takes it all. */
+	F->nrecv = 0;
+	F->more_after = 0;
+	in_pings(3);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+	assert_int_equal(F->nrecv, 1);
+	F->more_after = -1;
+	assert_int_equal(vmsg_bus_poll(&X->bus), 2);
+	assert_int_equal(F->nrecv, 3);
+	assert_int_equal(F->nsent, 6);
+	for (unsigned i = 0; i < 6; i++)
+		assert_int_equal(h_tok(F->sent[i]), 0x100 + i % 3);
+	assert_int_equal(X->bus.stats.received, 6);
+}
+
+/* A reset or a malformed message ends no poll early: the loop goes on to
+ * what the port reports next. */
+static void test_bus_poll_recv_more_after_reset_and_malformed(void **state)
+{
+	uint8_t b[12];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE) || RECV_MORE_IGNORED)
+		skip();
+	fx_cfg(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.ops = &fk_ops_more;
+	fx_open();
+	F->more_after = -1;
+	fk_in_err(VMSG_ECONNRESET);
+	mk(b, T_BREQ, BID_PING, 0, 1, 7); /* msg_size below the header */
+	fk_in(b, 8);
+	in_pings(1);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 3);
+	assert_int_equal(X->bus.stats.resets, 1);
+	assert_int_equal(X->bus.stats.drop_malformed, 1);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->nrecv, 3);
+}
+
+/* ---------------------------------------------------------------------- */
+/* PING against the codec: every hostile variation                       */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Whatever a peer sends, what the bus does with a PING-like message must be
+ * what the codec says of its bytes: these tests build messages with every
+ * field varied around the valid PING (type with and without reserved bits,
+ * neighbouring IDs, dev_num, msg_size below, at and above 12 and the
+ * maximum, received lengths, wrong tokens and data), and check what the bus
+ * did against what vmsg_proto_decode() / vmsg_proto_encode() say of the
+ * same bytes. They hold any shortcut of the receive or send path (a faster
+ * codec, a bus that skips a copy) to the general rules.
+ */
+static const uint8_t pf_types[] = { 0x00, 0x01, 0x02, 0x03, 0x06, 0x07, 0xFE, 0xFF };
+static const uint16_t pf_sizes[] = { 0, 7, 8, 11, 12, 13, 16, 264, 265, 0xFFFF };
+static const size_t pf_lens[] = { 8, 11, 12, 16, 264 };
+
+/* A PING-like message of @len received bytes: bytes past 12 are not zero. */
+static void pf_build(uint8_t *b, size_t len, uint8_t type, uint8_t id, uint16_t dev,
+		     uint16_t tok, uint16_t size, uint32_t data)
+{
+	memset(b, 0xA5, 264);
+	b[0] = type;
+	b[1] = id;
+	vmsg_put_le16(b + 2, dev);
+	vmsg_put_le16(b + 4, tok);
+	vmsg_put_le16(b + 6, size);
+	vmsg_put_le32(b + 8, data);
+	(void)len;
+}
+
+static void pf_reset(enum vmsg_bus_role role, uint32_t flags)
+{
+	F->nsent = 0;
+	F->qh = F->qt = 0;
+	fx_cfg(role, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.codec_flags = flags;
+	fx_open();
+}
+
+/* The codec's answer to a PING request @m: the bytes a device must send. */
+static size_t pf_expected_answer(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *out)
+{
+	struct vmsg_msg r = { 0 };
+	int n;
+
+	r.type = T_BRESP;
+	r.msg_id = BID_PING;
+	r.token = m->token;
+	r.u.ping.data = m->u.ping.data;
+	n = vmsg_proto_encode(c, &r, out, 264);
+	assert_int_equal(n, 12);
+	return (size_t)n;
+}
+
+/* After one received message: what the codec says the bus must have done
+ * with a PING, or with what is not a message at all. Other valid messages
+ * (a neighbouring ID) go the general way; only their count is checked. */
+static void pf_check(const uint8_t *in, size_t len, uint32_t flags, unsigned sent_before,
+		     const struct done_rec *rec, uint16_t tok, uint32_t data)
+{
+	const struct vmsg_bus_stats *s = &X->bus.stats;
+	struct vmsg_codec c;
+	struct vmsg_msg m;
+	int err;
+
+	assert_int_equal(vmsg_codec_init(&c, VMSG_PROFILE_2026, 264, flags), 0);
+	err = vmsg_proto_decode(&c, in, len, &m);
+	assert_int_equal(s->received, 1);
+	if (err) {
+		assert_int_equal(F->nsent, sent_before);
+		assert_int_equal(s->drop_unsupported, err == VMSG_ENOTSUP ? 1 : 0);
+		assert_int_equal(s->drop_malformed, err == VMSG_ENOTSUP ? 0 : 1);
+		if (rec)
+			assert_int_equal(rec->calls, 0);
+		return;
+	}
+	assert_int_equal(s->drop_malformed, 0);
+	if (m.msg_id != BID_PING || !(m.type & VMSG_TYPE_BUS))
+		return;
+	if (!(m.type & VMSG_TYPE_RESPONSE)) {
+		uint8_t want[264];
+		size_t n = pf_expected_answer(&c, &m, want);
+
+		assert_int_equal(F->nsent, sent_before + 1);
+		assert_int_equal(F->sent_len[sent_before], n);
+		assert_memory_equal(F->sent[sent_before], want, n);
+		assert_int_equal(s->sent, sent_before + 1);
+		if (rec)
+			assert_int_equal(rec->calls, 0);
+		return;
+	}
+	assert_int_equal(F->nsent, sent_before);
+	if (!rec || m.token != tok) {
+		assert_int_equal(s->drop_unmatched, 1);
+		if (rec)
+			assert_int_equal(rec->calls, 0);
+		return;
+	}
+	/* Completed, with the message the codec decodes from these bytes. */
+	assert_int_equal(s->drop_unmatched, 0);
+	assert_int_equal(rec->calls, 1);
+	assert_int_equal(rec->status, 0);
+	assert_true(rec->had_resp);
+	assert_int_equal(rec->resp.type, m.type);
+	assert_int_equal(rec->resp.msg_id, m.msg_id);
+	assert_int_equal(rec->resp.dev_num, m.dev_num);
+	assert_int_equal(rec->resp.token, m.token);
+	assert_int_equal(rec->resp.msg_size, m.msg_size);
+	assert_int_equal(rec->u32, m.u.ping.data);
+	(void)data;
+}
+
+static void test_bus_ping_device_side_matches_codec(void **state)
+{
+	static const uint8_t ids[] = { BID_PING, 0x02, 0x04, 0x83, 0x43 };
+	static const uint16_t devs[] = { 0, 1, 0x100 };
+	uint8_t in[264];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE))
+		skip();
+	for (uint32_t flags = 0; flags <= VMSG_CODEC_F_EXACT_SIZE; flags += VMSG_CODEC_F_EXACT_SIZE)
+	for (size_t t = 0; t < sizeof(pf_types); t++)
+	for (size_t i = 0; i < sizeof(ids); i++)
+	for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++)
+	for (size_t z = 0; z < sizeof(pf_sizes) / sizeof(pf_sizes[0]); z++)
+	for (size_t l = 0; l < sizeof(pf_lens) / sizeof(pf_lens[0]); l++) {
+		size_t len = pf_lens[l];
+
+		pf_reset(VMSG_BUS_DEVICE, flags);
+		pf_build(in, len, pf_types[t], ids[i], devs[d], 0x1234, pf_sizes[z], 0xDEADBEEFu);
+		fk_in(in, len);
+		assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+		pf_check(in, len, flags, 0, 0, 0, 0);
+	}
+}
+
+static void test_bus_ping_driver_side_matches_codec(void **state)
+{
+	static const uint8_t ids[] = { BID_PING, 0x02, 0x83 };
+	static const uint16_t devs[] = { 0, 1 };
+	uint8_t in[264];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DRIVER))
+		skip();
+	for (uint32_t flags = 0; flags <= VMSG_CODEC_F_EXACT_SIZE; flags += VMSG_CODEC_F_EXACT_SIZE)
+	for (size_t t = 0; t < sizeof(pf_types); t++)
+	for (size_t i = 0; i < sizeof(ids); i++)
+	for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++)
+	for (size_t z = 0; z < sizeof(pf_sizes) / sizeof(pf_sizes[0]); z++)
+	for (size_t l = 0; l < sizeof(pf_lens) / sizeof(pf_lens[0]); l++)
+	for (unsigned k = 0; k < 5; k++) {
+		struct vmsg_msg req = req_ping(0x600DF00Du);
+		struct done_rec rec = { 0 };
+		size_t len = pf_lens[l];
+		uint16_t tok, bad;
+		uint32_t data;
+
+		pf_reset(VMSG_BUS_DRIVER, flags);
+		assert_int_equal(vmsg_bus_submit(&X->bus, &req, 50 * MS, rec_done, &rec), 0);
+		assert_int_equal(F->nsent, 1);
+		tok = h_tok(F->sent[0]);
+		/* the right token; another generation; another slot; token 0;
+		 * the right token with other data (the bus completes it: the
+		 * echo is the requester's to check, as vmsg_bus_ping() does) */
+		bad = k == 1 ? (uint16_t)(tok ^ 0x0100u) : k == 2 ? (uint16_t)(tok ^ 1u) :
+		      k == 3 ? 0 : tok;
+		data = k == 4 ? 0x600DF00Cu : 0x600DF00Du;
+		pf_build(in, len, pf_types[t], ids[i], devs[d], bad, pf_sizes[z], data);
+		fk_in(in, len);
+		assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+		pf_check(in, len, flags, 1, &rec, tok, data);
+		(void)vmsg_bus_close(&X->bus); /* fails what is still pending */
+	}
+}
+
+/* The send side: the PING bytes are the codec's, and what the codec
+ * refuses (reserved type bits, a dev_num) is refused with its code. */
+static void test_bus_ping_send_matches_codec(void **state)
+{
+	struct vmsg_codec c;
+	struct vmsg_msg m = req_ping(0x01020304u), r;
+	struct done_rec rec = { 0 };
+	uint8_t want[64], buf[64];
+	int n;
+
+	(void)state;
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	assert_int_equal(vmsg_codec_init(&c, VMSG_PROFILE_2026, 264, 0), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 50 * MS, rec_done, &rec), 0);
+	m.token = h_tok(F->sent[0]);
+	n = vmsg_proto_encode(&c, &m, want, sizeof(want));
+	assert_int_equal(n, 12);
+	assert_int_equal(F->sent_len[0], 12);
+	assert_memory_equal(F->sent[0], want, 12);
+
+	m = req_ping(1);
+	m.type |= 0x04u;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 50 * MS, rec_done, &rec), VMSG_ERESERVED);
+	m = req_ping(1);
+	m.dev_num = 1;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 50 * MS, rec_done, &rec),
+			 vmsg_proto_encode(&c, &m, buf, sizeof(buf)));
+	assert_int_equal(F->nsent, 1);
+
+	/* vmsg_bus_call() keeps the response's bytes (bus.h). */
+	F->on_send = fk_responder;
+	m = req_ping(0x0BADCAFEu);
+	assert_int_equal(vmsg_bus_call(&X->bus, &m, &r, buf, sizeof(buf), 50 * MS, 0), 0);
+	assert_int_equal(r.type, T_BRESP);
+	assert_int_equal(r.msg_id, BID_PING);
+	assert_int_equal(r.msg_size, 12);
+	assert_int_equal(r.u.ping.data, 0x0BADCAFEu);
+	assert_int_equal(vmsg_get_le32(buf + 8), 0x0BADCAFEu);
+	assert_int_equal(vmsg_bus_ping(&X->bus, 77, 50 * MS), 0);
+	F->ping_corrupt = true;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 78, 50 * MS), VMSG_EPROTO);
+}
+
+/* Trailing bytes (answered unless the codec wants exact sizes), reserved
+ * type bits, and a 2025 bus. */
+static void test_bus_ping_edge_cases_answered(void **state)
+{
+	uint8_t in[264];
+
+	(void)state;
+	if (!role_compiled(VMSG_BUS_DEVICE))
+		skip();
+	pf_reset(VMSG_BUS_DEVICE, 0);
+	pf_build(in, 16, T_BREQ | 0x80u, BID_PING, 0, 0x0203, 16, 0x11223344u);
+	fk_in(in, 16);
+	poll_ok(&X->bus);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->sent_len[0], 12);
+	assert_int_equal(F->sent[0][0], T_BRESP);
+	assert_int_equal(h_tok(F->sent[0]), 0x0203);
+	assert_int_equal(vmsg_get_le32(F->sent[0] + 8), 0x11223344u);
+
+	pf_reset(VMSG_BUS_DEVICE, VMSG_CODEC_F_EXACT_SIZE);
+	fk_in(in, 16);
+	poll_ok(&X->bus);
+	assert_int_equal(F->nsent, 0);
+	assert_int_equal(X->bus.stats.drop_malformed, 1);
+
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	F->nsent = 0;
+	F->qh = F->qt = 0;
+	fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2025, 4, 264);
+	pf_build(in, 12, T_BREQ, BID_PING, 0, 0x0405, 12, 0x55667788u);
+	fk_in(in, 12);
+	poll_ok(&X->bus);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->sent[0][0], T_BRESP);
+	assert_int_equal(h_tok(F->sent[0]), 0x0405);
+	assert_int_equal(vmsg_get_le32(F->sent[0] + 8), 0x55667788u);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -3175,6 +3631,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_device_side_drops_responses, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_impl_defined_bus_messages, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_GEN_1_reserved_type_bits_ignored, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_poll_recv_more_spares_empty_receive, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_poll_recv_more_after_reset_and_malformed, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_device_side_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_driver_side_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_send_matches_codec, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_ping_edge_cases_answered, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_37_event_delivered_while_request_waits, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_48_bitmap_lsb_first, gd_setup, gd_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_49_count_zero_window, gd_setup, gd_teardown),
@@ -3213,6 +3675,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_port_full_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_peer_close_fails_pending_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_spinning_waiter_sees_peer_close_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_shm_recv_more_loopback, lb_setup, lb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

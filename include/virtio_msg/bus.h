@@ -95,6 +95,19 @@ struct vmsg_bus_ops {
 	 * message rings the doorbell.
 	 */
 	int (*arm)(void *priv);
+	/**
+	 * Optional. recv(), and say whether another message is already known
+	 * to be waiting: after a message (> 0) the port sets @p *more to false
+	 * when, as of its last look at the peer, it holds nothing more.
+	 * vmsg_bus_poll() then returns instead of asking again (on a shared
+	 * ring an empty receive is a look at the peer's memory). A message
+	 * the port had not seen by then is taken by the next poll: the port's
+	 * wait() and arm() must see it (they re-check before sleeping, as
+	 * they must anyway). @p *more is left alone unless the result is > 0.
+	 * When present, the bus uses it for every receive (built optimised for
+	 * size, it keeps to recv()); recv() is still required.
+	 */
+	int (*recv_more)(void *priv, uint8_t *buf, size_t cap, bool *more);
 };
 
 /** Which side of the bus this endpoint is. */
@@ -225,8 +238,10 @@ VMSG_API int vmsg_bus_close(struct vmsg_bus *b);
  * @brief Drain what arrived, dispatch it, and expire timed-out requests.
  * Never blocks. Call it whenever the port's wait handle fires. Takes at most
  * 64 messages and resets per call (so a busy peer cannot hold the caller):
- * when it returns 64, more may be waiting. Reads the clock (ops->now) once,
- * and only while a request is pending.
+ * when it returns 64, more may be waiting. With a port that has recv_more,
+ * what arrived is what the port had seen when it said nothing more was
+ * known. Reads the clock (ops->now) once, and only while a request is
+ * pending.
  * @return (>= 0) the number of messages taken from the port (each counted
  *         in stats.received, whether dispatched, dropped or malformed) plus
  *         the number of resets it reported (VMSG_ECONNRESET from recv: each

@@ -16,6 +16,23 @@
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
 #define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
 
+/*
+ * Shortcuts that buy instructions with code bytes are for builds not
+ * optimised for size (the firmware images are), as in src/proto. Built for
+ * speed, a receive takes its message with no call of ours in between (each
+ * of shm_recv()'s two calls gets a copy of rx_take()), reads a short
+ * message from its slot at once (RX_HEAD), and says when it knows of no
+ * further message (recv_more, bus.h).
+ */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
+#define SHM_BUS_FOR_SPEED 1
+#define RX_TAKE static inline __attribute__((always_inline))
+#define RX_HEAD 16u /* bytes of a slot the first read takes */
+#else
+#define SHM_BUS_FOR_SPEED 0
+#define RX_TAKE static
+#endif
+
 #if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 static uint64_t now_ns(struct vmsg_shm_bus *sb)
 {
@@ -39,9 +56,12 @@ static inline int chan_state(const struct vmsg_shm_bus *sb)
 static uint32_t max_msg(const struct vmsg_shm_bus *sb)
 {
 	uint32_t m = sb->ch->tx.d.slot_size; /* vmsg_shm_chan_slot_size(), inlined */
+	uint32_t h = sb->hooks.max_msg_size;
 
-	if (sb->hooks.max_msg_size && sb->hooks.max_msg_size < m)
-		m = sb->hooks.max_msg_size;
+	/* h below m, and not 0 (no limit: h - 1 wraps), with no branch: this
+	 * runs on every send and receive. */
+	if (h - 1u < m)
+		m = h;
 	return m > VMSG_MAX_MSG_SIZE_MAX ? VMSG_MAX_MSG_SIZE_MAX : m;
 }
 
@@ -76,8 +96,7 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 	(void)sb;
 	return true; /* every time: a firmware's look at the lifecycle is cheap */
 #else
-	uint64_t period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
-	uint64_t t;
+	uint64_t period, t;
 
 	if (!sb->hooks.now)
 		return true;
@@ -86,6 +105,7 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 	 * and after every wait (which may have slept). */
 	if (!sb->tick_due && ++sb->idle_count < IDLE_CLOCK_EVERY)
 		return false;
+	period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
 	sb->tick_due = false;
 	sb->idle_count = 0;
 	t = now_ns(sb);
@@ -113,18 +133,40 @@ static void rx_release(struct vmsg_shm_bus *sb)
 	}
 }
 
+/* A msg_size from the peer, clamped to [header, lim] (see rx_take()). */
+static inline size_t clamp_len(size_t len, size_t lim)
+{
+	if (len < VMSG_HDR_SIZE)
+		return VMSG_HDR_SIZE;
+	return len > lim ? lim : len;
+}
+
+#if SHM_BUS_FOR_SPEED
+/* Copy 8 <= @n <= 16 bytes: two 8-byte moves, one from each end (they
+ * overlap below 16), no branch and no libc. */
+static inline void copy_head(uint8_t *d, const uint8_t *s, size_t n)
+{
+	uint64_t a, b;
+
+	__builtin_memcpy(&a, s, 8);
+	__builtin_memcpy(&b, s + n - 8, 8);
+	__builtin_memcpy(d, &a, 8);
+	__builtin_memcpy(d + n - 8, &b, 8);
+}
+#endif
+
 /*
  * Receive one message and keep its slot until rx_release(). Only the bytes
- * the message declares are copied: its header first, then the rest of its
- * msg_size, read from our copy of the header (the slot is the peer's
- * memory and may change under us). A msg_size the peer got wrong is
- * clamped, never trusted: below the header size only the header is
- * delivered, above the bus maximum (the slot, or less: shm_bus.h) or @cap
- * what fits, so the codec sees a msg_size that disagrees with the length
- * and drops the message as malformed (as it did when whole slots were
- * copied).
+ * the message declares are copied: its header first (or RX_HEAD bytes into
+ * a private copy), then the rest of its msg_size, read from our copy of the
+ * header (the slot is the peer's memory and may change under us). A
+ * msg_size the peer got wrong is clamped, never trusted: below the header
+ * size only the header is delivered, above the bus maximum (the slot, or
+ * less: shm_bus.h) or @cap what fits, so the codec sees a msg_size that
+ * disagrees with the length and drops the message as malformed (as it did
+ * when whole slots were copied).
  */
-static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
+RX_TAKE int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 {
 	struct vmsg_spsc_cons *rx = &sb->ch->rx;
 	const void *p;
@@ -147,15 +189,26 @@ static int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 		len = lim; /* no room past a header: as much as fits */
 		vmsg_spsc_slot_read(&rx->d, slot, buf, len);
 	} else {
+#if SHM_BUS_FOR_SPEED
+		/* One read takes the header and, for a short message (PING, the
+		 * events, a request with no payload), all of it: into a copy
+		 * here, so that @buf gets only the bytes declared. One ring
+		 * call where two were needed. */
+		uint8_t head[RX_HEAD];
+		size_t first = lim < RX_HEAD ? lim : RX_HEAD;
+
+		vmsg_spsc_slot_read(&rx->d, slot, head, first);
+		len = clamp_len(vmsg_wire_msg_size(head), lim);
+		copy_head(buf, head, len < first ? len : first);
+		if (len > first)
+			vmsg_spsc_slot_read(&rx->d, slot + first, buf + first, len - first);
+#else
 		vmsg_spsc_slot_read(&rx->d, slot, buf, VMSG_HDR_SIZE);
-		len = vmsg_wire_msg_size(buf);
-		if (len < VMSG_HDR_SIZE)
-			len = VMSG_HDR_SIZE;
-		else if (len > lim)
-			len = lim;
+		len = clamp_len(vmsg_wire_msg_size(buf), lim);
 		if (len > VMSG_HDR_SIZE)
 			vmsg_spsc_slot_read(&rx->d, slot + VMSG_HDR_SIZE, buf + VMSG_HDR_SIZE,
 					    len - VMSG_HDR_SIZE);
+#endif
 	}
 	if (++sb->rx_held >= rx->d.num_slots / 2u)
 		rx_release(sb);
@@ -189,7 +242,16 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	return r;
 }
 
+/* Built for speed, the receive is recv_one(), a copy each in shm_recv()
+ * and shm_recv_more() (no call between them); built for size, shm_recv()
+ * itself. */
+#if SHM_BUS_FOR_SPEED
+static int shm_recv(void *priv, uint8_t *buf, size_t cap);
+
+RX_TAKE int recv_one(void *priv, uint8_t *buf, size_t cap)
+#else
 static int shm_recv(void *priv, uint8_t *buf, size_t cap)
+#endif
 {
 	struct vmsg_shm_bus *sb = priv;
 	int r, ev;
@@ -236,6 +298,47 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 	return rx_take(sb, buf, cap);
 }
 
+#if SHM_BUS_FOR_SPEED
+static int shm_recv(void *priv, uint8_t *buf, size_t cap)
+{
+	return recv_one(priv, buf, cap);
+}
+#endif
+
+/*
+ * A receive that also says whether another message is known (bus.h): every
+ * slot the last validated producer index showed is taken when our index
+ * caught up with it (as vmsg_spsc_cons_idle() tells, ring_internal.h).
+ * Without it the bus would end each poll with an empty receive, a look at
+ * the peer's index; a message published since is seen by the next poll,
+ * and by our wait and arm, which look again before sleeping.
+ */
+#if SHM_BUS_FOR_SPEED
+static int shm_recv_more(void *priv, uint8_t *buf, size_t cap, bool *more)
+{
+	struct vmsg_shm_bus *sb = priv;
+	int r = recv_one(priv, buf, cap);
+
+	if (r > 0)
+		*more = sb->ch->rx.cons != sb->ch->rx.prod_seen;
+	return r;
+}
+#endif
+
+/*
+ * The next receive skips the cheap look (shm_recv()) and takes the guarded
+ * path: after a wait that saw work, the look would only find it again. On
+ * an empty ring the guarded path says so too, one index load dearer.
+ */
+static inline void guard_next(struct vmsg_shm_bus *sb)
+{
+#if VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
+	(void)sb; /* no cheap look to skip */
+#else
+	sb->guard_due = true;
+#endif
+}
+
 /* Spin first (adaptive mode), then arm and re-check, then sleep. */
 static int shm_wait(void *priv, int64_t timeout_ns)
 {
@@ -254,8 +357,13 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 			/* Read the clock only every 64 looks at the ring (the
 			 * first time to start the spin budget). */
 			for (;;) {
+				/* Work (or a new index, which the receive
+				 * must judge anyway): the receive after us
+				 * goes straight to the guarded path, without
+				 * a second cheap look. */
 				if (!vmsg_spsc_cons_idle(&sb->ch->rx, true)) {
 					sb->spins_hit++;
+					guard_next(sb);
 					return 0;
 				}
 				vmsg_cpu_relax();
@@ -277,14 +385,20 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 		}
 #endif
 		r = vmsg_shm_chan_arm(sb->ch);
-		if (r != 0)
-			return 0; /* work arrived, or an error recv will report */
+		if (r != 0) {
+			/* Work arrived, or an error recv will report: the
+			 * guarded path sees both. */
+			guard_next(sb);
+			return 0;
+		}
 	} else if (timeout_ns < 0 || timeout_ns > LIFECYCLE_POLL_NS) {
 		timeout_ns = LIFECYCLE_POLL_NS;
 	}
 	r = sb->hooks.wait(sb->hooks.ctx, timeout_ns);
 	vmsg_shm_chan_awake(sb->ch);
 	sb->tick_due = true; /* we may have slept: the idle work is due */
+	if (r == 0)
+		guard_next(sb); /* woken: most likely by a message */
 	return r;
 }
 
@@ -366,6 +480,9 @@ const struct vmsg_bus_ops vmsg_shm_bus_ops = {
 	.translate = shm_translate,
 	.close = shm_close,
 	.arm = shm_arm,
+#if SHM_BUS_FOR_SPEED /* the bus built for size does not use it (bus.c) */
+	.recv_more = shm_recv_more,
+#endif
 };
 
 int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
