@@ -122,8 +122,12 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
  * line (vmamp v1: next to our producer index), which the peer polls: giving
  * it back right after each receive made that line travel to the peer and
  * back once more before our reply's producer index could follow it. So it
- * goes after the next send (the line is ours then), before any wait, or
- * when half the ring is held.
+ * goes with the next send, just before that send's producer index (both
+ * stores then take the line once, before the peer looks), before any wait,
+ * or when half the ring is held. Not after the send: the peer takes the
+ * line to read the new producer index, the late consumer index takes it
+ * back, and the peer's next look at our index (its next poll, on its way
+ * to sending) waits for the line to come over again.
  */
 static void rx_release(struct vmsg_shm_bus *sb)
 {
@@ -232,13 +236,13 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 									     VMSG_ECONNRESET;
 	}
 	/* vmsg_shm_chan_send() and _need_kick() without their calls: RUN
-	 * was checked above. */
+	 * was checked above. The consumer index first (rx_release()). */
+	rx_release(sb);
 	r = vmsg_spsc_push(&sb->ch->tx, msg, len);
 	if (r)
 		r = vmsg_shm_ring_err(sb->ch, r);
 	else if (vmsg_spsc_prod_need_kick(&sb->ch->tx))
 		kick(sb);
-	rx_release(sb);
 	return r;
 }
 
