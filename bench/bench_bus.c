@@ -722,30 +722,59 @@ timed:
 }
 
 /* Runs bus_pings in a child whose stdout we read, to get the driver's time. */
-static uint64_t bus_round(unsigned iters, uint64_t spin_ns, double *kicks_per_msg,
-			  uint64_t *whole)
+/*
+ * Run @fn(@arg) in a child whose stdout is a pipe (the driver's figures are
+ * too big for an exit status), and read what it prints into @buf (a C
+ * string). Returns the bytes read (<= 0: nothing), and the child's wait
+ * status in @status.
+ */
+static ssize_t child_output(int (*fn)(void *), void *arg, char *buf, size_t cap, int *status)
 {
 	int fds[2];
-	char buf[128] = { 0 };
-	unsigned long long t = 0, w = 0, drv_kicks = 0;
-	uint64_t dev_kicks = 0;
-	pid_t p;
 	ssize_t n;
+	pid_t p;
 
+	*status = 1;
+	memset(buf, 0, cap);
 	if (pipe(fds))
-		return 0;
+		return -1;
 	fflush(stdout);
 	p = fork();
 	if (p == 0) {
 		close(fds[0]);
 		dup2(fds[1], 1);
-		_exit(bus_pings(iters, spin_ns, &dev_kicks) ? 0 : 1);
+		_exit(fn(arg));
 	}
 	close(fds[1]);
-	n = read(fds[0], buf, sizeof(buf) - 1);
+	n = read(fds[0], buf, cap - 1);
 	close(fds[0]);
-	waitpid(p, 0, 0);
-	if (n <= 0 || sscanf(buf, "%llu %llu %llu", &t, &w, &drv_kicks) != 3)
+	waitpid(p, status, 0);
+	return n;
+}
+
+struct pings_args {
+	unsigned iters;
+	uint64_t spin_ns;
+};
+
+static int pings_child(void *arg)
+{
+	struct pings_args *a = arg;
+	uint64_t dev_kicks = 0;
+
+	return bus_pings(a->iters, a->spin_ns, &dev_kicks) ? 0 : 1;
+}
+
+static uint64_t bus_round(unsigned iters, uint64_t spin_ns, double *kicks_per_msg,
+			  uint64_t *whole)
+{
+	struct pings_args a = { iters, spin_ns };
+	char buf[128];
+	unsigned long long t = 0, w = 0, drv_kicks = 0;
+	int st;
+
+	if (child_output(pings_child, &a, buf, sizeof(buf), &st) <= 0 ||
+	    sscanf(buf, "%llu %llu %llu", &t, &w, &drv_kicks) != 3)
 		return 0;
 	*kicks_per_msg = (double)drv_kicks / iters;
 	*whole = w;
@@ -1170,33 +1199,23 @@ static int stream_pair(unsigned iters)
 	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
 }
 
+static int stream_child(void *arg)
+{
+	return stream_pair(*(unsigned *)arg);
+}
+
 static int stream_mode(unsigned iters)
 {
 	uint64_t t[3][RUNS];
 	double ev, ev_lo, ev_hi, ca, ca_lo, ca_hi;
 
 	for (int r = 0; r < RUNS; r++) {
-		int fds[2];
-		char buf[128] = { 0 };
+		char buf[128];
 		unsigned long long a = 0, b = 0, c = 0;
-		ssize_t n;
-		int st = 1;
-		pid_t p;
+		int st;
 
-		if (pipe(fds))
-			return 1;
-		fflush(stdout);
-		p = fork();
-		if (p == 0) {
-			close(fds[0]);
-			dup2(fds[1], 1);
-			_exit(stream_pair(iters));
-		}
-		close(fds[1]);
-		n = read(fds[0], buf, sizeof(buf) - 1);
-		close(fds[0]);
-		waitpid(p, &st, 0);
-		if (n <= 0 || sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3 || !WIFEXITED(st) ||
+		if (child_output(stream_child, &iters, buf, sizeof(buf), &st) <= 0 ||
+		    sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3 || !WIFEXITED(st) ||
 		    WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "bench_bus: stream round %d failed\n", r);
 			return 1;
