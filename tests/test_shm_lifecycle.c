@@ -719,6 +719,49 @@ static void test_shm_lifecycle_double_restart_unseen(void **state)
 	traffic(&e[0], &e[1]);
 }
 
+/*
+ * The epoch alone tells the survivor its peer is another life: the peer's
+ * queue head shows RUN before and after, and its indices did not move
+ * (a new life that came back to RUN at the same numbers, or a view of the
+ * peer the survivor did not look at in between). Only its epoch (le32 at
+ * queue head + 8) changed. The survivor must then neither deliver the slots
+ * its cache counted from the old life nor stay up: the ring's guard says
+ * ECONNRESET, the lifecycle DOWN. Without the epoch both would go through.
+ * (A send that finds room is taken into our own array without a look at
+ * the peer, as after any restart: step 5 zeroes that array before the next
+ * session, restart_case().)
+ */
+static void test_shm_lifecycle_epoch_alone_ends_the_session(void **state)
+{
+	(void)state;
+	for (int restarting = 0; restarting < 2; restarting++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c[2];
+		struct ep *s = &e[1 - restarting];
+		uint8_t *rqh = qh_of(restarting); /* e[i] is side i */
+		uint8_t m[64], line_before[64];
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		c[0] = make_cfg(0, false, true, 0, 0x100);
+		c[1] = make_cfg(1, true, true, 0, 0x200);
+		ep_open(&e[1], &c[1], 1);
+		ep_open(&e[0], &c[0], 1);
+		run_both(&e[0], &e[1]);
+		in_flight(&e[0], &e[1]); /* the survivor's cache counts 4 unread */
+		memcpy(line_before, rqh, sizeof(line_before));
+		put_le32(rqh + 8, get_le32(rqh + 8) + 1);
+		/* Nothing else of the peer's line changed. */
+		assert_memory_equal(rqh, line_before, 8);
+		assert_memory_equal(rqh + 12, line_before + 12, sizeof(line_before) - 12);
+
+		assert_int_equal(vmsg_shm_chan_recv(&s->ch, m, sizeof(m)), VMSG_ECONNRESET);
+		poll_ep(s);
+		assert_int_equal(s->downs, 1);
+		assert_int_not_equal(vmsg_shm_chan_state(&s->ch), VMSG_SHM_RUN);
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* Shutdown and peer ids                                                  */
 /* ---------------------------------------------------------------------- */
@@ -2003,6 +2046,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_many_restarts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_double_restart_unseen, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_epoch_alone_ends_the_session,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_shutdown_peer_dead, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_peer_ids, setup, teardown),
