@@ -105,8 +105,8 @@ struct vmsg_field_table {
 };
 
 /*
- * The fields of each 2026 layout, as lists X(a, name, wire offset, width,
- * member): the table below is made from them, and other tables can be.
+ * The fields of each 2026 layout, as lists: the table below and, in builds
+ * for speed, the image check (IMAGE_SIZE()) are both made from them.
  */
 #define FIELD_IN(a, name, off, wsize, member) FIELD(name, off, wsize, member),
 #define RUN_none(X, a) /* no fields */
@@ -272,7 +272,8 @@ VMSG_STATIC_ASSERT(sizeof(struct vmsg_field_table) % sizeof(struct vmsg_field) =
 
 /*
  * Every 2026 layout, one X(index, initializer, size, kind, fields) each: the
- * index enum and the layout table are made from this one list.
+ * index enum, the layout table and, in builds for speed, the image sizes
+ * are all made from this one list.
  */
 #define LAYOUTS_2026(X) \
 	X(L_EMPTY_REQ, EMPTY, VMSG_HDR_SIZE, VMSG_VAR_NONE, none) \
@@ -354,15 +355,53 @@ const struct vmsg_layout vmsg_layouts[N_LAYOUTS] = {
 #define ROW_AT(bus, id, from, name, req, resp) MSG_AT(bus, id, from, name, req, resp),
 const struct vmsg_msg_desc vmsg_messages[N_ROWS] = { MESSAGES_2026(ROW_AT) };
 
-#if VMSG_PROTO_DIRECT
-/* A message number of 16 or more gets a negative array size: the key has
- * four bits for it (proto_internal.h). */
+/* A message number of 16 or more gets a negative array size: the keys of
+ * the direct and image tables have four bits for it (proto_internal.h). */
 #define DIRECT_NUM_OK(id) (0 * sizeof(char[((id) & VMSG_ID_NUMBER_MASK) < 16 ? 1 : -1]))
+#if VMSG_PROTO_DIRECT
 #define DIRECT_AT(bus, id, from, name, req, resp)                                              \
 	[VMSG_DIRECT_KEY((bus) ? VMSG_TYPE_BUS : 0u, id)] = (uint8_t)((req) + 1 + DIRECT_NUM_OK(id)), \
 	[VMSG_DIRECT_KEY(((bus) ? VMSG_TYPE_BUS : 0u) | VMSG_TYPE_RESPONSE, id)] =             \
 		(uint8_t)(((resp) + 1) & 0xFFu), /* an event's L_NONE gives 0 */
 const uint8_t vmsg_layout_direct[128] = { MESSAGES_2026(DIRECT_AT) };
+#endif
+
+#if VMSG_PROTO_FOR_SPEED
+/*
+ * The image sizes (proto_internal.h): a layout's fixed size when it has no
+ * kind, is at most 16 bytes, and its fields lie in the bytes past the
+ * header each at its own host offset (a byte past the header that no field
+ * covers would make the widths add up short); else 0. Made from the same
+ * field lists as the table, so it cannot disagree with it.
+ */
+#define IMG_WIDTH(size, name, off, wsize, member) + (wsize)
+#define IMG_AT_HOST(size, name, off, wsize, member) \
+	&&(off) == offsetof(struct vmsg_msg, u.member) && (off) >= VMSG_HDR_SIZE && (off) + (wsize) <= (size)
+#define IMAGE_SIZE(size, kind, run)                                                        \
+	((kind) == VMSG_VAR_NONE && (size) <= VMSG_IMAGE_MAX &&                           \
+			 (size) == VMSG_HDR_SIZE run(IMG_WIDTH, size) run(IMG_AT_HOST, size) ? \
+		 (size) : 0)
+#define IMAGE_ID(id, how, size, kind, m) IMAGE_##id = IMAGE_SIZE(size, kind, RUN_##m),
+enum { LAYOUTS_2026(IMAGE_ID) IMAGE_L_NONE = 0 };
+
+/* The sender of a response is the other side of its request's. */
+#define RESP_FROM(from) (((from) & DRV ? DEV : 0u) | ((from) & DEV ? DRV : 0u))
+/* A message is in the table of a direction only if this build's roles
+ * take it that way (layout_of() refuses the others). */
+#define IMAGE_AT(bus, id, from, req_size, resp_size, roles)                                 \
+	[VMSG_DIRECT_KEY((bus) ? VMSG_TYPE_BUS : 0u, id)] =                                   \
+		(uint8_t)(((from) & (roles)) ? (req_size) + DIRECT_NUM_OK(id) : 0u),           \
+	[VMSG_DIRECT_KEY(((bus) ? VMSG_TYPE_BUS : 0u) | VMSG_TYPE_RESPONSE, id)] =            \
+		(uint8_t)((RESP_FROM(from) & (roles)) ? (resp_size) : 0u),
+/* (The layout names are pasted here, before L_NONE could expand.) */
+#define IMAGE_RECV_AT(bus, id, from, name, req, resp) \
+	IMAGE_AT(bus, id, from, IMAGE_##req, IMAGE_##resp, VMSG_PEER_ROLES)
+const uint8_t vmsg_image_recv[128] = { MESSAGES_2026(IMAGE_RECV_AT) };
+#if VMSG_ONE_ROLE
+#define IMAGE_SEND_AT(bus, id, from, name, req, resp) \
+	IMAGE_AT(bus, id, from, IMAGE_##req, IMAGE_##resp, VMSG_LOCAL_ROLES)
+const uint8_t vmsg_image_send[128] = { MESSAGES_2026(IMAGE_SEND_AT) };
+#endif
 #endif
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
