@@ -7,7 +7,9 @@
  * bytes 1..2), byte 3 the formatter's buffer size; the rest is the message,
  * in a buffer of exactly its length. Each input is decoded with every codec
  * this build has: both profiles (2025 when compiled in) and both flag
- * settings. When decode succeeds:
+ * settings. Decode and encode give the same answer, struct and bytes as the
+ * codec's general path (a build for speed tries an image path first:
+ * proto_internal.h). When decode succeeds:
  *  - every view lies inside [buf, buf + msg_size);
  *  - the message re-encodes (msg_size recomputed), its encoding decodes to
  *    the same message, and encoding that again gives the same bytes;
@@ -32,6 +34,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "proto/proto_internal.h"
 #include "virtio_msg/config.h"
 #include "virtio_msg/proto.h"
 
@@ -184,15 +187,19 @@ static bool refusal_intended(const struct vmsg_msg *m, int err)
 static void one_codec(const struct vmsg_codec *c, const uint8_t *buf, size_t len, size_t fmt_cap)
 {
 	static uint8_t enc[VMSG_MAX_MSG_SIZE_MAX], enc2[VMSG_MAX_MSG_SIZE_MAX];
-	static uint8_t probe[VMSG_MAX_MSG_SIZE_MAX];
-	struct vmsg_msg m, m2;
+	static uint8_t probe[VMSG_MAX_MSG_SIZE_MAX], general[VMSG_MAX_MSG_SIZE_MAX];
+	struct vmsg_msg m, m2, mg;
 	char line[300];
 	const uint8_t *v;
 	size_t vn;
 	int err, n, n2, r;
 
+	memset(&m, 0x5A, sizeof(m));
+	memset(&mg, 0x5A, sizeof(mg));
 	err = vmsg_proto_decode(c, buf, len, &m);
 	FUZZ_CHECK(decode_code(err));
+	FUZZ_CHECK(vmsg_proto_decode_general(c, buf, len, &mg) == err);
+	FUZZ_CHECK(memcmp(&m, &mg, sizeof(m)) == 0);
 	if (err)
 		return;
 	FUZZ_CHECK(m.msg_size >= VMSG_HDR_SIZE && m.msg_size <= len &&
@@ -216,6 +223,8 @@ static void one_codec(const struct vmsg_codec *c, const uint8_t *buf, size_t len
 		FUZZ_CHECK((uint8_t)line[i] == 0x55);
 
 	n = vmsg_proto_encode(c, &m, enc, sizeof(enc));
+	FUZZ_CHECK(vmsg_proto_encode_general(c, &m, general, sizeof(general)) == n);
+	FUZZ_CHECK(n < 0 || memcmp(enc, general, (size_t)n) == 0);
 	if (n < 0) {
 		if (!refusal_intended(&m, n))
 			fprintf(stderr, "re-encode refused: %d (type %#x id %#x)\n", n, m.type,

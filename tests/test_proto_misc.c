@@ -27,6 +27,10 @@
 #include "virtio_msg/proto.h"
 #include "virtio_msg/version.h"
 
+/* The codec's tables and its general path (tests/CMakeLists.txt puts src/
+ * on the include path). */
+#include "proto/proto_internal.h"
+
 /* One-role builds: the codec calls below go through role wrappers. */
 #include "proto_role.h"
 
@@ -939,6 +943,282 @@ static void test_proto_known_ids_exactly(void **state)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The image path against the general path                            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Built for speed, vmsg_proto_encode() and vmsg_proto_decode() first try
+ * the image path (a 2026 message whose fixed layout is the host struct's
+ * own bytes: proto_internal.h) and fall back to the general path,
+ * vmsg_proto_encode_general() and vmsg_proto_decode_general(). Built for
+ * size the two names are the same functions and these tests compare a
+ * path with itself.
+ */
+
+/* The image table entry a layout must have, worked out from its fields:
+ * its size if it has no kind, is at most VMSG_IMAGE_MAX bytes and its
+ * fields cover each byte past the header once, each at its host offset. */
+static unsigned image_of(const struct vmsg_layout *l)
+{
+	const struct vmsg_field *f = vmsg_layout_fields(l);
+	unsigned cover[VMSG_IMAGE_MAX] = { 0 };
+
+	if (l->kind != VMSG_VAR_NONE || l->size > VMSG_IMAGE_MAX)
+		return 0;
+	for (unsigned k = 0; k < l->nfields; k++) {
+		if (f[k].wire_off != f[k].host_off || VMSG_FIELD_HOST_SIZE(&f[k]) != f[k].wire_size ||
+		    f[k].wire_off < VMSG_HDR_SIZE || f[k].wire_off + f[k].wire_size > l->size)
+			return 0;
+		for (unsigned i = 0; i < f[k].wire_size; i++)
+			cover[f[k].wire_off + i]++;
+	}
+	for (unsigned i = VMSG_HDR_SIZE; i < l->size; i++)
+		if (cover[i] != 1)
+			return 0;
+	return l->size;
+}
+
+/*
+ * The image tables hold exactly what the layouts say (layouts.c derives
+ * them at compile time from the same field lists), and every 2026 layout
+ * without a kind is an image: the fast path serves all fixed layouts.
+ */
+static void test_proto_image_tables_match_layouts(void **state)
+{
+#if VMSG_PROTO_FOR_SPEED
+	unsigned fixed = 0, images = 0;
+
+	(void)state;
+	for (unsigned key = 0; key < 128; key++) {
+		uint8_t type = (uint8_t)(key >> 4 & 3u), id = (uint8_t)(key & 0x4Fu);
+		const struct vmsg_msg_desc *d = vmsg_lookup_2026(type, id);
+		const struct vmsg_layout *l = d ? vmsg_desc_layout(d, type & VMSG_TYPE_RESPONSE) : 0;
+		unsigned from = d ? d->from : 0, want = l ? image_of(l) : 0;
+
+		if (key & 0x80u || VMSG_DIRECT_KEY(type, id) != key)
+			continue; /* bits 4 and 5 of a key are the type's */
+		if (type & VMSG_TYPE_RESPONSE)
+			from = (from & VMSG_FROM_DRIVER ? VMSG_FROM_DEVICE : 0u) |
+			       (from & VMSG_FROM_DEVICE ? VMSG_FROM_DRIVER : 0u);
+		if (l && l->kind == VMSG_VAR_NONE) {
+			fixed++;
+			if (!image_of(l))
+				fail_msg("type %u id 0x%02x: a fixed layout that is no image", type, id);
+		}
+		images += want != 0;
+		assert_int_equal(vmsg_image_recv[key], from & VMSG_PEER_ROLES ? want : 0);
+		assert_int_equal(vmsg_image_send[key], from & VMSG_LOCAL_ROLES ? want : 0);
+	}
+	/* PING both ways, EVENT_AVAIL and EVENT_USED, the requests and
+	 * responses without a payload or with index, status, shmid or the
+	 * GET_DEVICES window. */
+	assert_int_equal(fixed, images);
+	assert_true(images >= 16);
+	print_message("%u message directions have an image layout\n", images);
+#else
+	(void)state;
+	skip(); /* built for size: no image path */
+#endif
+}
+
+static uint8_t image_pool[70000];
+
+/* Whether (type, id) has an image layout, for the counts (a build for size
+ * has none). */
+static bool is_image(uint8_t type, uint8_t id)
+{
+#if VMSG_PROTO_FOR_SPEED
+	return !(id & VMSG_DIRECT_OUT) &&
+	       (vmsg_image_recv[VMSG_DIRECT_KEY(type, id)] || vmsg_image_send[VMSG_DIRECT_KEY(type, id)]);
+#else
+	(void)type;
+	(void)id;
+	return false;
+#endif
+}
+
+/* A random host message of (type, id): random or mostly zero members, its
+ * views into image_pool with random lengths (the general path reads them). */
+static void random_msg(struct vmsg_msg *m, uint8_t type, uint8_t id)
+{
+	uint8_t *p = (uint8_t *)m;
+	bool zeros = below(2);
+
+	for (size_t i = 0; i < sizeof(*m); i++)
+		p[i] = zeros && below(8) ? 0 : (uint8_t)rnd();
+	m->type = type;
+	m->msg_id = id;
+	if (below(4))
+		m->dev_num = 0;
+	if (id & VMSG_ID_IMPL) {
+		m->u.opaque.data = below(8) ? image_pool : 0;
+		m->u.opaque.len = (uint16_t)below(below(8) ? 64 : 400);
+	} else if (type & VMSG_TYPE_BUS) {
+		if (id == VMSG_BUS_ID_GET_DEVICES) {
+			m->u.get_devices.bitmap = below(8) ? image_pool : 0;
+			m->u.get_devices.count = (uint16_t)below(below(2) ? 64 : 3000);
+		}
+	} else if (id == VMSG_ID_GET_DEVICE_FEATURES || id == VMSG_ID_SET_DRIVER_FEATURES) {
+		m->u.features.blocks = below(8) ? image_pool : 0;
+		m->u.features.num_blocks = below(80);
+	} else if (id == VMSG_ID_GET_CONFIG || id == VMSG_ID_SET_CONFIG) {
+		m->u.config.data = below(4) ? image_pool : 0;
+		m->u.config.length = below(300);
+	} else if (id == VMSG_ID_EVENT_CONFIG) {
+		m->u.event_config.data = below(4) ? image_pool : 0;
+		m->u.event_config.length = below(300);
+	}
+}
+
+/* The codecs the comparisons run with: valid ones of both profiles, and a
+ * hand-made one whose maximum is below every fixed size it could meet. */
+static unsigned image_codecs(struct vmsg_codec *c)
+{
+	unsigned n = 0;
+
+	assert_int_equal(vmsg_codec_init(&c[n++], VMSG_PROFILE_2026, 264, 0), 0);
+	assert_int_equal(vmsg_codec_init(&c[n++], VMSG_PROFILE_2026, 52, 0), 0);
+	assert_int_equal(vmsg_codec_init(&c[n++], VMSG_PROFILE_2026, 65535, 0), 0);
+	assert_int_equal(vmsg_codec_init(&c[n++], VMSG_PROFILE_2026, 264, VMSG_CODEC_F_EXACT_SIZE),
+			 0);
+	if (vmsg_codec_init(&c[n], VMSG_PROFILE_2025, 264, 0) == 0)
+		n++;
+	c[n] = c[0];
+	c[n++].max_msg_size = (uint16_t)(8 + below(9));
+	return n;
+}
+
+/*
+ * Encode: every type (reserved bits too) and ID, many random members,
+ * header fields and buffer sizes, each codec: the same result and the same
+ * bytes in the whole buffer (nothing written past the message, or at all
+ * on a refusal).
+ */
+static void test_proto_image_encode_agrees(void **state)
+{
+	static const uint8_t types[] = { 0, 1, 2, 3, 0x04, 0x81, 0xFE };
+	struct vmsg_codec cs[8];
+	unsigned n = image_codecs(cs), ok = 0, images = 0, calls = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(image_pool); i++)
+		image_pool[i] = (uint8_t)rnd();
+	for (unsigned ci = 0; ci < n; ci++) {
+		for (size_t ti = 0; ti < sizeof(types); ti++) {
+			for (unsigned id = 0; id < 256; id++) {
+				/* Most rounds where the standard IDs are. */
+				for (unsigned r = 0; r < (id & 0x30u ? 4u : 40u); r++) {
+					uint8_t a[512], b[512];
+					struct vmsg_msg m;
+					size_t cap = below(3) ? sizeof(a) : below(24);
+					int ra, rb;
+
+					random_msg(&m, types[ti], (uint8_t)id);
+					memset(a, 0xA5 ^ (int)r, sizeof(a));
+					memcpy(b, a, sizeof(b));
+					ra = (vmsg_proto_encode)(&cs[ci], &m, a, cap);
+					rb = (vmsg_proto_encode_general)(&cs[ci], &m, b, cap);
+					if (ra != rb || memcmp(a, b, sizeof(a)) != 0)
+						fail_msg("encode codec %u type 0x%02x id 0x%02x cap %zu: %d, general %d",
+							 ci, types[ti], id, cap, ra, rb);
+					ok += ra > 0;
+					images += ra > 0 && is_image(m.type, m.msg_id);
+					calls++;
+				}
+			}
+		}
+	}
+	assert_int_equal((vmsg_proto_encode)(0, &(struct vmsg_msg){ 0 }, image_pool, 64), VMSG_EINVAL);
+	assert_int_equal((vmsg_proto_encode)(&cs[0], 0, image_pool, 64), VMSG_EINVAL);
+	assert_int_equal((vmsg_proto_encode)(&cs[0], &(struct vmsg_msg){ .type = 2, .msg_id = 3 }, 0, 64),
+			 VMSG_EINVAL);
+	print_message("%u of %u encodes agreed on a message (%u of an image layout), the rest on the error\n",
+		      ok, calls, images);
+	assert_true(ok - images > 1000 && (!VMSG_PROTO_FOR_SPEED || images > 1000));
+}
+
+/*
+ * Decode: the bytes of random messages (encoded by the general path) and
+ * of random byte strings, with the header varied (reserved type bits,
+ * dev_num, msg_size below, at and above the fixed size) and the length
+ * short, exact or with trailing bytes: the same result and the same
+ * struct, which is untouched on a refusal.
+ */
+static void test_proto_image_decode_agrees(void **state)
+{
+	static const uint8_t types[] = { 0, 1, 2, 3, 0x04, 0x81, 0xFE };
+	struct vmsg_codec cs[8];
+	unsigned n = image_codecs(cs), ok = 0, images = 0, calls = 0;
+
+	(void)state;
+	for (unsigned ci = 0; ci < n; ci++) {
+		for (size_t ti = 0; ti < sizeof(types); ti++) {
+			for (unsigned id = 0; id < 256; id++) {
+				/* Most rounds where the standard IDs are. */
+				for (unsigned r = 0; r < (id & 0x30u ? 4u : 40u); r++) {
+					uint8_t buf[512];
+					struct vmsg_msg m, oa, ob;
+					int size = 0, ra, rb;
+					size_t len;
+
+					if (below(4)) {
+						random_msg(&m, (uint8_t)(types[ti] & 3u), (uint8_t)id);
+						size = (vmsg_proto_encode_general)(&cs[0], &m, buf, sizeof(buf));
+					}
+					if (size <= 0) { /* random bytes, a plausible size */
+						const struct vmsg_msg_desc *d = vmsg_lookup_2026(types[ti], (uint8_t)id);
+						const struct vmsg_layout *l =
+							d ? vmsg_desc_layout(d, types[ti] & VMSG_TYPE_RESPONSE) : 0;
+
+						/* Half of them of the fixed size (one-role builds
+						 * cannot encode what they receive). */
+						size = l && below(2) ? l->size : (int)below(below(2) ? 24 : 300);
+						for (size_t i = 0; i < sizeof(buf); i++)
+							buf[i] = (uint8_t)rnd();
+						buf[VMSG_OFF_TYPE] = types[ti];
+						buf[VMSG_OFF_MSG_ID] = (uint8_t)id;
+						put16(buf + VMSG_OFF_MSG_SIZE, (uint32_t)size);
+						if (below(2))
+							put16(buf + VMSG_OFF_DEV_NUM, 0);
+					}
+					buf[VMSG_OFF_TYPE] = (uint8_t)(buf[VMSG_OFF_TYPE] | types[ti]);
+					switch (below(8)) {
+					case 0: /* another size in the header */
+						put16(buf + VMSG_OFF_MSG_SIZE, (uint32_t)size - 4u + below(9));
+						break;
+					case 1:
+						put16(buf + VMSG_OFF_DEV_NUM, rnd());
+						break;
+					default:
+						break;
+					}
+					len = below(4) ? (size_t)size + below(3) : below(520);
+					if (len > sizeof(buf))
+						len = sizeof(buf);
+					for (size_t i = 0; i < sizeof(oa); i++)
+						((uint8_t *)&oa)[i] = (uint8_t)rnd();
+					ob = oa;
+					ra = (vmsg_proto_decode)(&cs[ci], buf, len, &oa);
+					rb = (vmsg_proto_decode_general)(&cs[ci], buf, len, &ob);
+					if (ra != rb || memcmp(&oa, &ob, sizeof(oa)) != 0)
+						fail_msg("decode codec %u type 0x%02x id 0x%02x size %d len %zu: %d, general %d",
+							 ci, buf[0], id, size, len, ra, rb);
+					ok += ra == 0;
+					images += ra == 0 && is_image(buf[0], buf[1]);
+					calls++;
+				}
+			}
+		}
+	}
+	assert_int_equal((vmsg_proto_decode)(0, image_pool, 64, &(struct vmsg_msg){ 0 }), VMSG_EINVAL);
+	assert_int_equal((vmsg_proto_decode)(&cs[0], 0, 64, &(struct vmsg_msg){ 0 }), VMSG_EINVAL);
+	assert_int_equal((vmsg_proto_decode)(&cs[0], image_pool, 64, 0), VMSG_EINVAL);
+	print_message("%u of %u decodes agreed on a message (%u of an image layout), the rest on the error\n",
+		      ok, calls, images);
+	assert_true(ok - images > 1000 && (!VMSG_PROTO_FOR_SPEED || images > 1000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -956,6 +1236,9 @@ int main(void)
 		cmocka_unit_test(test_proto_endian_round_trip),
 		cmocka_unit_test(test_proto_round_trip_property),
 		cmocka_unit_test(test_proto_known_ids_exactly),
+		cmocka_unit_test(test_proto_image_tables_match_layouts),
+		cmocka_unit_test(test_proto_image_encode_agrees),
+		cmocka_unit_test(test_proto_image_decode_agrees),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

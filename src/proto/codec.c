@@ -103,6 +103,14 @@ static inline unsigned host_byte(unsigned i, unsigned hn)
 #endif
 #endif
 
+/* The general path, in a build for speed: out of line, so that the image
+ * path in front of it saves no registers. */
+#if CODEC_FOR_SPEED
+#define CODEC_GENERAL __attribute__((noinline))
+#else
+#define CODEC_GENERAL
+#endif
+
 /*
  * A field's wire and host widths as one number, and that number for a field
  * as wide as its member: one compare tests both (in a 2026-only build the
@@ -151,15 +159,7 @@ static inline bool field_copy(uint8_t *dst, const uint8_t *src, unsigned widths)
 }
 #endif
 
-/* Built for speed, decode_fixed() and decode_any() have a copy of the
- * field loop each; built for size, one. */
-#if CODEC_FOR_SPEED
-#define FIELDS_DECODE static inline __attribute__((always_inline))
-#else
-#define FIELDS_DECODE static
-#endif
-
-FIELDS_DECODE void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
+static void fields_decode(const struct vmsg_layout *l, const uint8_t *buf, struct vmsg_msg *m)
 {
 	const struct vmsg_field *f = vmsg_layout_fields(l), *end = f + l->nfields;
 
@@ -473,17 +473,6 @@ static int header_check(uint8_t type, uint8_t msg_id, uint16_t dev_num)
 }
 
 /*
- * Roles as VMSG_FROM_* bits: the ones compiled in (we send as them) and the
- * ones our peer can have (it sends as them). Both are 3 unless config.h
- * asks for one role.
- */
-#define LOCAL_ROLES ((VMSG_CONFIG_HAS_DRIVER ? VMSG_FROM_DRIVER : 0u) | \
-		     (VMSG_CONFIG_HAS_DEVICE ? VMSG_FROM_DEVICE : 0u))
-#define PEER_ROLES ((VMSG_CONFIG_HAS_DEVICE ? VMSG_FROM_DRIVER : 0u) | \
-		    (VMSG_CONFIG_HAS_DRIVER ? VMSG_FROM_DEVICE : 0u))
-#define ONE_ROLE (VMSG_CONFIG_ROLE_DEVICE_ONLY || VMSG_CONFIG_ROLE_DRIVER_ONLY)
-
-/*
  * The layout of a standard message, or NULL when it is unknown, or (in a
  * one-role build) when none of @senders sends it: the request or event goes
  * from desc->from, its response the other way.
@@ -521,7 +510,7 @@ CODEC_HOT const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_
 
 	if (!d)
 		return 0;
-	if (ONE_ROLE) {
+	if (VMSG_ONE_ROLE) {
 		unsigned from = d->from;
 
 		if (type & VMSG_TYPE_RESPONSE) /* swap the two bits */
@@ -533,68 +522,22 @@ CODEC_HOT const struct vmsg_layout *layout_of(const struct vmsg_codec *c, uint8_
 	return vmsg_desc_layout(d, type & VMSG_TYPE_RESPONSE);
 }
 
-#if CODEC_FOR_SPEED
 /*
- * A valid message of a fixed layout (no variable part, no check past its
- * fields: most requests, events and responses), decoded straight into @out
- * on a little-endian host: the general path's checks in its order, with
- * no copy of the message on the stack. Anything else, or anything the
- * general path would refuse, returns false untouched, and the general path
- * decides (and gives its error): the result is always the general path's.
+ * Every message. Built for speed, the general path, after the image path
+ * of vmsg_proto_decode() below; built for size, vmsg_proto_decode() itself
+ * (proto_internal.h names it so).
  */
-static bool decode_fixed(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
-			 struct vmsg_msg *out)
-{
-	uint8_t type, msg_id;
-	uint16_t dev_num, size;
-	const struct vmsg_layout *l;
-
-	if (!host_is_le() || c->profile == VMSG_PROFILE_2025)
-		return false;
-	type = (uint8_t)(buf[VMSG_OFF_TYPE] & ~VMSG_TYPE_RESERVED_MASK);
-	msg_id = buf[VMSG_OFF_MSG_ID];
-	dev_num = vmsg_get_le16(buf + VMSG_OFF_DEV_NUM);
-	size = vmsg_get_le16(buf + VMSG_OFF_MSG_SIZE);
-	if ((msg_id & VMSG_ID_IMPL) || size > c->max_msg_size || size > len ||
-	    header_check(type, msg_id, dev_num))
-		return false;
-	l = layout_of(c, type, msg_id, PEER_ROLES);
-	if (!l || l->kind != VMSG_VAR_NONE || size < l->size)
-		return false;
-	/* Events are exact; requests and responses too with EXACT_SIZE. */
-	if (size != l->size && ((msg_id & VMSG_ID_EVENT) || (c->flags & VMSG_CODEC_F_EXACT_SIZE)))
-		return false;
-	*out = (struct vmsg_msg){ 0 };
-	__builtin_memcpy(out, buf, VMSG_HDR_SIZE); /* the header's layout: decode_header() */
-	out->type = type;
-	fields_decode(l, buf, out);
-	return true;
-}
-#endif
-
-/*
- * Every message. Built for speed, the general path after decode_fixed()
- * (vmsg_proto_decode() below checked the arguments and that the header is
- * there); built for size, vmsg_proto_decode() itself, as it was.
- */
-#if CODEC_FOR_SPEED
-static int decode_any(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
-		      struct vmsg_msg *out)
-#else
-int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
-		      struct vmsg_msg *out)
-#endif
+CODEC_GENERAL int vmsg_proto_decode_general(const struct vmsg_codec *c, const uint8_t *buf,
+					    size_t len, struct vmsg_msg *out)
 {
 	struct vmsg_msg m = { 0 };
 	const struct vmsg_layout *l;
 	int defined, err;
 
-#if !CODEC_FOR_SPEED
 	if (!c || !buf || !out)
 		return VMSG_EINVAL;
 	if (len < VMSG_HDR_SIZE)
 		return VMSG_ESHORT;
-#endif
 	decode_header(buf, &m);
 	if (m.msg_size < VMSG_HDR_SIZE)
 		return VMSG_EBADMSG;
@@ -614,7 +557,7 @@ int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len
 		return 0;
 	}
 
-	l = layout_of(c, m.type, m.msg_id, PEER_ROLES);
+	l = layout_of(c, m.type, m.msg_id, VMSG_PEER_ROLES);
 	if (!l)
 		return VMSG_ENOTSUP; /* unknown, or never sent to this role */
 	if (m.msg_size < l->size)
@@ -633,16 +576,54 @@ int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len
 }
 
 #if CODEC_FOR_SPEED
+/*
+ * A message of an image layout (proto_internal.h), valid, decoded with two
+ * 8-byte copies into @out on a little-endian host: the general path's
+ * checks, in any order, since any that fails returns false with @out
+ * untouched and the general path decides (and gives its error). Sizes 8 to
+ * 16: the copies of the first and the last 8 bytes overlap or coincide.
+ */
+static inline __attribute__((always_inline)) bool
+decode_image(const struct vmsg_codec *c, const uint8_t *buf, size_t len, struct vmsg_msg *out)
+{
+	uint64_t head, tail;
+	unsigned size;
+
+	if (!host_is_le() || !c || !buf || !out || len < VMSG_HDR_SIZE)
+		return false;
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	if (c->profile == VMSG_PROFILE_2025)
+		return false;
+#endif
+	/* An ID outside the key (implementation-defined or not 2026) has no
+	 * image; the table has none for an event's response (GEN-2). */
+	if (buf[VMSG_OFF_MSG_ID] & VMSG_DIRECT_OUT)
+		return false;
+	size = vmsg_image_recv[VMSG_DIRECT_KEY(buf[VMSG_OFF_TYPE], buf[VMSG_OFF_MSG_ID])];
+	/* Exactly the fixed size: trailing bytes (and EXACT_SIZE) take the
+	 * general path. */
+	if (size == 0 || vmsg_get_le16(buf + VMSG_OFF_MSG_SIZE) != size || size > len ||
+	    size > c->max_msg_size)
+		return false;
+	if ((buf[VMSG_OFF_TYPE] & VMSG_TYPE_BUS) && vmsg_get_le16(buf + VMSG_OFF_DEV_NUM) != 0)
+		return false; /* GEN-3 */
+	__builtin_memcpy(&head, buf, 8);
+	__builtin_memcpy(&tail, buf + size - 8u, 8);
+	*out = (struct vmsg_msg){ 0 };
+	__builtin_memcpy((uint8_t *)out + size - 8u, &tail, 8);
+	/* After the tail (the same 8 bytes at size 8): GEN-1, reserved type
+	 * bits are ignored on receive (byte 0 is the low byte). */
+	head &= ~(uint64_t)VMSG_TYPE_RESERVED_MASK;
+	__builtin_memcpy(out, &head, 8);
+	return true;
+}
+
 int vmsg_proto_decode(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
 		      struct vmsg_msg *out)
 {
-	if (!c || !buf || !out)
-		return VMSG_EINVAL;
-	if (len < VMSG_HDR_SIZE)
-		return VMSG_ESHORT;
-	if (decode_fixed(c, buf, len, out))
+	if (decode_image(c, buf, len, out))
 		return 0;
-	return decode_any(c, buf, len, out);
+	return vmsg_proto_decode_general(c, buf, len, out);
 }
 #endif
 
@@ -811,8 +792,9 @@ static void zero_body(uint8_t *buf, uint32_t fixed)
 #endif
 }
 
-int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *buf,
-		      size_t cap)
+/* Every message: see vmsg_proto_decode_general(). */
+CODEC_GENERAL int vmsg_proto_encode_general(const struct vmsg_codec *c, const struct vmsg_msg *m,
+					    uint8_t *buf, size_t cap)
 {
 	struct var_part v = { 0, 0, VMSG_HDR_SIZE };
 	const struct vmsg_layout *l = 0;
@@ -833,7 +815,7 @@ int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint
 		v.src = m->u.opaque.data;
 		v.len = m->u.opaque.len;
 	} else {
-		l = layout_of(c, m->type, m->msg_id, LOCAL_ROLES);
+		l = layout_of(c, m->type, m->msg_id, VMSG_LOCAL_ROLES);
 		if (!l)
 			return VMSG_ENOTSUP; /* unknown, or never sent by this role */
 		err = encode_kind(c, l, m, &v);
@@ -874,3 +856,49 @@ int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint
 		fields_encode(l, m, buf);
 	return (int)total;
 }
+
+#if CODEC_FOR_SPEED
+/*
+ * A message of an image layout (proto_internal.h) encoded with two 8-byte
+ * copies on a little-endian host, as decode_image(): the size it wrote, or
+ * 0 with nothing written when the general path must decide. Every field is
+ * as wide as its member in a 2026 codec: no range to check.
+ */
+static inline __attribute__((always_inline)) int
+encode_image(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *buf, size_t cap)
+{
+	uint64_t head, tail;
+	unsigned size;
+
+	if (!host_is_le() || !c || !m || !buf)
+		return 0;
+#if !VMSG_CONFIG_NO_PROFILE_2025
+	if (c->profile == VMSG_PROFILE_2025)
+		return 0;
+#endif
+	if ((m->type & VMSG_TYPE_RESERVED_MASK) || (m->msg_id & VMSG_DIRECT_OUT))
+		return 0;
+	size = vmsg_image_send[VMSG_DIRECT_KEY(m->type, m->msg_id)];
+	if (size == 0 || size > c->max_msg_size || size > cap)
+		return 0;
+	if ((m->type & VMSG_TYPE_BUS) && m->dev_num != 0)
+		return 0; /* GEN-3 */
+	/* Both read before either is written. The header's first 6 bytes are
+	 * the struct's (decode_header()), msg_size is ours. */
+	__builtin_memcpy(&head, m, 8);
+	__builtin_memcpy(&tail, (const uint8_t *)m + size - 8u, 8);
+	head &= ((uint64_t)1 << 8 * VMSG_OFF_MSG_SIZE) - 1u;
+	head |= (uint64_t)size << 8 * VMSG_OFF_MSG_SIZE;
+	__builtin_memcpy(buf + size - 8u, &tail, 8);
+	__builtin_memcpy(buf, &head, 8);
+	return (int)size;
+}
+
+int vmsg_proto_encode(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *buf,
+		      size_t cap)
+{
+	int n = encode_image(c, m, buf, cap);
+
+	return n ? n : vmsg_proto_encode_general(c, m, buf, cap);
+}
+#endif

@@ -35,7 +35,7 @@
 #define FIELD_N(m) (sizeof(((struct vmsg_field_table *)0)->m) / sizeof(struct vmsg_field))
 #define FIELD_FIRST(m) (offsetof(struct vmsg_field_table, m) / sizeof(struct vmsg_field))
 #define LAYOUT(size, kind, m) { (size), (kind), FIELD_N(m), FIELD_FIRST(m) }
-#define EMPTY(size, kind) { (size), (kind), 0, 0 }
+#define EMPTY(size, kind, m) { (size), (kind), 0, 0 }
 /*
  * The 2026 table is indexed, not searched: its rows come in four groups
  * (transport requests, transport events, bus requests, bus events), each a
@@ -104,106 +104,113 @@ struct vmsg_field_table {
 #endif
 };
 
+/*
+ * The fields of each 2026 layout, as lists: the table below and, in builds
+ * for speed, the image check (IMAGE_SIZE()) are both made from them.
+ */
+#define FIELD_IN(a, name, off, wsize, member) FIELD(name, off, wsize, member),
+#define RUN_none(X, a) /* no fields */
+#define RUN_vq_index_f(X, a) \
+	X(a, "index", VMSG_OFF_VQ_INDEX, 4, vqueue.index)
+#define RUN_status_f(X, a) \
+	X(a, "status", VMSG_OFF_STATUS, 4, status.status)
+#define RUN_devinfo_f(X, a) \
+	X(a, "device_id", VMSG_OFF_DEVINFO_DEVICE_ID, 4, device_info.device_id) \
+	X(a, "vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID, 4, device_info.vendor_id) \
+	X(a, "uuid", VMSG_OFF_DEVINFO_UUID, 16, device_info.uuid) \
+	X(a, "feature_blocks", VMSG_OFF_DEVINFO_NUM_FEATURE_BLOCKS, 4, device_info.num_feature_blocks) \
+	X(a, "config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE, 4, device_info.config_size) \
+	X(a, "max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES, 4, device_info.max_virtqueues) \
+	X(a, "admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START, 4, device_info.admin_vq_start) \
+	X(a, "admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT, 4, device_info.admin_vq_count)
+#define RUN_feat_f(X, a) \
+	X(a, "block_index", VMSG_OFF_FEAT_BLOCK_INDEX, 4, features.block_index) \
+	X(a, "num_blocks", VMSG_OFF_FEAT_NUM_BLOCKS, 4, features.num_blocks)
+#define RUN_cfg_get_req_f(X, a) \
+	X(a, "offset", VMSG_OFF_GETCFG_REQ_OFFSET, 4, config.offset) \
+	X(a, "length", VMSG_OFF_GETCFG_REQ_LENGTH, 4, config.length)
+#define RUN_cfg_f(X, a) \
+	X(a, "generation", VMSG_OFF_CFG_GENERATION, 4, config.generation) \
+	X(a, "offset", VMSG_OFF_CFG_OFFSET, 4, config.offset) \
+	X(a, "length", VMSG_OFF_CFG_LENGTH, 4, config.length)
+#define RUN_vq_get_resp_f(X, a) \
+	X(a, "index", VMSG_OFF_VQ_INDEX, 4, vqueue.index) \
+	X(a, "max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size) \
+	X(a, "cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size) \
+	X(a, "flags", VMSG_OFF_GETVQ_FLAGS, 4, vqueue.flags) \
+	X(a, "desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr) \
+	X(a, "driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr) \
+	X(a, "device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr)
+#define RUN_vq_set_req_f(X, a) \
+	X(a, "index", VMSG_OFF_VQ_INDEX, 4, vqueue.index) \
+	X(a, "flags", VMSG_OFF_SETVQ_FLAGS, 4, vqueue.flags) \
+	X(a, "size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size) \
+	X(a, "reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved) \
+	X(a, "desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr) \
+	X(a, "driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr) \
+	X(a, "device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr)
+#define RUN_shm_req_f(X, a) \
+	X(a, "shmid", VMSG_OFF_SHM_ID, 4, shm.shmid)
+#define RUN_shm_resp_f(X, a) \
+	X(a, "shmid", VMSG_OFF_SHM_ID, 4, shm.shmid) \
+	X(a, "length", VMSG_OFF_SHM_LENGTH, 8, shm.length) \
+	X(a, "address", VMSG_OFF_SHM_ADDRESS, 8, shm.address)
+#define RUN_evcfg_f(X, a) \
+	X(a, "status", VMSG_OFF_EVCFG_STATUS, 4, event_config.device_status) \
+	X(a, "generation", VMSG_OFF_EVCFG_GENERATION, 4, event_config.generation) \
+	X(a, "offset", VMSG_OFF_EVCFG_OFFSET, 4, event_config.offset) \
+	X(a, "length", VMSG_OFF_EVCFG_LENGTH, 4, event_config.length)
+#define RUN_evavail_f(X, a) \
+	X(a, "vq", VMSG_OFF_EVAVAIL_VQ_INDEX, 4, event_avail.vq_index) \
+	X(a, "next_offset", VMSG_OFF_EVAVAIL_NEXT_OFFSET, 4, event_avail.next_offset)
+#define RUN_evused_f(X, a) \
+	X(a, "vq", VMSG_OFF_EVUSED_VQ_INDEX, 4, event_used.vq_index)
+#define RUN_getdev_req_f(X, a) \
+	X(a, "offset", VMSG_OFF_GETDEV_REQ_OFFSET, 2, get_devices.offset) \
+	X(a, "count", VMSG_OFF_GETDEV_REQ_COUNT, 2, get_devices.count)
+#define RUN_getdev_resp_f(X, a) \
+	X(a, "offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset) \
+	X(a, "next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET, 2, get_devices.next_offset) \
+	X(a, "count", VMSG_OFF_GETDEV_COUNT, 2, get_devices.count)
+#define RUN_ping_f(X, a) \
+	X(a, "data", VMSG_OFF_PING_DATA, 4, ping.data)
+#define RUN_evdev_f(X, a) \
+	X(a, "device", VMSG_OFF_EVDEV_DEV_NUM, 2, event_device.dev_num) \
+	X(a, "state", VMSG_OFF_EVDEV_STATE, 2, event_device.state)
+
 const struct vmsg_field_table vmsg_field_table = {
 	/* Shared by several messages */
-	.vq_index_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-	},
-	.status_f = {
-		FIELD("status", VMSG_OFF_STATUS, 4, status.status),
-	},
+	.vq_index_f = { RUN_vq_index_f(FIELD_IN, ~) },
+	.status_f = { RUN_status_f(FIELD_IN, ~) },
 
 	/* GET_DEVICE_INFO */
-	.devinfo_f = {
-		FIELD("device_id", VMSG_OFF_DEVINFO_DEVICE_ID, 4, device_info.device_id),
-		FIELD("vendor_id", VMSG_OFF_DEVINFO_VENDOR_ID, 4, device_info.vendor_id),
-		FIELD("uuid", VMSG_OFF_DEVINFO_UUID, 16, device_info.uuid),
-		FIELD("feature_blocks", VMSG_OFF_DEVINFO_NUM_FEATURE_BLOCKS, 4, device_info.num_feature_blocks),
-		FIELD("config_size", VMSG_OFF_DEVINFO_CONFIG_SIZE, 4, device_info.config_size),
-		FIELD("max_vqs", VMSG_OFF_DEVINFO_MAX_VIRTQUEUES, 4, device_info.max_virtqueues),
-		FIELD("admin_vq_start", VMSG_OFF_DEVINFO_ADMIN_VQ_START, 4, device_info.admin_vq_start),
-		FIELD("admin_vq_count", VMSG_OFF_DEVINFO_ADMIN_VQ_COUNT, 4, device_info.admin_vq_count),
-	},
+	.devinfo_f = { RUN_devinfo_f(FIELD_IN, ~) },
 
 	/* GET_DEVICE_FEATURES / SET_DRIVER_FEATURES */
-	.feat_f = {
-		FIELD("block_index", VMSG_OFF_FEAT_BLOCK_INDEX, 4, features.block_index),
-		FIELD("num_blocks", VMSG_OFF_FEAT_NUM_BLOCKS, 4, features.num_blocks),
-	},
+	.feat_f = { RUN_feat_f(FIELD_IN, ~) },
 
 	/* GET_CONFIG / SET_CONFIG */
-	.cfg_get_req_f = {
-		FIELD("offset", VMSG_OFF_GETCFG_REQ_OFFSET, 4, config.offset),
-		FIELD("length", VMSG_OFF_GETCFG_REQ_LENGTH, 4, config.length),
-	},
-	.cfg_f = {
-		FIELD("generation", VMSG_OFF_CFG_GENERATION, 4, config.generation),
-		FIELD("offset", VMSG_OFF_CFG_OFFSET, 4, config.offset),
-		FIELD("length", VMSG_OFF_CFG_LENGTH, 4, config.length),
-	},
+	.cfg_get_req_f = { RUN_cfg_get_req_f(FIELD_IN, ~) },
+	.cfg_f = { RUN_cfg_f(FIELD_IN, ~) },
 
 	/* GET_VQUEUE / SET_VQUEUE */
-	.vq_get_resp_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-		FIELD("max_size", VMSG_OFF_GETVQ_MAX_SIZE, 4, vqueue.max_size),
-		FIELD("cur_size", VMSG_OFF_GETVQ_CUR_SIZE, 4, vqueue.size),
-		FIELD("flags", VMSG_OFF_GETVQ_FLAGS, 4, vqueue.flags),
-		FIELD("desc", VMSG_OFF_GETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-		FIELD("driver", VMSG_OFF_GETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-		FIELD("device", VMSG_OFF_GETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
-	},
-	.vq_set_req_f = {
-		FIELD("index", VMSG_OFF_VQ_INDEX, 4, vqueue.index),
-		FIELD("flags", VMSG_OFF_SETVQ_FLAGS, 4, vqueue.flags),
-		FIELD("size", VMSG_OFF_SETVQ_SIZE, 4, vqueue.size),
-		FIELD("reserved", VMSG_OFF_SETVQ_RESERVED, 4, vqueue.reserved),
-		FIELD("desc", VMSG_OFF_SETVQ_DESC_ADDR, 8, vqueue.desc_addr),
-		FIELD("driver", VMSG_OFF_SETVQ_DRIVER_ADDR, 8, vqueue.driver_addr),
-		FIELD("device", VMSG_OFF_SETVQ_DEVICE_ADDR, 8, vqueue.device_addr),
-	},
+	.vq_get_resp_f = { RUN_vq_get_resp_f(FIELD_IN, ~) },
+	.vq_set_req_f = { RUN_vq_set_req_f(FIELD_IN, ~) },
 
 	/* GET_SHM (the reserved word is checked by kind, not stored) */
-	.shm_req_f = {
-		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-	},
-	.shm_resp_f = {
-		FIELD("shmid", VMSG_OFF_SHM_ID, 4, shm.shmid),
-		FIELD("length", VMSG_OFF_SHM_LENGTH, 8, shm.length),
-		FIELD("address", VMSG_OFF_SHM_ADDRESS, 8, shm.address),
-	},
+	.shm_req_f = { RUN_shm_req_f(FIELD_IN, ~) },
+	.shm_resp_f = { RUN_shm_resp_f(FIELD_IN, ~) },
 
 	/* Transport events */
-	.evcfg_f = {
-		FIELD("status", VMSG_OFF_EVCFG_STATUS, 4, event_config.device_status),
-		FIELD("generation", VMSG_OFF_EVCFG_GENERATION, 4, event_config.generation),
-		FIELD("offset", VMSG_OFF_EVCFG_OFFSET, 4, event_config.offset),
-		FIELD("length", VMSG_OFF_EVCFG_LENGTH, 4, event_config.length),
-	},
-	.evavail_f = {
-		FIELD("vq", VMSG_OFF_EVAVAIL_VQ_INDEX, 4, event_avail.vq_index),
-		FIELD("next_offset", VMSG_OFF_EVAVAIL_NEXT_OFFSET, 4, event_avail.next_offset),
-	},
-	.evused_f = {
-		FIELD("vq", VMSG_OFF_EVUSED_VQ_INDEX, 4, event_used.vq_index),
-	},
+	.evcfg_f = { RUN_evcfg_f(FIELD_IN, ~) },
+	.evavail_f = { RUN_evavail_f(FIELD_IN, ~) },
+	.evused_f = { RUN_evused_f(FIELD_IN, ~) },
 
 	/* Bus messages */
-	.getdev_req_f = {
-		FIELD("offset", VMSG_OFF_GETDEV_REQ_OFFSET, 2, get_devices.offset),
-		FIELD("count", VMSG_OFF_GETDEV_REQ_COUNT, 2, get_devices.count),
-	},
-	.getdev_resp_f = {
-		FIELD("offset", VMSG_OFF_GETDEV_OFFSET, 2, get_devices.offset),
-		FIELD("next_offset", VMSG_OFF_GETDEV_NEXT_OFFSET, 2, get_devices.next_offset),
-		FIELD("count", VMSG_OFF_GETDEV_COUNT, 2, get_devices.count),
-	},
-	.ping_f = {
-		FIELD("data", VMSG_OFF_PING_DATA, 4, ping.data),
-	},
-	.evdev_f = {
-		FIELD("device", VMSG_OFF_EVDEV_DEV_NUM, 2, event_device.dev_num),
-		FIELD("state", VMSG_OFF_EVDEV_STATE, 2, event_device.state),
-	},
+	.getdev_req_f = { RUN_getdev_req_f(FIELD_IN, ~) },
+	.getdev_resp_f = { RUN_getdev_resp_f(FIELD_IN, ~) },
+	.ping_f = { RUN_ping_f(FIELD_IN, ~) },
+	.evdev_f = { RUN_evdev_f(FIELD_IN, ~) },
 
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	/*
@@ -263,27 +270,36 @@ VMSG_STATIC_ASSERT(sizeof(struct vmsg_field_table) % sizeof(struct vmsg_field) =
 			   sizeof(struct vmsg_field_table) / sizeof(struct vmsg_field) <= 256,
 		   "field indices fit a byte");
 
+/*
+ * Every 2026 layout, one X(index, initializer, size, kind, fields) each: the
+ * index enum, the layout table and, in builds for speed, the image sizes
+ * are all made from this one list.
+ */
+#define LAYOUTS_2026(X) \
+	X(L_EMPTY_REQ, EMPTY, VMSG_HDR_SIZE, VMSG_VAR_NONE, none) \
+	X(L_VQ_INDEX_REQ, LAYOUT, VMSG_SIZE_VQ_INDEX_REQ, VMSG_VAR_NONE, vq_index_f) \
+	X(L_STATUS_MSG, LAYOUT, VMSG_SIZE_STATUS, VMSG_VAR_NONE, status_f) \
+	X(L_DEVINFO_RESP, LAYOUT, VMSG_SIZE_GET_DEVICE_INFO_RESP, VMSG_VAR_DEVINFO, devinfo_f) \
+	X(L_FEAT_GET_REQ, LAYOUT, VMSG_SIZE_GET_DEVICE_FEATURES_REQ, VMSG_VAR_FEAT_GET_REQ, feat_f) \
+	X(L_FEAT_BLOCKS, LAYOUT, VMSG_SIZE_FEATURES_FIXED, VMSG_VAR_FEAT_BLOCKS, feat_f) \
+	X(L_CFG_GET_REQ, LAYOUT, VMSG_SIZE_GET_CONFIG_REQ, VMSG_VAR_CFG_GET_REQ, cfg_get_req_f) \
+	X(L_CFG_DATA, LAYOUT, VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_DATA, cfg_f) \
+	X(L_CFG_SET_RESP, LAYOUT, VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_SET_RESP, cfg_f) \
+	X(L_VQ_GET_RESP, LAYOUT, VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP, vq_get_resp_f) \
+	X(L_VQ_SET_REQ, LAYOUT, VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ, vq_set_req_f) \
+	X(L_SHM_REQ, LAYOUT, VMSG_SIZE_GET_SHM_REQ, VMSG_VAR_NONE, shm_req_f) \
+	X(L_SHM_RESP, LAYOUT, VMSG_SIZE_GET_SHM_RESP, VMSG_VAR_SHM_RESP, shm_resp_f) \
+	X(L_EVCFG, LAYOUT, VMSG_SIZE_EVENT_CONFIG_FIXED, VMSG_VAR_EVCFG, evcfg_f) \
+	X(L_EVAVAIL, LAYOUT, VMSG_SIZE_EVENT_AVAIL, VMSG_VAR_NONE, evavail_f) \
+	X(L_EVUSED, LAYOUT, VMSG_SIZE_EVENT_USED, VMSG_VAR_NONE, evused_f) \
+	X(L_GETDEV_REQ, LAYOUT, VMSG_SIZE_GET_DEVICES_REQ, VMSG_VAR_NONE, getdev_req_f) \
+	X(L_GETDEV_RESP, LAYOUT, VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_f) \
+	X(L_PING, LAYOUT, VMSG_SIZE_PING, VMSG_VAR_NONE, ping_f) \
+	X(L_EVDEV, LAYOUT, VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f)
+
+#define LAYOUT_ID(id, how, size, kind, m) id,
 enum {
-	L_EMPTY_REQ,
-	L_VQ_INDEX_REQ,
-	L_STATUS_MSG,
-	L_DEVINFO_RESP,
-	L_FEAT_GET_REQ,
-	L_FEAT_BLOCKS,
-	L_CFG_GET_REQ,
-	L_CFG_DATA,
-	L_CFG_SET_RESP,
-	L_VQ_GET_RESP,
-	L_VQ_SET_REQ,
-	L_SHM_REQ,
-	L_SHM_RESP,
-	L_EVCFG,
-	L_EVAVAIL,
-	L_EVUSED,
-	L_GETDEV_REQ,
-	L_GETDEV_RESP,
-	L_PING,
-	L_EVDEV,
+	LAYOUTS_2026(LAYOUT_ID)
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	L_DEVINFO_RESP_2025,
 	L_VQ_GET_RESP_2025,
@@ -296,27 +312,9 @@ enum {
 #define L_NONE VMSG_LAYOUT_NONE
 VMSG_STATIC_ASSERT(N_LAYOUTS <= VMSG_LAYOUT_NONE, "layout indices fit a byte");
 
+#define LAYOUT_AT(id, how, size, kind, m) [id] = how(size, kind, m),
 const struct vmsg_layout vmsg_layouts[N_LAYOUTS] = {
-	[L_EMPTY_REQ] = EMPTY(VMSG_HDR_SIZE, VMSG_VAR_NONE),
-	[L_VQ_INDEX_REQ] = LAYOUT(VMSG_SIZE_VQ_INDEX_REQ, VMSG_VAR_NONE, vq_index_f),
-	[L_STATUS_MSG] = LAYOUT(VMSG_SIZE_STATUS, VMSG_VAR_NONE, status_f),
-	[L_DEVINFO_RESP] = LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP, VMSG_VAR_DEVINFO, devinfo_f),
-	[L_FEAT_GET_REQ] = LAYOUT(VMSG_SIZE_GET_DEVICE_FEATURES_REQ, VMSG_VAR_FEAT_GET_REQ, feat_f),
-	[L_FEAT_BLOCKS] = LAYOUT(VMSG_SIZE_FEATURES_FIXED, VMSG_VAR_FEAT_BLOCKS, feat_f),
-	[L_CFG_GET_REQ] = LAYOUT(VMSG_SIZE_GET_CONFIG_REQ, VMSG_VAR_CFG_GET_REQ, cfg_get_req_f),
-	[L_CFG_DATA] = LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_DATA, cfg_f),
-	[L_CFG_SET_RESP] = LAYOUT(VMSG_SIZE_CONFIG_RESP_FIXED, VMSG_VAR_CFG_SET_RESP, cfg_f),
-	[L_VQ_GET_RESP] = LAYOUT(VMSG_SIZE_GET_VQUEUE_RESP, VMSG_VAR_VQ_GET_RESP, vq_get_resp_f),
-	[L_VQ_SET_REQ] = LAYOUT(VMSG_SIZE_SET_VQUEUE_REQ, VMSG_VAR_VQ_SET_REQ, vq_set_req_f),
-	[L_SHM_REQ] = LAYOUT(VMSG_SIZE_GET_SHM_REQ, VMSG_VAR_NONE, shm_req_f),
-	[L_SHM_RESP] = LAYOUT(VMSG_SIZE_GET_SHM_RESP, VMSG_VAR_SHM_RESP, shm_resp_f),
-	[L_EVCFG] = LAYOUT(VMSG_SIZE_EVENT_CONFIG_FIXED, VMSG_VAR_EVCFG, evcfg_f),
-	[L_EVAVAIL] = LAYOUT(VMSG_SIZE_EVENT_AVAIL, VMSG_VAR_NONE, evavail_f),
-	[L_EVUSED] = LAYOUT(VMSG_SIZE_EVENT_USED, VMSG_VAR_NONE, evused_f),
-	[L_GETDEV_REQ] = LAYOUT(VMSG_SIZE_GET_DEVICES_REQ, VMSG_VAR_NONE, getdev_req_f),
-	[L_GETDEV_RESP] = LAYOUT(VMSG_SIZE_GET_DEVICES_RESP_FIXED, VMSG_VAR_GETDEV_RESP, getdev_resp_f),
-	[L_PING] = LAYOUT(VMSG_SIZE_PING, VMSG_VAR_NONE, ping_f),
-	[L_EVDEV] = LAYOUT(VMSG_SIZE_EVENT_DEVICE, VMSG_VAR_EVDEV, evdev_f),
+	LAYOUTS_2026(LAYOUT_AT)
 #if !VMSG_CONFIG_NO_PROFILE_2025
 	[L_DEVINFO_RESP_2025] = LAYOUT(VMSG_SIZE_GET_DEVICE_INFO_RESP_2025, VMSG_VAR_DEVINFO_2025,
 				devinfo_2025_f),
@@ -357,15 +355,53 @@ const struct vmsg_layout vmsg_layouts[N_LAYOUTS] = {
 #define ROW_AT(bus, id, from, name, req, resp) MSG_AT(bus, id, from, name, req, resp),
 const struct vmsg_msg_desc vmsg_messages[N_ROWS] = { MESSAGES_2026(ROW_AT) };
 
-#if VMSG_PROTO_DIRECT
-/* A message number of 16 or more gets a negative array size: the key has
- * four bits for it (proto_internal.h). */
+/* A message number of 16 or more gets a negative array size: the keys of
+ * the direct and image tables have four bits for it (proto_internal.h). */
 #define DIRECT_NUM_OK(id) (0 * sizeof(char[((id) & VMSG_ID_NUMBER_MASK) < 16 ? 1 : -1]))
+#if VMSG_PROTO_DIRECT
 #define DIRECT_AT(bus, id, from, name, req, resp)                                              \
 	[VMSG_DIRECT_KEY((bus) ? VMSG_TYPE_BUS : 0u, id)] = (uint8_t)((req) + 1 + DIRECT_NUM_OK(id)), \
 	[VMSG_DIRECT_KEY(((bus) ? VMSG_TYPE_BUS : 0u) | VMSG_TYPE_RESPONSE, id)] =             \
 		(uint8_t)(((resp) + 1) & 0xFFu), /* an event's L_NONE gives 0 */
 const uint8_t vmsg_layout_direct[128] = { MESSAGES_2026(DIRECT_AT) };
+#endif
+
+#if VMSG_PROTO_FOR_SPEED
+/*
+ * The image sizes (proto_internal.h): a layout's fixed size when it has no
+ * kind, is at most 16 bytes, and its fields lie in the bytes past the
+ * header each at its own host offset (a byte past the header that no field
+ * covers would make the widths add up short); else 0. Made from the same
+ * field lists as the table, so it cannot disagree with it.
+ */
+#define IMG_WIDTH(size, name, off, wsize, member) + (wsize)
+#define IMG_AT_HOST(size, name, off, wsize, member) \
+	&&(off) == offsetof(struct vmsg_msg, u.member) && (off) >= VMSG_HDR_SIZE && (off) + (wsize) <= (size)
+#define IMAGE_SIZE(size, kind, run)                                                        \
+	((kind) == VMSG_VAR_NONE && (size) <= VMSG_IMAGE_MAX &&                           \
+			 (size) == VMSG_HDR_SIZE run(IMG_WIDTH, size) run(IMG_AT_HOST, size) ? \
+		 (size) : 0)
+#define IMAGE_ID(id, how, size, kind, m) IMAGE_##id = IMAGE_SIZE(size, kind, RUN_##m),
+enum { LAYOUTS_2026(IMAGE_ID) IMAGE_L_NONE = 0 };
+
+/* The sender of a response is the other side of its request's. */
+#define RESP_FROM(from) (((from) & DRV ? DEV : 0u) | ((from) & DEV ? DRV : 0u))
+/* A message is in the table of a direction only if this build's roles
+ * take it that way (layout_of() refuses the others). */
+#define IMAGE_AT(bus, id, from, req_size, resp_size, roles)                                 \
+	[VMSG_DIRECT_KEY((bus) ? VMSG_TYPE_BUS : 0u, id)] =                                   \
+		(uint8_t)(((from) & (roles)) ? (req_size) + DIRECT_NUM_OK(id) : 0u),           \
+	[VMSG_DIRECT_KEY(((bus) ? VMSG_TYPE_BUS : 0u) | VMSG_TYPE_RESPONSE, id)] =            \
+		(uint8_t)((RESP_FROM(from) & (roles)) ? (resp_size) : 0u),
+/* (The layout names are pasted here, before L_NONE could expand.) */
+#define IMAGE_RECV_AT(bus, id, from, name, req, resp) \
+	IMAGE_AT(bus, id, from, IMAGE_##req, IMAGE_##resp, VMSG_PEER_ROLES)
+const uint8_t vmsg_image_recv[128] = { MESSAGES_2026(IMAGE_RECV_AT) };
+#if VMSG_ONE_ROLE
+#define IMAGE_SEND_AT(bus, id, from, name, req, resp) \
+	IMAGE_AT(bus, id, from, IMAGE_##req, IMAGE_##resp, VMSG_LOCAL_ROLES)
+const uint8_t vmsg_image_send[128] = { MESSAGES_2026(IMAGE_SEND_AT) };
+#endif
 #endif
 
 #if !VMSG_CONFIG_NO_PROFILE_2025

@@ -151,6 +151,53 @@ extern const uint8_t vmsg_layout_direct[128];
 #endif
 
 /*
+ * Roles as VMSG_FROM_* bits: the ones compiled in (we send as them) and the
+ * ones our peer can have (it sends as them). Both are 3 unless config.h
+ * asks for one role.
+ */
+#define VMSG_LOCAL_ROLES ((VMSG_CONFIG_HAS_DRIVER ? VMSG_FROM_DRIVER : 0u) | \
+			  (VMSG_CONFIG_HAS_DEVICE ? VMSG_FROM_DEVICE : 0u))
+#define VMSG_PEER_ROLES ((VMSG_CONFIG_HAS_DEVICE ? VMSG_FROM_DRIVER : 0u) | \
+			 (VMSG_CONFIG_HAS_DRIVER ? VMSG_FROM_DEVICE : 0u))
+#define VMSG_ONE_ROLE (VMSG_CONFIG_ROLE_DEVICE_ONLY || VMSG_CONFIG_ROLE_DRIVER_ONLY)
+
+/*
+ * Built for speed, a message whose layout is an *image* is encoded and
+ * decoded with two 8-byte copies and no field loop (codec.c): a layout with
+ * no kind (no variable part, no check past the header's), at most
+ * VMSG_IMAGE_MAX bytes, whose fields cover every byte past the header each
+ * at the same offset in struct vmsg_msg as in the message (on a
+ * little-endian host the struct then holds the message's own bytes: the
+ * header too, see codec.c). Every 2026 layout without a kind is one.
+ * Indexed by VMSG_DIRECT_KEY(): the fixed size of the message's layout if
+ * it is an image and this build receives (recv) or sends (send) it, else 0.
+ * layouts.c derives them at compile time from the field lists.
+ */
+#define VMSG_IMAGE_MAX 16u
+#if VMSG_PROTO_FOR_SPEED
+extern const uint8_t vmsg_image_recv[128];
+#if VMSG_ONE_ROLE
+extern const uint8_t vmsg_image_send[128];
+#else
+#define vmsg_image_send vmsg_image_recv /* both roles: the same messages */
+#endif
+
+/*
+ * The general path of the codec, which decides everything (and gives every
+ * error); vmsg_proto_encode() and vmsg_proto_decode() take the image path
+ * first and fall back to it. Built for size there is only the general path:
+ * the names are the public functions. For tests that compare the two.
+ */
+int vmsg_proto_decode_general(const struct vmsg_codec *c, const uint8_t *buf, size_t len,
+			      struct vmsg_msg *out);
+int vmsg_proto_encode_general(const struct vmsg_codec *c, const struct vmsg_msg *m, uint8_t *buf,
+			      size_t cap);
+#else
+#define vmsg_proto_decode_general vmsg_proto_decode
+#define vmsg_proto_encode_general vmsg_proto_encode
+#endif
+
+/*
  * The 2026 message table is indexed, not searched (layouts.c): its rows come
  * in four groups, each a run of consecutive message numbers. Per group
  * (index: 2 * bus bit + event bit) the first number of its run, its number of
