@@ -102,6 +102,10 @@ static int write_placed(uint8_t *b, const struct vmsg_shm_v1_info *in, uint8_t m
 	/* Withdraw any old layout first, then clear the lines whose stale
 	 * contents a peer could misread (extension, both queue heads). */
 	vmsg_shm_store32(mem, b, 0);
+	/* The withdrawal before any new byte: a release store orders only what
+	 * came before it, so without this a validator could see new fields
+	 * under the old magic. */
+	vmsg_shm_fence(mem);
 	vmsg_shm_write(mem, b + VMSG_V1_HDR_SIZE, 0, (uint32_t)(in->dev_elems - VMSG_V1_HDR_SIZE));
 	vmsg_shm_write(mem, b + 4, hdr + 4, VMSG_V1_HDR_SIZE - 4);
 	if (in->extended) {

@@ -454,6 +454,10 @@ HOT int guard_holds(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_guard
 	uint32_t v;
 
 	cache_inval(d, g->addr, 4 PL(pl));
+	/* Acquire: a slot read after the guard is read after it, so a new
+	 * life's slot cannot pass the old life's guard. (An index is loaded
+	 * before the guard, with acquire: the INIT and epoch its life
+	 * published before it are then visible here.) */
 	if (dev_of(d, pl)) {
 		v = vmsg_mmio_read32(g->addr);
 		vmsg_dev_rmb();
@@ -481,6 +485,7 @@ HOT int guard_check(const struct vmsg_spsc_desc *d, const struct vmsg_spsc_guard
 		if (!g[i].addr)
 			continue;
 		cache_inval(d, g[i].addr, 4 PL(pl));
+		/* Acquire, as in guard_holds(). */
 		if (dev_of(d, pl)) {
 			v = vmsg_mmio_read32(g[i].addr);
 			vmsg_dev_rmb();
