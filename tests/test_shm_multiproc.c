@@ -375,16 +375,18 @@ static void test_shm_multiproc_stress_v0(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Restart: kill the driver mid-stream, fork a new one                    */
+/* Restart: kill one side mid-stream, fork a new one                      */
 /* ---------------------------------------------------------------------- */
 
 /*
- * Child (driver) number k: opens the channel, waits for UP, then sends its
- * stream tagged with life k and receives the parent's stream, which must be
- * tagged with session k and numbered from 0 without a gap. With @finish set
- * it exits after @finish messages each way; otherwise it runs until killed.
+ * Child number k, on side @cs (0: the driver; 1: the device, which owns the
+ * layout and finds its earlier life's): opens the channel, waits for UP,
+ * then sends its stream tagged with life k and receives the parent's
+ * stream, which must be tagged with session k and numbered from 0 without
+ * a gap. With @finish set it exits after @finish messages each way;
+ * otherwise it runs until killed.
  */
-static int restart_child(uint32_t k, uint64_t finish, pid_t parent, double t0)
+static int restart_child(int cs, uint32_t k, uint64_t finish, pid_t parent, double t0)
 {
 	struct vmsg_shm_chan ch;
 	uint8_t m[64];
@@ -392,7 +394,7 @@ static int restart_child(uint32_t k, uint64_t finish, pid_t parent, double t0)
 	bool up = false;
 	unsigned iter = 0;
 
-	if (open_chan(&ch, L_V1_EXT, 0, false) != 0)
+	if (open_chan(&ch, L_V1_EXT, cs, false) != 0)
 		return EXIT_OPEN;
 	for (;;) {
 		int ev = vmsg_shm_chan_poll(&ch);
@@ -412,7 +414,7 @@ static int restart_child(uint32_t k, uint64_t finish, pid_t parent, double t0)
 			for (int i = 0; i < 16 && (!finish || sent < finish); i++) {
 				int rc;
 
-				make_msg(m, 0, k, sent);
+				make_msg(m, cs, k, sent);
 				rc = vmsg_shm_chan_send(&ch, m, 64);
 				if (rc == VMSG_EAGAIN)
 					break;
@@ -434,7 +436,7 @@ static int restart_child(uint32_t k, uint64_t finish, pid_t parent, double t0)
 					fprintf(stderr, "child %u: recv %d\n", k, rc);
 					return EXIT_PROTO;
 				}
-				if (parse_msg(m, 1, &life, &seq) != 0) {
+				if (parse_msg(m, 1 - cs, &life, &seq) != 0) {
 					fprintf(stderr,
 						"child %u: malformed message from the "
 						"parent (%02x %02x %02x %02x)\n",
@@ -472,7 +474,7 @@ static int restart_child(uint32_t k, uint64_t finish, pid_t parent, double t0)
 	}
 }
 
-static pid_t fork_child(uint32_t k, uint64_t finish, double t0)
+static pid_t fork_child(int cs, uint32_t k, uint64_t finish, double t0)
 {
 	pid_t parent = getpid(), pid;
 
@@ -481,7 +483,7 @@ static pid_t fork_child(uint32_t k, uint64_t finish, double t0)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(restart_child(k, finish, parent, t0));
+		_exit(restart_child(cs, k, finish, parent, t0));
 	return pid;
 }
 
@@ -502,7 +504,11 @@ static void reap_killed(pid_t pid)
 	assert_int_equal(WTERMSIG(status), SIGKILL);
 }
 
-static void test_shm_multiproc_restart_v1_extended(void **state)
+/*
+ * The parent survives on side 1 - @cs; the child on side @cs is killed with
+ * SIGKILL at a random point mid-stream and a new one forked, RESTARTS times.
+ */
+static void restart_case(int cs)
 {
 	enum {
 		RESTARTS = 6
@@ -520,10 +526,11 @@ static void test_shm_multiproc_restart_v1_extended(void **state)
 	uint32_t rng = 4242;
 	uint8_t m[64];
 
-	(void)state;
+	const int ps = 1 - cs; /* the parent's side */
+
 	memset(shm, 0, MAP_BYTES);
-	assert_int_equal(open_chan(&ch, L_V1_EXT, 1, true), 0);
-	child = fork_child(life, 0, t0);
+	assert_int_equal(open_chan(&ch, L_V1_EXT, ps, true), 0);
+	child = fork_child(cs, life, 0, t0);
 	rng = rng * 1103515245u + 12345u;
 	kill_at = 200 + (rng >> 16) % 3000;
 
@@ -554,7 +561,7 @@ static void test_shm_multiproc_restart_v1_extended(void **state)
 			for (int i = 0; i < 16; i++) {
 				int rc;
 
-				make_msg(m, 1, session, tx_seq);
+				make_msg(m, ps, session, tx_seq);
 				rc = vmsg_shm_chan_send(&ch, m, 64);
 				if (rc == VMSG_EAGAIN || rc == VMSG_ECONNRESET)
 					break;
@@ -571,7 +578,7 @@ static void test_shm_multiproc_restart_v1_extended(void **state)
 			if (rc == VMSG_EAGAIN || rc == VMSG_ESTATE || rc == VMSG_ECONNRESET)
 				break;
 			assert_int_equal(rc, 64);
-			if (parse_msg(m, 0, &l, &seq) != 0) {
+			if (parse_msg(m, cs, &l, &seq) != 0) {
 				print_error(
 					"parent delivered a malformed message (%02x %02x %02x "
 					"%02x ...): a zeroed or stale slot of a restarted peer\n",
@@ -622,12 +629,12 @@ static void test_shm_multiproc_restart_v1_extended(void **state)
 			/* sometimes keep sending into the dead peer for a while */
 			if ((rng >> 8) & 1) {
 				for (int i = 0; i < 200; i++) {
-					make_msg(m, 1, session, tx_seq);
+					make_msg(m, ps, session, tx_seq);
 					if (vmsg_shm_chan_send(&ch, m, 64) == 0)
 						tx_seq++;
 				}
 			}
-			child = fork_child(life, life > RESTARTS ? final_msgs : 0, t0);
+			child = fork_child(cs, life, life > RESTARTS ? final_msgs : 0, t0);
 		}
 		/* the last child ends on its own after final_msgs each way */
 		if (life > RESTARTS && rx_in_life >= final_msgs && tx_seq >= final_msgs) {
@@ -681,12 +688,27 @@ static void test_shm_multiproc_restart_v1_extended(void **state)
 			}
 		}
 	}
-	print_message("restart: %u restarts, %u DOWN, %u UP, %llu delivered "
+	print_message("restart (%s killed): %u restarts, %u DOWN, %u UP, %llu delivered "
 		      "(%llu of a dead life before its DOWN) in %.3f s\n",
-		      (unsigned)RESTARTS, downs, ups, (unsigned long long)delivered_total,
+		      cs ? "device, the layout owner," : "driver", (unsigned)RESTARTS, downs, ups,
+		      (unsigned long long)delivered_total,
 		      (unsigned long long)stale_before_down, now_s() - t0);
 	assert_int_equal(downs, RESTARTS);
 	assert_int_equal(ups, RESTARTS + 1);
+}
+
+static void test_shm_multiproc_restart_v1_extended(void **state)
+{
+	(void)state;
+	restart_case(0);
+}
+
+/* The layout owner dies and comes back: it finds its own layout, byte for
+ * byte, and starts only its own side; the driver survives. */
+static void test_shm_multiproc_restart_v1_extended_owner(void **state)
+{
+	(void)state;
+	restart_case(1);
 }
 
 /*
@@ -791,6 +813,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_multiproc_stress_v0, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_multiproc_restart_v1_extended, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_multiproc_restart_v1_extended_owner,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_multiproc_restart_survivor_cached_rx,
 						setup, teardown),
 	};
