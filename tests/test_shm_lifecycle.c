@@ -762,6 +762,49 @@ static void test_shm_lifecycle_epoch_alone_ends_the_session(void **state)
 	}
 }
 
+/*
+ * The owner comes back with other parameters (twice the elements, then the
+ * first ones again): it writes a new layout. The driver, which validated
+ * the old one, goes DOWN, validates the new one, starts its side on it and
+ * meets the owner there: a full ring now holds the new number of slots.
+ */
+static void test_shm_lifecycle_owner_new_layout(void **state)
+{
+	(void)state;
+	for (int ext = 0; ext < 2; ext++) {
+		struct ep e[2];
+		struct vmsg_shm_cfg c[2];
+		unsigned elems[3] = { NELEMS, 2 * NELEMS, NELEMS };
+
+		memset(buf, 0, BUF_SIZE);
+		memset(e, 0, sizeof(e));
+		c[0] = make_cfg(0, false, ext, 0, 0x100);
+		c[1] = make_cfg(1, true, ext, 0, 0x200);
+		ep_open(&e[1], &c[1], 1);
+		ep_open(&e[0], &c[0], 1);
+		run_both(&e[0], &e[1]);
+		for (int k = 1; k < 3; k++) {
+			unsigned sent = 0;
+
+			e[0].ups = e[0].downs = 0;
+			in_flight(&e[0], &e[1]);
+			c[1].v1.num_elems = (uint16_t)elems[k];
+			ep_open(&e[1], &c[1], (uint32_t)k + 1);
+			assert_int_equal(get_le16(buf + 0x0A), elems[k]); /* num_queue_elements */
+			poll_ep(&e[0]);
+			assert_int_equal(e[0].downs, 1);
+			run_both(&e[0], &e[1]);
+			assert_int_equal(e[0].ups, 1);
+			assert_int_equal(drain(&e[0]), 0);
+			assert_int_equal(drain(&e[1]), 0);
+			while (send_one(&e[0]) == 0)
+				sent++;
+			assert_int_equal(sent, elems[k] - 1);
+			assert_int_equal(drain(&e[1]), elems[k] - 1);
+		}
+	}
+}
+
 /* ---------------------------------------------------------------------- */
 /* Shutdown and peer ids                                                  */
 /* ---------------------------------------------------------------------- */
@@ -2048,6 +2091,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_epoch_alone_ends_the_session,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_owner_new_layout, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_shutdown_peer_dead, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_peer_ids, setup, teardown),

@@ -308,6 +308,43 @@ static bool plain_rings_lost(struct vmsg_shm_chan *ch)
 	return vmsg_spsc_prod_check(&ch->tx) != 0 || vmsg_spsc_cons_check(&ch->rx) != 0;
 }
 
+#if !VMSG_CONFIG_SHM_V1_OWNER_ONLY
+/* Two validations of a layout describe the same geometry. */
+static bool same_layout(const struct vmsg_shm_v1_info *a, const struct vmsg_shm_v1_info *b)
+{
+	return a->features == b->features && a->num_notif == b->num_notif &&
+	       a->num_vq_notif_per_device == b->num_vq_notif_per_device &&
+	       a->num_elems == b->num_elems && a->elem_size == b->elem_size &&
+	       a->dev_notif == b->dev_notif && a->dev_qh == b->dev_qh &&
+	       a->dev_elems == b->dev_elems && a->drv_notif == b->drv_notif &&
+	       a->drv_qh == b->drv_qh && a->drv_elems == b->drv_elems &&
+	       a->extended == b->extended && a->window_off == b->window_off &&
+	       a->window_size == b->window_size;
+}
+
+/*
+ * Not the owner, and not in RUN: is the layout still the one we validated?
+ * An owner that restarts with other parameters writes a new one: it
+ * withdraws the magic, clears both queue heads and writes the header anew
+ * (layout_v1.c). Our rings would keep the old offsets and sizes and never
+ * meet it again. So out of RUN (a restart takes us out of RUN first: its
+ * INIT, or the cleared queue head, fails the guard) we check, and detach
+ * when it moved, or while it is withdrawn: the next poll validates afresh
+ * and starts our side on what the owner wrote. In RUN the guards watch.
+ */
+static bool layout_moved(struct vmsg_shm_chan *ch)
+{
+	struct vmsg_shm_v1_info now;
+
+	if (ch->cfg.owner || ch->state == VMSG_SHM_RUN)
+		return false;
+	return vmsg_shm_v1_validate(ch->base, ch->size, ch->mem, &now) != 0 ||
+	       !same_layout(&now, &ch->info);
+}
+#else
+#define layout_moved(ch) ((void)(ch), false) /* always the owner */
+#endif
+
 int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 {
 	uint32_t pw, st, epoch = 0;
@@ -318,6 +355,11 @@ int vmsg_shm_chan_poll(struct vmsg_shm_chan *ch)
 		return VMSG_EINVAL;
 	if (ch->profile == 0)
 		return 0;
+	if (ch->attached && layout_moved(ch)) {
+		drop_guards(ch);
+		ch->attached = false;
+		ch->state = VMSG_SHM_INIT; /* published once we are attached again */
+	}
 	if (!ch->attached) {
 		int err = attach(ch);
 
