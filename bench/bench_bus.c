@@ -13,7 +13,7 @@
  * Never fails on a miss: figures are information (this machine is shared
  * and noisy).
  *
- *   bench_bus [N [MODE [SLOT]]]
+ *   bench_bus [N [MODE [SLOT [ELEMS]]]]
  *   N      PINGs per run (20000)
  *   MODE   all (default); busy: only the busy-poll bus runs (for perf);
  *          sleep: only the sleeping bus; chan, chan0, drvraw, devraw: see
@@ -26,7 +26,9 @@
  *          stream: [info] throughput one way: the channel alone, EVENT_AVAIL
  *          through the bus, calls with 8 in flight (see stream_mode())
  *   SLOT   ring slot size in bytes of the bus (default: the posix-shm
- *          port's, 264; 64 is the baseline's slot)
+ *          port's, 264; 64 is the baseline's slot; 0: the default)
+ *   ELEMS  [info] elements per ring (default 64, the posix-shm port's;
+ *          bench/README.md, "Channel streaming: where the time goes")
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -49,6 +51,7 @@
 
 /* Ring slot size of the posix-shm bus (0: the port's default, 264). */
 static uint32_t slot_size;
+static uint32_t num_elems; /* [info] argv[4]: elements per ring (0: 64) */
 
 static uint64_t now_ns(void)
 {
@@ -543,8 +546,9 @@ static int open_side(struct side *s, const char *path, bool device, uint64_t spi
 
 	pc.side = device ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
 	pc.server = device;
-	if (slot_size)
-		pc.layout = (struct vmsg_shm_v1_params){ .num_elems = 64, .elem_size = slot_size,
+	if (slot_size || num_elems)
+		pc.layout = (struct vmsg_shm_v1_params){ .num_elems = num_elems ? num_elems : 64,
+							 .elem_size = slot_size ? slot_size : 264,
 							 .extended = true };
 	if (vmsg_posix_shm_open(&s->port, &pc))
 		return -1;
@@ -850,7 +854,7 @@ static int ic_open(struct ic_side *s, void *shm, size_t size, bool device)
 
 	sc.side = device ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
 	sc.owner = device;
-	sc.v1 = (struct vmsg_shm_v1_params){ .num_elems = 64,
+	sc.v1 = (struct vmsg_shm_v1_params){ .num_elems = num_elems ? num_elems : 64,
 					     .elem_size = slot_size ? slot_size : 264,
 					     .extended = true };
 	err = vmsg_shm_chan_open_v1(&s->ch, shm, size, &sc);
@@ -1087,21 +1091,45 @@ static int stream_chan_take(struct side *s, struct stream_flags *f, unsigned ite
 	return raw_send(ch, m, sizeof(m), true);
 }
 
-/* Driver: @iters EVENT_AVAIL, then a PING that comes back after them. */
-static int stream_events(struct side *s, unsigned iters, uint64_t *t, uint64_t *whole)
+/*
+ * With vmsg_shm_bus_cork() (bench/experiments/stream-fix.patch, a proposal
+ * not in src/), one more figure: the same events in corked bursts of
+ * STREAM_BURST, one kick check per burst (bench/README.md, "Channel
+ * streaming: where the time goes").
+ */
+#ifdef VMSG_SHM_BUS_HAS_CORK
+#define STREAM_FIGS 4
+#define STREAM_BURST 16u
+#else
+#define STREAM_FIGS 3
+#endif
+
+/* Driver: @iters EVENT_AVAIL numbered from @first, in corked bursts of
+ * @burst (0: none), then a PING that comes back after them. */
+static int stream_events(struct side *s, unsigned iters, uint32_t first, unsigned burst,
+			 uint64_t *t, uint64_t *whole)
 {
 	struct vmsg_msg ev = { .msg_id = VMSG_ID_EVENT_AVAIL, .dev_num = 1 };
 	struct timer tm;
 	int r;
 
+	(void)burst;
 	tm_start(&tm, iters);
 	for (uint32_t i = 0; i < iters; i++) {
-		ev.u.event_avail.next_offset = i;
+		ev.u.event_avail.next_offset = first + i;
+#ifdef VMSG_SHM_BUS_HAS_CORK
+		if (burst && i % burst == 0)
+			vmsg_shm_bus_cork(&s->port.sb, true);
+#endif
 		while ((r = vmsg_bus_send_event(&s->bus, &ev)) == VMSG_EAGAIN)
 			if (vmsg_bus_poll(&s->bus) < 0)
 				return -1;
 		if (r)
 			return -1;
+#ifdef VMSG_SHM_BUS_HAS_CORK
+		if (burst && (i % burst == burst - 1 || i + 1 == iters))
+			vmsg_shm_bus_cork(&s->port.sb, false);
+#endif
 		tm_tick(&tm);
 	}
 	if (vmsg_bus_ping(&s->bus, 2, SECOND))
@@ -1161,7 +1189,7 @@ static int stream_pair(unsigned iters)
 		return 1;
 	child = fork();
 	if (child == 0) {
-		uint64_t t[3], w[3];
+		uint64_t t[4], w[4];
 
 		pin(1);
 		if (open_side(&drv, path, false, 50 * SECOND) || vmsg_bus_discover(&drv.bus, SECOND) != 1)
@@ -1170,11 +1198,17 @@ static int stream_pair(unsigned iters)
 			if (vmsg_bus_ping(&drv.bus, i, SECOND))
 				_exit(1);
 		if (stream_chan(&drv, f, iters, &t[0], &w[0]) ||
-		    stream_events(&drv, iters, &t[1], &w[1]) ||
+		    stream_events(&drv, iters, 0, 0, &t[1], &w[1]) ||
 		    stream_calls(&drv, iters, &t[2], &w[2]))
 			_exit(1);
-		printf("%llu %llu %llu\n", (unsigned long long)t[0], (unsigned long long)t[1],
-		       (unsigned long long)t[2]);
+#ifdef VMSG_SHM_BUS_HAS_CORK
+		if (stream_events(&drv, iters, iters, STREAM_BURST, &t[3], &w[3]))
+			_exit(1);
+#else
+		t[3] = 0;
+#endif
+		printf("%llu %llu %llu %llu\n", (unsigned long long)t[0],
+		       (unsigned long long)t[1], (unsigned long long)t[2], (unsigned long long)t[3]);
 		fflush(stdout);
 		_exit(vmsg_bus_close(&drv.bus) ? 1 : 0);
 	}
@@ -1191,7 +1225,7 @@ static int stream_pair(unsigned iters)
 			break;
 	}
 	(void)vmsg_bus_close(&dev.bus);
-	if (sd.errors || sd.expect != iters) {
+	if (sd.errors || sd.expect != (STREAM_FIGS == 4 ? 2 * iters : iters)) {
 		fprintf(stderr, "bench_bus: stream: device saw %llu errors, %u events\n",
 			(unsigned long long)sd.errors, sd.expect);
 		return 1;
@@ -1206,16 +1240,16 @@ static int stream_child(void *arg)
 
 static int stream_mode(unsigned iters)
 {
-	uint64_t t[3][RUNS];
-	double ev, ev_lo, ev_hi, ca, ca_lo, ca_hi;
+	uint64_t t[4][RUNS];
+	double ev, ev_lo, ev_hi, ca, ca_lo, ca_hi, ck, ck_lo, ck_hi;
 
 	for (int r = 0; r < RUNS; r++) {
 		char buf[128];
-		unsigned long long a = 0, b = 0, c = 0;
+		unsigned long long a = 0, b = 0, c = 0, d = 0;
 		int st;
 
 		if (child_output(stream_child, &iters, buf, sizeof(buf), &st) <= 0 ||
-		    sscanf(buf, "%llu %llu %llu", &a, &b, &c) != 3 || !WIFEXITED(st) ||
+		    sscanf(buf, "%llu %llu %llu %llu", &a, &b, &c, &d) != 4 || !WIFEXITED(st) ||
 		    WEXITSTATUS(st) != 0) {
 			fprintf(stderr, "bench_bus: stream round %d failed\n", r);
 			return 1;
@@ -1223,6 +1257,7 @@ static int stream_mode(unsigned iters)
 		t[0][r] = a;
 		t[1][r] = b;
 		t[2][r] = c;
+		t[3][r] = d;
 	}
 	ev = paired_ratio(t[1], t[0], RUNS, &ev_lo, &ev_hi);
 	ca = paired_ratio(t[2], t[0], RUNS, &ca_lo, &ca_hi);
@@ -1238,6 +1273,12 @@ static int stream_mode(unsigned iters)
 	printf("  %-52s %7.1f ns/msg   %.2fx channel (%.2f-%.2f)\n",
 	       "GET_DEVICE_INFO calls, 8 in flight", median_ns(t[2], RUNS, iters), ca, ca_lo,
 	       ca_hi);
+	if (STREAM_FIGS == 4) {
+		ck = paired_ratio(t[3], t[1], RUNS, &ck_lo, &ck_hi);
+		printf("  %-52s %7.1f ns/msg   %.2fx EVENT_AVAIL (%.2f-%.2f)\n",
+		       "EVENT_AVAIL, corked bursts of 16 (stream-fix.patch)",
+		       median_ns(t[3], RUNS, iters), ck, ck_lo, ck_hi);
+	}
 	return 0;
 }
 
@@ -1252,6 +1293,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (argc > 3)
 		slot_size = (uint32_t)atoi(argv[3]);
+	if (argc > 4)
+		num_elems = (uint32_t)atoi(argv[4]);
 	if (argc > 2 && strcmp(argv[2], "icount") == 0)
 		return icount(iters);
 	if (argc > 2 && strcmp(argv[2], "lean") == 0) /* [info]: the floor of a bus */

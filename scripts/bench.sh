@@ -136,6 +136,10 @@ cpu_busy() {
 		for b in "$BUILD"/bench_ring_shared "$BUILD"/bench_ring_exp_* \
 			"$BUILD"/bench_ring_shared_exp_pf; do
 			[ -x "$b" ] || continue
+			# nofence is unsafe on purpose: its sleeping-consumer
+			# figures would wait out lost wake-ups. It is measured
+			# with bench_bus_exp_nofence N stream (bench/README.md).
+			case "$b" in *_exp_nofence) continue ;; esac
 			echo
 			echo "=============================================================="
 			run "$b" "${EXP_ARGS[@]}"
