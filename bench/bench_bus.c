@@ -1092,17 +1092,12 @@ static int stream_chan_take(struct side *s, struct stream_flags *f, unsigned ite
 }
 
 /*
- * With vmsg_shm_bus_cork() (bench/experiments/stream-fix.patch, a proposal
- * not in src/), one more figure: the same events in corked bursts of
- * STREAM_BURST, one kick check per burst (bench/README.md, "Channel
+ * One more figure: the same events in corked bursts of STREAM_BURST, one
+ * kick check per burst (vmsg_shm_bus_cork(); bench/README.md, "Channel
  * streaming: where the time goes").
  */
-#ifdef VMSG_SHM_BUS_HAS_CORK
 #define STREAM_FIGS 4
 #define STREAM_BURST 16u
-#else
-#define STREAM_FIGS 3
-#endif
 
 /* Driver: @iters EVENT_AVAIL numbered from @first, in corked bursts of
  * @burst (0: none), then a PING that comes back after them. */
@@ -1113,23 +1108,18 @@ static int stream_events(struct side *s, unsigned iters, uint32_t first, unsigne
 	struct timer tm;
 	int r;
 
-	(void)burst;
 	tm_start(&tm, iters);
 	for (uint32_t i = 0; i < iters; i++) {
 		ev.u.event_avail.next_offset = first + i;
-#ifdef VMSG_SHM_BUS_HAS_CORK
 		if (burst && i % burst == 0)
 			vmsg_shm_bus_cork(&s->port.sb, true);
-#endif
 		while ((r = vmsg_bus_send_event(&s->bus, &ev)) == VMSG_EAGAIN)
 			if (vmsg_bus_poll(&s->bus) < 0)
 				return -1;
 		if (r)
 			return -1;
-#ifdef VMSG_SHM_BUS_HAS_CORK
 		if (burst && (i % burst == burst - 1 || i + 1 == iters))
 			vmsg_shm_bus_cork(&s->port.sb, false);
-#endif
 		tm_tick(&tm);
 	}
 	if (vmsg_bus_ping(&s->bus, 2, SECOND))
@@ -1201,12 +1191,8 @@ static int stream_pair(unsigned iters)
 		    stream_events(&drv, iters, 0, 0, &t[1], &w[1]) ||
 		    stream_calls(&drv, iters, &t[2], &w[2]))
 			_exit(1);
-#ifdef VMSG_SHM_BUS_HAS_CORK
 		if (stream_events(&drv, iters, iters, STREAM_BURST, &t[3], &w[3]))
 			_exit(1);
-#else
-		t[3] = 0;
-#endif
 		printf("%llu %llu %llu %llu\n", (unsigned long long)t[0],
 		       (unsigned long long)t[1], (unsigned long long)t[2], (unsigned long long)t[3]);
 		fflush(stdout);
@@ -1225,7 +1211,7 @@ static int stream_pair(unsigned iters)
 			break;
 	}
 	(void)vmsg_bus_close(&dev.bus);
-	if (sd.errors || sd.expect != (STREAM_FIGS == 4 ? 2 * iters : iters)) {
+	if (sd.errors || sd.expect != 2 * iters) { /* plain, then corked */
 		fprintf(stderr, "bench_bus: stream: device saw %llu errors, %u events\n",
 			(unsigned long long)sd.errors, sd.expect);
 		return 1;
@@ -1273,12 +1259,10 @@ static int stream_mode(unsigned iters)
 	printf("  %-52s %7.1f ns/msg   %.2fx channel (%.2f-%.2f)\n",
 	       "GET_DEVICE_INFO calls, 8 in flight", median_ns(t[2], RUNS, iters), ca, ca_lo,
 	       ca_hi);
-	if (STREAM_FIGS == 4) {
-		ck = paired_ratio(t[3], t[1], RUNS, &ck_lo, &ck_hi);
-		printf("  %-52s %7.1f ns/msg   %.2fx EVENT_AVAIL (%.2f-%.2f)\n",
-		       "EVENT_AVAIL, corked bursts of 16 (stream-fix.patch)",
-		       median_ns(t[3], RUNS, iters), ck, ck_lo, ck_hi);
-	}
+	ck = paired_ratio(t[3], t[1], RUNS, &ck_lo, &ck_hi);
+	printf("  %-52s %7.1f ns/msg   %.2fx EVENT_AVAIL (%.2f-%.2f)\n",
+	       "EVENT_AVAIL, corked bursts of 16 (vmsg_shm_bus_cork)",
+	       median_ns(t[3], RUNS, iters), ck, ck_lo, ck_hi);
 	return 0;
 }
 

@@ -47,6 +47,16 @@
  *   BUG_SUPPRESS_ANY_ARMED   producer kicks only when the word changes from
  *                            polling to armed (remembers "armed", not which
  *                            token): a second sleep in a row is never kicked
+ *
+ * DEFER_KICK (a proposal, bench/README.md "Channel streaming"): after a
+ * publication the producer may leave the kick check (fence, awake load,
+ * kick) to later, noting that one is due; a due check runs with the next
+ * check, before the producer waits for room, and at the end (the flush: a
+ * burst's last send, or the bus's next poll/wait). Bug variants with it:
+ *   BUG_DEFER_NO_FLUSH       no check at the end: the last messages of a
+ *                            burst may never be kicked
+ *   BUG_DEFER_NO_FLUSH_FULL  no check before waiting for room: producer and
+ *                            consumer both wait
  */
 
 #define N 3        /* slots; one always stays empty */
@@ -67,6 +77,23 @@ bit  cdone;        /* ghost: consumer has delivered all M messages */
 /* number of filled slots from a to b */
 #define FILL(a, b) (((b) + N - (a)) % N)
 
+/* The producer's kick check: load the awake word (after the full fence,
+ * implied by SC), kick once per token. */
+inline kick_check()
+{
+	aw = awake;
+	if
+	:: aw == 0 -> doorbell = 1
+	:: aw % 2 == 1 -> skip
+	:: aw != 0 && aw % 2 == 0 && aw == kpriv -> skip
+	:: aw != 0 && aw % 2 == 0 && aw != kpriv ->
+		kpriv = aw;
+		kickedw = aw;
+		doorbell = 1
+	fi;
+	aw = 0
+}
+
 active proctype Producer()
 {
 	byte p = 0;        /* own index, private */
@@ -75,9 +102,17 @@ active proctype Producer()
 	byte kpriv = 0;    /* token we last kicked for, private (0: none) */
 	byte tmp;
 	byte aw;
+	bit due = 0;       /* DEFER_KICK: a publication not yet checked */
 
 	do
-	:: seq > M -> break
+	:: seq > M ->
+#if defined(DEFER_KICK) && !defined(BUG_DEFER_NO_FLUSH)
+		if
+		:: due -> kick_check(); due = 0 /* the flush */
+		:: else -> skip
+		fi;
+#endif
+		break
 #ifdef BUG_NO_EMPTY_SLOT
 	:: seq <= M && FILL(cseen, p) < N ->      /* forgets the empty slot */
 #else
@@ -91,6 +126,9 @@ active proctype Producer()
 		slot[p] = seq;
 		aw = awake;                 /* load hoisted above the store of P */
 		P = (p + 1) % N;
+#elif defined(DEFER_KICK)
+		slot[p] = seq;
+		P = (p + 1) % N;
 #else
 		slot[p] = seq;              /* write the slot ... */
 		P = (p + 1) % N;            /* ... then publish P (release) */
@@ -98,6 +136,12 @@ active proctype Producer()
 		aw = awake;
 #endif
 		d_step { p = (p + 1) % N; seq++ };
+#ifdef DEFER_KICK
+		if
+		:: kick_check(); due = 0    /* check now (covers earlier ones) */
+		:: due = 1                  /* or leave it to a later check */
+		fi
+#else
 		if
 		:: aw == 0 -> doorbell = 1          /* always kick */
 		:: aw % 2 == 1 -> skip              /* polling: suppressed */
@@ -121,10 +165,17 @@ active proctype Producer()
 		fi;
 #endif
 		aw = 0
+#endif
 #ifdef BUG_NO_EMPTY_SLOT
 	:: seq <= M && FILL(cseen, p) >= N ->     /* never true */
 #else
 	:: seq <= M && (p + 1) % N == cseen ->    /* full by the cache */
+#endif
+#if defined(DEFER_KICK) && !defined(BUG_DEFER_NO_FLUSH_FULL)
+		if
+		:: due -> kick_check(); due = 0 /* before waiting for room */
+		:: else -> skip
+		fi;
 #endif
 		/*
 		 * Reload C. Blocking until it moved abstracts polling (a poll that

@@ -153,6 +153,14 @@ check ring.pml safety 'assertion violated|invalid end state' -DBUG_NO_EMPTY_SLOT
 check ring.pml safety 'assertion violated .*sleeping'  -DBUG_SAME_TOKEN
 check ring.pml live   'acceptance cycle'               -DBUG_SAME_TOKEN
 check ring.pml safety 'assertion violated .*sleeping'  -DBUG_SUPPRESS_ANY_ARMED
+# Deferred kick checks (vmsg_shm_bus_cork()): correct with the flushes,
+# rejected without the one at the end or the one before waiting for room.
+check ring.pml safety pass                             -DDEFER_KICK
+check ring.pml live   pass                             -DDEFER_KICK
+check ring.pml safety 'assertion violated .*sleeping'  -DDEFER_KICK -DBUG_DEFER_NO_FLUSH
+check ring.pml live   'acceptance cycle'               -DDEFER_KICK -DBUG_DEFER_NO_FLUSH
+check ring.pml safety 'assertion violated .*sleeping'  -DDEFER_KICK -DBUG_DEFER_NO_FLUSH_FULL
+check ring.pml live   'acceptance cycle'               -DDEFER_KICK -DBUG_DEFER_NO_FLUSH_FULL
 
 # Lifecycle with restarts, guard and both rings (model/lifecycle.pml).
 check lifecycle.pml safety pass

@@ -1786,6 +1786,83 @@ static void test_shm_lifecycle_bus_release_late(void **state)
 }
 
 /*
+ * Corked sends (vmsg_shm_bus_cork()): the kick check of a burst runs once,
+ * at the flush (the uncork, the bus's wait, a send that finds the ring
+ * full), and a consumer asleep since before the burst is kicked then.
+ */
+static int send_bus(struct vmsg_shm_bus *sb, struct ep *e)
+{
+	uint8_t m[64];
+	int rc;
+
+	make_msg(m, e->side, e->life, e->tx_seq);
+	rc = vmsg_shm_bus_ops.send(sb, m, 64);
+	if (rc == 0)
+		e->tx_seq++;
+	return rc;
+}
+
+static void test_shm_lifecycle_bus_cork(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	unsigned kicks = 0;
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = fake_kick;
+	h.wait = fake_wait;
+	h.ctx = &kicks;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[0].ch, &h, 0), 0);
+
+	/* the device sleeps; a corked burst kicks once, at the uncork */
+	vmsg_shm_chan_awake(&e[1].ch);
+	assert_int_equal(vmsg_shm_chan_arm(&e[1].ch), 0);
+	vmsg_shm_bus_cork(&sb, true);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(send_bus(&sb, &e[0]), 0);
+	assert_int_equal(kicks, 0);
+	vmsg_shm_bus_cork(&sb, false);
+	assert_int_equal(kicks, 1);
+	vmsg_shm_bus_cork(&sb, false); /* nothing due */
+	assert_int_equal(kicks, 1);
+	vmsg_shm_chan_awake(&e[1].ch);
+	assert_int_equal(drain(&e[1]), 3);
+
+	/* the bus's wait flushes */
+	assert_int_equal(vmsg_shm_chan_arm(&e[1].ch), 0);
+	vmsg_shm_bus_cork(&sb, true);
+	assert_int_equal(send_bus(&sb, &e[0]), 0);
+	assert_int_equal(kicks, 1);
+	(void)vmsg_shm_bus_ops.wait(&sb, 0);
+	assert_int_equal(kicks, 2);
+	vmsg_shm_chan_awake(&e[1].ch);
+	assert_int_equal(drain(&e[1]), 1);
+
+	/* so does a send that finds the ring full: the peer must make room */
+	assert_int_equal(vmsg_shm_chan_arm(&e[1].ch), 0);
+	for (unsigned i = 0; i < USABLE; i++)
+		assert_int_equal(send_bus(&sb, &e[0]), 0);
+	assert_int_equal(kicks, 2);
+	assert_int_equal(send_bus(&sb, &e[0]), VMSG_EAGAIN);
+	assert_int_equal(kicks, 3);
+	vmsg_shm_chan_awake(&e[1].ch);
+	assert_int_equal(drain(&e[1]), USABLE);
+
+	/* a polling peer: the flush checks and does not kick */
+	assert_int_equal(send_bus(&sb, &e[0]), 0);
+	vmsg_shm_bus_cork(&sb, false);
+	assert_int_equal(kicks, 3);
+	assert_int_equal(drain(&e[1]), 1);
+}
+
+/*
  * The shm bus delivers the bytes a message declares (its header's le16
  * msg_size at offset 6), not the whole slot; a msg_size the peer got wrong
  * is clamped to the header, the slot and the caller's buffer: nothing past
@@ -2116,6 +2193,7 @@ int main(void)
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_cork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_max_msg_size, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_recv_msg_size, setup,

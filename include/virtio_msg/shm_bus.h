@@ -62,6 +62,8 @@ struct vmsg_shm_bus {
 	bool tick_due;       /**< look at the clock on the next empty receive */
 	bool peer_gone;      /**< set by the port; reported once by recv */
 	bool guard_due;      /**< the next receive takes the guarded path */
+	bool corked;         /**< sends leave the kick check to a flush */
+	bool kick_due;       /**< a corked send's kick check is still to do */
 };
 
 /** The ops table to put in vmsg_bus_cfg.ops, with the vmsg_shm_bus as priv. */
@@ -81,6 +83,19 @@ VMSG_API VMSG_MUST_CHECK int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct v
 /** @brief The port saw the peer die: the next recv reports VMSG_ECONNRESET
  *  and the channel waits for a new peer. */
 VMSG_API void vmsg_shm_bus_peer_gone(struct vmsg_shm_bus *sb);
+
+/**
+ * @brief Cork (@p on) or uncork the sends. Corked, a send queues its message
+ *        and leaves the kick check (a full fence, then a look at the peer's
+ *        awake word) to the flush: the uncork, the next wait or arm, or a
+ *        send that finds the ring full, whichever comes first. One check
+ *        then covers every message sent since the last one (each index
+ *        publication includes the earlier ones), so a burst of N sends
+ *        pays one fence instead of N. A sleeping peer is woken at the
+ *        flush, not at the send: uncork at the end of each burst.
+ *        Uncorking rings the doorbell if the peer needs it.
+ */
+VMSG_API void vmsg_shm_bus_cork(struct vmsg_shm_bus *sb, bool on);
 
 VMSG_END_DECLS
 

@@ -219,6 +219,17 @@ RX_TAKE int rx_take(struct vmsg_shm_bus *sb, uint8_t *buf, size_t cap)
 	return (int)len;
 }
 
+/* The kick check a corked send left: one for every send since the last
+ * (vmsg_shm_bus_cork()); model/ring.pml DEFER_KICK. */
+static void kick_flush(struct vmsg_shm_bus *sb)
+{
+	if (sb->kick_due) {
+		sb->kick_due = false;
+		if (vmsg_spsc_prod_need_kick(&sb->ch->tx))
+			kick(sb);
+	}
+}
+
 static int shm_send(void *priv, const uint8_t *msg, size_t len)
 {
 	struct vmsg_shm_bus *sb = priv;
@@ -239,10 +250,18 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	 * was checked above. The consumer index first (rx_release()). */
 	rx_release(sb);
 	r = vmsg_spsc_push(&sb->ch->tx, msg, len);
-	if (r)
+	if (r) {
+		/* Full: the peer must be awake to make room. */
+		if (r == VMSG_EAGAIN)
+			kick_flush(sb);
 		r = vmsg_shm_ring_err(sb->ch, r);
-	else if (vmsg_spsc_prod_need_kick(&sb->ch->tx))
-		kick(sb);
+	} else if (sb->corked) {
+		sb->kick_due = true;
+	} else {
+		sb->kick_due = false; /* this check covers the earlier sends */
+		if (vmsg_spsc_prod_need_kick(&sb->ch->tx))
+			kick(sb);
+	}
 	return r;
 }
 
@@ -350,8 +369,9 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	int r;
 
 	/* A consumer that waits gives back what it holds: the producer may
-	 * be waiting for room. */
+	 * be waiting for room. A producer that waits kicks for what it sent. */
 	rx_release(sb);
+	kick_flush(sb);
 	if (chan_state(sb) == VMSG_SHM_RUN) {
 #if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 		if (sb->hooks.spin_ns && sb->hooks.now) {
@@ -422,6 +442,7 @@ static int shm_arm(void *priv)
 	int r;
 
 	rx_release(sb);
+	kick_flush(sb);
 	if (sb->hooks.service)
 		(void)sb->hooks.service(sb->hooks.ctx);
 	if (sb->peer_gone)
@@ -506,4 +527,11 @@ int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
 void vmsg_shm_bus_peer_gone(struct vmsg_shm_bus *sb)
 {
 	sb->peer_gone = true;
+}
+
+void vmsg_shm_bus_cork(struct vmsg_shm_bus *sb, bool on)
+{
+	sb->corked = on;
+	if (!on)
+		kick_flush(sb);
 }
