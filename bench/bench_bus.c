@@ -1093,7 +1093,7 @@ static int stream_chan_take(struct side *s, struct stream_flags *f, unsigned ite
 
 /*
  * One more figure: the same events in corked bursts of STREAM_BURST, one
- * kick check per burst (vmsg_shm_bus_cork(); bench/README.md, "Channel
+ * kick check per burst (vmsg_bus_cork(); bench/README.md, "Channel
  * streaming: where the time goes").
  */
 #define STREAM_FIGS 4
@@ -1112,14 +1112,14 @@ static int stream_events(struct side *s, unsigned iters, uint32_t first, unsigne
 	for (uint32_t i = 0; i < iters; i++) {
 		ev.u.event_avail.next_offset = first + i;
 		if (burst && i % burst == 0)
-			vmsg_shm_bus_cork(&s->port.sb, true);
+			(void)vmsg_bus_cork(&s->bus, true);
 		while ((r = vmsg_bus_send_event(&s->bus, &ev)) == VMSG_EAGAIN)
 			if (vmsg_bus_poll(&s->bus) < 0)
 				return -1;
 		if (r)
 			return -1;
 		if (burst && (i % burst == burst - 1 || i + 1 == iters))
-			vmsg_shm_bus_cork(&s->port.sb, false);
+			(void)vmsg_bus_cork(&s->bus, false);
 		tm_tick(&tm);
 	}
 	if (vmsg_bus_ping(&s->bus, 2, SECOND))
@@ -1261,7 +1261,7 @@ static int stream_mode(unsigned iters)
 	       ca_hi);
 	ck = paired_ratio(t[3], t[1], RUNS, &ck_lo, &ck_hi);
 	printf("  %-52s %7.1f ns/msg   %.2fx EVENT_AVAIL (%.2f-%.2f)\n",
-	       "EVENT_AVAIL, corked bursts of 16 (vmsg_shm_bus_cork)",
+	       "EVENT_AVAIL, corked bursts of 16 (vmsg_bus_cork)",
 	       median_ns(t[3], RUNS, iters), ck, ck_lo, ck_hi);
 	return 0;
 }

@@ -3122,6 +3122,72 @@ static void test_bus_shm_recv_copies_declared_bytes(void **state)
 	assert_int_equal(vmsg_shm_bus_ops.recv(&L->dev.sb, (uint8_t[64]){ 0 }, 64), VMSG_EAGAIN);
 }
 
+/* vmsg_bus_cork() is a hint: over a port without the op it does nothing
+ * and sends go out as usual. */
+static void test_bus_cork_without_port_op(void **state)
+{
+	struct vmsg_msg req = req_ping(7);
+	struct done_rec r = { 0 };
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	assert_int_equal(vmsg_bus_cork(&X->bus, true), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &req, 100 * MS, rec_done, &r), 0);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(vmsg_bus_cork(&X->bus, false), 0);
+	assert_int_equal(vmsg_bus_cork(NULL, true), VMSG_EINVAL);
+}
+
+/*
+ * vmsg_bus_cork() over the shm bus: a burst of requests to a device that
+ * sleeps rings no doorbell until the uncork, then one for all of them; an
+ * uncork with nothing due rings none; every request is answered.
+ */
+static void test_bus_cork_one_doorbell_per_burst(void **state)
+{
+	struct done_rec rec[4] = { { 0 } };
+	unsigned k0;
+
+	(void)state;
+	lb_open(64, 8);
+	assert_int_equal(vmsg_bus_prepare_sleep(&L->dev.bus), 0); /* the device sleeps */
+	k0 = L->drv.kicks;
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, true), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		struct vmsg_msg req = req_ping(0x100u + i);
+
+		assert_int_equal(vmsg_bus_submit(&L->drv.bus, &req, 100 * MS, rec_done, &rec[i]), 0);
+	}
+	assert_int_equal(L->drv.kicks, k0); /* corked: not yet */
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, false), 0);
+	assert_int_equal(L->drv.kicks, k0 + 1); /* one for the burst */
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, false), 0);
+	assert_int_equal(L->drv.kicks, k0 + 1); /* nothing was due */
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 4);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 4);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(rec[i].calls, 1);
+		assert_int_equal(rec[i].status, 0);
+		assert_int_equal(rec[i].u32, 0x100u + i);
+	}
+	/* Corked, the driver's own wait flushes too (the device sleeps again). */
+	assert_int_equal(vmsg_bus_prepare_sleep(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, true), 0);
+	{
+		struct vmsg_msg req = req_ping(0x200u);
+		struct done_rec r = { 0 };
+
+		assert_int_equal(vmsg_bus_submit(&L->drv.bus, &req, 100 * MS, rec_done, &r), 0);
+		assert_int_equal(L->drv.kicks, k0 + 1);
+		assert_true(vmsg_bus_wait(&L->drv.bus, 10 * MS) >= 0); /* lb_wait runs the device */
+		assert_int_equal(L->drv.kicks, k0 + 2);
+		assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
+		assert_int_equal(r.calls, 1);
+		assert_int_equal(r.u32, 0x200u);
+	}
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, false), 0);
+}
+
 /* The shm bus's recv_more: "more" while the last index it validated shows
  * another message, "no more" at the last one; one published after that is
  * found by the next receive. Over the bus: every PING is answered, each
@@ -3677,6 +3743,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_spinning_waiter_sees_peer_close_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_more_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_cork_without_port_op, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_cork_one_doorbell_per_burst, lb_setup,
+						lb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, 0, 0);

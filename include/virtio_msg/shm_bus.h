@@ -93,7 +93,8 @@ VMSG_API void vmsg_shm_bus_peer_gone(struct vmsg_shm_bus *sb);
  *        publication includes the earlier ones), so a burst of N sends
  *        pays one fence instead of N. A sleeping peer is woken at the
  *        flush, not at the send: uncork at the end of each burst.
- *        Uncorking rings the doorbell if the peer needs it.
+ *        Uncorking rings the doorbell if the peer needs it. Over a bus,
+ *        vmsg_bus_cork() calls this (the ops table's cork).
  */
 VMSG_API void vmsg_shm_bus_cork(struct vmsg_shm_bus *sb, bool on);
 

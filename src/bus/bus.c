@@ -200,6 +200,13 @@ int vmsg_bus_prepare_sleep(struct vmsg_bus *b)
 	return b->cfg.ops->arm ? b->cfg.ops->arm(b->cfg.priv) : 0;
 }
 
+int vmsg_bus_cork(struct vmsg_bus *b, bool on)
+{
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	return b->cfg.ops->cork ? b->cfg.ops->cork(b->cfg.priv, on) : 0;
+}
+
 int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns)
 {
 	int r;

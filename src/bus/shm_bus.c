@@ -461,6 +461,12 @@ static int shm_arm(void *priv)
 	return r == 0 ? 0 : 1; /* work, or an error recv will report */
 }
 
+static int shm_cork(void *priv, bool on)
+{
+	vmsg_shm_bus_cork(priv, on);
+	return 0;
+}
+
 static int shm_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct vmsg_shm_bus *sb = priv;
@@ -505,6 +511,7 @@ const struct vmsg_bus_ops vmsg_shm_bus_ops = {
 	.translate = shm_translate,
 	.close = shm_close,
 	.arm = shm_arm,
+	.cork = shm_cork,
 #if SHM_BUS_FOR_SPEED /* the bus built for size does not use it (bus.c) */
 	.recv_more = shm_recv_more,
 #endif
