@@ -788,12 +788,18 @@ static void test_shm_multiproc_restart_survivor_cached_rx(void **state)
 			fail_msg("the new driver did not start");
 		}
 	}
-	/* let it finish its start (INIT, indices reset, array zeroed) */
-	{
-		struct timespec ts = { 0, 50 * 1000 * 1000 };
-
-		nanosleep(&ts, NULL);
+	/* Its start is done when its queue head (0xC0: le16 magic 0x514F, then
+	 * the state) shows INIT in the new epoch: it published INIT before the
+	 * epoch, and it waits there while we are RUN (step 2), so there is no
+	 * later step to wait for (no fixed sleep: an event, bounded). */
+	while ((get_le32(shm + 0xC0) & 0x1FFFFFu) != 0x514Fu) {
+		sched_yield();
+		if (expired(t0)) {
+			kill_child();
+			fail_msg("the new driver did not publish INIT");
+		}
 	}
+	assert_int_not_equal(get_le32(shm + 0xC8), epoch0);
 	rc = vmsg_shm_chan_recv(&ch, m, sizeof(m));
 	if (rc > 0)
 		print_error("the survivor delivered a slot after the peer restarted: "
