@@ -867,6 +867,122 @@ static void test_bus_BUS_16_device_side_routes_by_number(void **state)
 	}
 }
 
+/*
+ * BUS-1, BUS-2: a transport message reaches its device with its dev_num
+ * unchanged and its reserved type bits (2..7) ignored; what the bus sends
+ * (an answer, a bus answer) has those bits 0 and, for bus messages,
+ * dev_num 0.
+ */
+static void test_bus_BUS_1_2_dev_num_and_reserved_type_bits(void **state)
+{
+	struct devrec d = { .num = 0x1234, .respond = true };
+	uint8_t b[16];
+
+	(void)state;
+	fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 2, 264);
+	assert_int_equal(vmsg_bus_add_device(&X->bus, 0x1234, dev_handler, &d, false), 0);
+	mk(b, T_TREQ | 0xFCu, ID_GET_DEVICE_STATUS, 0x1234, 0x0101, 8);
+	fk_in(b, 8);
+	mk(b, T_BREQ | 0x80u, BID_PING, 0, 0x0202, 12);
+	vmsg_put_le32(b + 8, 0xCAFE);
+	fk_in(b, 12);
+	poll_ok(&X->bus);
+	assert_int_equal(d.calls, 1);
+	assert_int_equal(d.wrong_dev, 0);        /* BUS-1: not changed */
+	assert_int_equal(d.last_type, T_TREQ);    /* BUS-2: bits 2..7 ignored */
+	assert_int_equal(F->nsent, 2);
+	assert_int_equal(F->sent[0][0], T_TRESP); /* BUS-2: sent as 0 */
+	assert_int_equal(h_dev(F->sent[0]), 0x1234);
+	assert_int_equal(F->sent[1][0], T_BRESP);
+	assert_int_equal(h_dev(F->sent[1]), 0);   /* BUS-1 */
+	assert_int_equal(vmsg_get_le32(F->sent[1] + 8), 0xCAFE);
+}
+
+/*
+ * BUS-5, BUS-6: the bus parameters (revision, maximum size, transport
+ * feature bits, a field of their own) are there from vmsg_bus_init(), before
+ * any message; BUS-8: the one maximum binds both directions: a driver's
+ * request and a device's answer above it are refused before the port sees
+ * them, and a message above it from the peer is dropped.
+ */
+static void test_bus_BUS_5_6_8_params_and_one_limit(void **state)
+{
+	struct vmsg_msg m = { 0 };
+	uint8_t cfg[64] = { 0 }, b[80];
+	const struct vmsg_bus_params *p;
+
+	(void)state;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 2, 64);
+	F->params.transport_features = VMSG_TF_STRICT_CONFIG_GENERATION;
+	fx_open();
+	p = vmsg_bus_get_params(&X->bus);
+	assert_int_equal(p->revision, 1);
+	assert_int_equal(p->max_msg_size, 64);
+	assert_int_equal(p->transport_features, VMSG_TF_STRICT_CONFIG_GENERATION);
+	assert_int_equal(F->nsent, 0);
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
+	/* Driver -> device: SET_CONFIG with 48 bytes is 72 > 64. */
+	m.msg_id = VMSG_ID_SET_CONFIG;
+	m.dev_num = 2;
+	m.u.config.length = 48;
+	m.u.config.data = cfg;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &m, 100 * MS, 0, 0), VMSG_EMSGSIZE);
+	assert_int_equal(F->nsent, 0);
+	/* Peer -> us above the maximum: dropped and counted, not delivered. */
+	mk(b, T_TRESP, ID_GET_DEVICE_STATUS, 2, 0x0301, 72);
+	fk_in(b, 72);
+	poll_ok(&X->bus);
+	assert_int_equal(X->bus.stats.drop_malformed, 1);
+	assert_int_equal(F->nsent, 0);
+
+	/* Device -> driver: a GET_CONFIG answer with 48 bytes, the same limit. */
+	fk_teardown(state);
+	fk_setup(state);
+	{
+		struct devrec d = { .num = 2 };
+		struct vmsg_msg req = { 0 }, resp = { 0 };
+
+		fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 2, 64);
+		assert_int_equal(vmsg_bus_add_device(&X->bus, 2, dev_handler, &d, false), 0);
+		req.msg_id = VMSG_ID_GET_CONFIG;
+		req.dev_num = 2;
+		req.token = 0x0401;
+		resp.u.config.length = 48;
+		resp.u.config.data = cfg;
+		assert_int_equal(vmsg_bus_respond(&X->bus, &req, &resp), VMSG_EMSGSIZE);
+		assert_int_equal(F->nsent, 0);
+	}
+}
+
+/*
+ * BUS-25: without GET_DEVICES (the platform says which devices there are),
+ * the driver side attaches a device number and talks to it at once; no
+ * discovery message is sent.
+ */
+static void test_bus_BUS_25_platform_enumeration(void **state)
+{
+	struct vmsg_msg req = { 0 };
+	struct done_rec r = { 0 };
+	uint8_t b[12];
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 2, 264);
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 9, NULL, NULL, true), 0);
+	req.msg_id = VMSG_ID_GET_DEVICE_STATUS;
+	req.dev_num = 9;
+	assert_int_equal(vmsg_bus_submit(&X->bus, &req, 100 * MS, rec_done, &r), 0);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->sent[0][0], T_TREQ);   /* a transport request, */
+	assert_int_equal(h_dev(F->sent[0]), 9);    /* no GET_DEVICES before it */
+	mk(b, T_TRESP, ID_GET_DEVICE_STATUS, 9, h_tok(F->sent[0]), 12);
+	vmsg_put_le32(b + 8, 0x0F);
+	fk_in(b, 12);
+	poll_ok(&X->bus);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(r.u32, 0x0F);
+}
+
 /* BUS-30: the bus does not validate transport msg_id values; an
  * implementation-defined transport request reaches the device. */
 static void test_bus_BUS_30_impl_transport_id_reaches_device(void **state)
@@ -3680,6 +3796,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_15_18_unknown_device_enodev, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_submit_rejects_bad_requests, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_20_add_device_twice_ebusy, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_1_2_dev_num_and_reserved_type_bits,
+						fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_5_6_8_params_and_one_limit, fk_setup,
+						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_25_platform_enumeration, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_16_device_side_routes_by_number, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_30_impl_transport_id_reaches_device, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_26_27_28_every_request_completes_once, fk_setup, fk_teardown),
