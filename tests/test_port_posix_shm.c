@@ -101,6 +101,16 @@ static bool path_exists(const char *p)
 	return stat(p, &st) == 0;
 }
 
+/* Permission bits of a file, or -1. */
+static int mode_of(const char *p, int fd)
+{
+	struct stat st;
+
+	if (p ? stat(p, &st) != 0 : fstat(fd, &st) != 0)
+		return -1;
+	return (int)(st.st_mode & 0777);
+}
+
 static bool shm_name_exists(const char *name)
 {
 	int fd = shm_open(name, O_RDONLY, 0);
@@ -1520,6 +1530,9 @@ static void test_port_posix_shm_names_cleaned_up(void **state)
 		assert_true(path_exists(path));
 		if (variant)
 			assert_true(shm_name_exists(shm));
+		/* Only the owner may open the socket and the region (0600). */
+		assert_int_equal(mode_of(path, -1), 0600);
+		assert_int_equal(mode_of(0, e->port.shm_fd), 0600);
 		r = device_role(path, false, M_ANSWER);
 		if (variant)
 			snprintf(r.shm, sizeof(r.shm), "%s", shm);

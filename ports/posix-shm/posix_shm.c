@@ -323,7 +323,11 @@ static int make_region(struct vmsg_posix_shm *p, uint64_t size)
 			snprintf(p->name, sizeof(p->name), "%s", p->cfg.shm_name);
 	} else {
 #if PSHM_LINUX
+		/* A memfd starts with mode 0777; ours is 0600 too (it can be
+		 * reopened through /proc/<pid>/fd). */
 		p->shm_fd = memfd_create("virtio-msg", MFD_CLOEXEC);
+		if (p->shm_fd >= 0 && fchmod(p->shm_fd, 0600) != 0)
+			return err_from_errno(errno);
 #else
 		return VMSG_ENOTSUP;
 #endif
