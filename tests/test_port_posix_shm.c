@@ -2,8 +2,9 @@
 /*
  * The posix-shm port (ports/posix-shm/include/virtio_msg/port_posix_shm.h)
  * between two real processes: the test process is one end, a forked child
- * the other. Either may be the server and either the virtio-msg driver or
- * device side.
+ * the other (one test execs this binary anew for the child: main() runs
+ * it when called with --child). Either may be the server and either the
+ * virtio-msg driver or device side.
  *
  * Rules kept here: no fixed sleeps waiting for the other side (every wait is
  * on an event - a doorbell, a pipe, a socket - with a bounded timeout and an
@@ -632,6 +633,91 @@ static pid_t spawn(child_fn fn, const struct role *r)
 	kids[slot].pid = pid;
 	kids[slot].res_fd = p[0];
 	return pid;
+}
+
+/*
+ * The same as spawn(), but the child is a new program: this test binary,
+ * exec'd with --child NAME ROLE RESULT-FD (main() below), so nothing of the
+ * parent's memory but what the port maps is shared. Returns 0 when this
+ * system cannot exec it (qemu-user without binfmt_misc: ENOEXEC): the
+ * caller reports the test skipped. A pipe closed on exec tells the two
+ * cases apart without waiting for anything.
+ */
+#define EXEC_SELF "/proc/self/exe"
+
+static pid_t spawn_exec(const char *name, const struct role *r)
+{
+	int p[2], ex[2], e = 0;
+	char hex[2 * sizeof(*r) + 1], fd[16];
+	unsigned slot = 0;
+	ssize_t n;
+	pid_t pid;
+
+	while (slot < MAX_KIDS && kids[slot].pid > 0)
+		slot++;
+	assert_true(slot < MAX_KIDS);
+	for (size_t i = 0; i < sizeof(*r); i++)
+		snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)r)[i]);
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(ex), 0);
+	assert_int_equal(fcntl(ex[1], F_SETFD, FD_CLOEXEC), 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { (char *)EXEC_SELF, (char *)"--child", (char *)name, hex, fd, 0 };
+
+		close(p[0]);
+		close(ex[0]);
+		for (unsigned i = 0; i < MAX_KIDS; i++)
+			if (kids[i].pid > 0)
+				close(kids[i].res_fd);
+		snprintf(fd, sizeof(fd), "%d", p[1]);
+		execv(EXEC_SELF, argv);
+		e = errno;
+		if (write(ex[1], &e, sizeof(e)) != (ssize_t)sizeof(e))
+			_exit(126);
+		_exit(127);
+	}
+	close(p[1]);
+	close(ex[1]);
+	while ((n = read(ex[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(ex[0]);
+	if (n > 0) {
+		int status;
+
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		close(p[0]);
+		assert_int_equal(e, ENOEXEC); /* anything else is a failure */
+		return 0;
+	}
+	kids[slot].pid = pid;
+	kids[slot].res_fd = p[0];
+	return pid;
+}
+
+/* The child side of spawn_exec(), from main(). */
+static int exec_child(const char *name, const char *hex, const char *fd_arg)
+{
+	struct role r;
+	struct result res = { 0 };
+	int fd = atoi(fd_arg);
+
+	if (strcmp(name, "device") != 0 || strlen(hex) != 2 * sizeof(r))
+		return 2;
+	for (size_t i = 0; i < sizeof(r); i++) {
+		unsigned v;
+
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+			return 2;
+		((uint8_t *)&r)[i] = (uint8_t)v;
+	}
+	in_child = true;
+	res.code = child_device(&r, &res);
+	return write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) && res.code == 0 ? 0 : 10;
 }
 
 static struct kid *kid_of(pid_t pid)
@@ -1566,6 +1652,36 @@ static void test_port_posix_shm_names_cleaned_up(void **state)
 	(void)state;
 }
 
+/*
+ * The device side as a program of its own (fork, then exec of this test
+ * binary), the driver side here: discovery of the 32 devices and a PING,
+ * as in discovery_32_devices. Skipped where this binary cannot exec itself
+ * (under qemu-user).
+ */
+static void test_port_posix_shm_discovery_exec_child(void **state)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = { 0 };
+	struct result res;
+	struct role r;
+	pid_t pid;
+
+	(void)state;
+	c.side = VMSG_SHM_DRIVER;
+	c.server = true;
+	assert_int_equal(ep_open(e, &c), 0);
+	r = device_role(e->path, false, M_ANSWER);
+	pid = spawn_exec("device", &r);
+	if (!pid)
+		skip(); /* cannot exec here (ENOEXEC: an emulated binary) */
+	ep_wait_up(e, 10 * SEC);
+	discover_and_check(e);
+	assert_int_equal(vmsg_bus_ping(&e->bus, 0x27182818u, 5 * SEC), 0);
+	ep_close(e);
+	kid_result(pid, &res, 0, 10 * SEC);
+	assert_int_equal(res.requests_seen, NDEVS32);
+}
+
 /* A socket path left by a dead server is reused; a live one is not taken. */
 static void test_port_posix_shm_stale_and_busy_path(void **state)
 {
@@ -2028,7 +2144,7 @@ static void test_port_posix_shm_hello_parser(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_discovery_32_devices, setup, teardown),
@@ -2043,6 +2159,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_malformed_flood, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_translate_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_names_cleaned_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_discovery_exec_child, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_stale_and_busy_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_same_side_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_fd_event_loop, setup, teardown),
@@ -2051,5 +2169,7 @@ int main(void)
 	};
 
 	signal(SIGPIPE, SIG_IGN);
+	if (argc == 5 && strcmp(argv[1], "--child") == 0)
+		return exec_child(argv[2], argv[3], argv[4]); /* spawn_exec() */
 	return cmocka_run_group_tests(tests, 0, 0);
 }
