@@ -1096,7 +1096,7 @@ static int stream_chan_take(struct side *s, struct stream_flags *f, unsigned ite
  * kick check per burst (vmsg_bus_cork(); bench/README.md, "Channel
  * streaming: where the time goes").
  */
-#define STREAM_FIGS 4
+#define STREAM_FIGS 4 /* channel, EVENT_AVAIL, calls, corked EVENT_AVAIL */
 #define STREAM_BURST 16u
 
 /* Driver: @iters EVENT_AVAIL numbered from @first, in corked bursts of
@@ -1179,7 +1179,7 @@ static int stream_pair(unsigned iters)
 		return 1;
 	child = fork();
 	if (child == 0) {
-		uint64_t t[4], w[4];
+		uint64_t t[STREAM_FIGS], w[STREAM_FIGS];
 
 		pin(1);
 		if (open_side(&drv, path, false, 50 * SECOND) || vmsg_bus_discover(&drv.bus, SECOND) != 1)
@@ -1226,7 +1226,7 @@ static int stream_child(void *arg)
 
 static int stream_mode(unsigned iters)
 {
-	uint64_t t[4][RUNS];
+	uint64_t t[STREAM_FIGS][RUNS];
 	double ev, ev_lo, ev_hi, ca, ca_lo, ca_hi, ck, ck_lo, ck_hi;
 
 	for (int r = 0; r < RUNS; r++) {

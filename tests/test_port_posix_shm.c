@@ -596,24 +596,46 @@ static struct kid kids[MAX_KIDS];
 
 typedef int (*child_fn)(const struct role *r, struct result *res);
 
-static pid_t spawn(child_fn fn, const struct role *r)
+/* A free entry of kids[] (the test fails when none is left). */
+static unsigned kid_slot(void)
 {
-	int p[2];
-	pid_t pid;
 	unsigned slot = 0;
 
 	while (slot < MAX_KIDS && kids[slot].pid > 0)
 		slot++;
 	assert_true(slot < MAX_KIDS);
+	return slot;
+}
+
+/* In a new child: its siblings' result pipes are not its to hold. */
+static void close_sibling_pipes(void)
+{
+	for (unsigned i = 0; i < MAX_KIDS; i++)
+		if (kids[i].pid > 0)
+			close(kids[i].res_fd);
+}
+
+/* A child's run: its result into the parent's pipe @fd; its exit status. */
+static int child_report(int fd, child_fn fn, const struct role *r)
+{
+	struct result res = { 0 };
+
+	res.code = fn(r, &res);
+	return write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) && res.code == 0 ? 0 : 10;
+}
+
+static pid_t spawn(child_fn fn, const struct role *r)
+{
+	int p[2];
+	pid_t pid;
+	unsigned slot = kid_slot();
+
 	assert_int_equal(pipe(p), 0);
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		struct result res = { 0 };
-		ssize_t n;
-
 		static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGSYS };
 
 		/* cmocka's handlers would resume the test runner in the child. */
@@ -621,13 +643,9 @@ static pid_t spawn(child_fn fn, const struct role *r)
 		for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			signal(sigs[i], SIG_DFL);
 		close(p[0]);
-		for (unsigned i = 0; i < MAX_KIDS; i++)
-			if (kids[i].pid > 0)
-				close(kids[i].res_fd);
+		close_sibling_pipes();
 		forget_parent_eps();
-		res.code = fn(r, &res);
-		n = write(p[1], &res, sizeof(res));
-		_exit(n == (ssize_t)sizeof(res) && res.code == 0 ? 0 : 10);
+		_exit(child_report(p[1], fn, r));
 	}
 	close(p[1]);
 	kids[slot].pid = pid;
@@ -649,13 +667,10 @@ static pid_t spawn_exec(const char *name, const struct role *r)
 {
 	int p[2], ex[2], e = 0;
 	char hex[2 * sizeof(*r) + 1], fd[16];
-	unsigned slot = 0;
+	unsigned slot = kid_slot();
 	ssize_t n;
 	pid_t pid;
 
-	while (slot < MAX_KIDS && kids[slot].pid > 0)
-		slot++;
-	assert_true(slot < MAX_KIDS);
 	for (size_t i = 0; i < sizeof(*r); i++)
 		snprintf(hex + 2 * i, 3, "%02x", ((const uint8_t *)r)[i]);
 	assert_int_equal(pipe(p), 0);
@@ -670,9 +685,7 @@ static pid_t spawn_exec(const char *name, const struct role *r)
 
 		close(p[0]);
 		close(ex[0]);
-		for (unsigned i = 0; i < MAX_KIDS; i++)
-			if (kids[i].pid > 0)
-				close(kids[i].res_fd);
+		close_sibling_pipes();
 		snprintf(fd, sizeof(fd), "%d", p[1]);
 		execv(EXEC_SELF, argv);
 		e = errno;
@@ -703,8 +716,6 @@ static pid_t spawn_exec(const char *name, const struct role *r)
 static int exec_child(const char *name, const char *hex, const char *fd_arg)
 {
 	struct role r;
-	struct result res = { 0 };
-	int fd = atoi(fd_arg);
 
 	if (strcmp(name, "device") != 0 || strlen(hex) != 2 * sizeof(r))
 		return 2;
@@ -716,8 +727,7 @@ static int exec_child(const char *name, const char *hex, const char *fd_arg)
 		((uint8_t *)&r)[i] = (uint8_t)v;
 	}
 	in_child = true;
-	res.code = child_device(&r, &res);
-	return write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) && res.code == 0 ? 0 : 10;
+	return child_report(atoi(fd_arg), child_device, &r);
 }
 
 static struct kid *kid_of(pid_t pid)

@@ -1727,6 +1727,17 @@ static int fake_wait(void *ctx, int64_t timeout_ns)
 	return VMSG_ETIMEDOUT;
 }
 
+/* Hooks that count doorbells in *@kicks and never sleep. */
+static struct vmsg_shm_bus_hooks fake_hooks(unsigned *kicks)
+{
+	struct vmsg_shm_bus_hooks h = { 0 };
+
+	h.kick = fake_kick;
+	h.wait = fake_wait;
+	h.ctx = kicks;
+	return h;
+}
+
 static void test_shm_lifecycle_bus_release_late(void **state)
 {
 	struct ep e[2];
@@ -1743,9 +1754,7 @@ static void test_shm_lifecycle_bus_release_late(void **state)
 	ep_open(&e[0], &c0, 1);
 	ep_open(&e[1], &c1, 1);
 	run_both(&e[0], &e[1]);
-	h.kick = fake_kick;
-	h.wait = fake_wait;
-	h.ctx = &kicks;
+	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 
 	/* received, not given back yet */
@@ -1816,9 +1825,7 @@ static void test_shm_lifecycle_bus_cork(void **state)
 	ep_open(&e[0], &c0, 1);
 	ep_open(&e[1], &c1, 1);
 	run_both(&e[0], &e[1]);
-	h.kick = fake_kick;
-	h.wait = fake_wait;
-	h.ctx = &kicks;
+	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[0].ch, &h, 0), 0);
 
 	/* the device sleeps; a corked burst kicks once, at the uncork */
@@ -1921,9 +1928,7 @@ static void test_shm_lifecycle_bus_recv_msg_size(void **state)
 		ep_open(&e[0], &c0, 1);
 		ep_open(&e[1], &c1, 1);
 		run_both(&e[0], &e[1]);
-		h.kick = fake_kick;
-		h.wait = fake_wait;
-		h.ctx = &kicks;
+		h = fake_hooks(&kicks);
 		assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 		assert_int_equal(vmsg_codec_init(&codec, VMSG_PROFILE_2026, ESIZE, 0), 0);
 
@@ -1993,9 +1998,7 @@ static void test_shm_lifecycle_bus_max_msg_size(void **state)
 		ep_open(&e[0], &c0, 1);
 		ep_open(&e[1], &c1, 1);
 		run_both(&e[0], &e[1]);
-		h.kick = fake_kick;
-		h.wait = fake_wait;
-		h.ctx = &kicks;
+		h = fake_hooks(&kicks);
 		h.max_msg_size = caps[k][0];
 		assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 		assert_int_equal(vmsg_shm_bus_ops.params(&sb, &bp), 0);
@@ -2044,9 +2047,7 @@ static void test_shm_lifecycle_bus_arm_for_own_loop(void **state)
 	ep_open(&e[0], &c0, 1);
 	ep_open(&e[1], &c1, 1);
 	run_both(&e[0], &e[1]);
-	h.kick = fake_kick;
-	h.wait = fake_wait;
-	h.ctx = &kicks;
+	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 	assert_non_null(vmsg_shm_bus_ops.arm);
 	for (int round = 0; round < 3; round++) {
