@@ -3304,6 +3304,56 @@ static void test_bus_cork_one_doorbell_per_burst(void **state)
 	assert_int_equal(vmsg_bus_cork(&L->drv.bus, false), 0);
 }
 
+/* vmsg_bus_kick() over a port without the op: VMSG_ENOTSUP, nothing sent,
+ * nothing counted; a bad bus: VMSG_EINVAL. */
+static void test_bus_kick_without_port_op(void **state)
+{
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	assert_int_equal(vmsg_bus_kick(&X->bus), VMSG_ENOTSUP);
+	assert_int_equal(F->nsent, 0);
+	assert_int_equal(X->bus.stats.kicks, 0);
+	assert_int_equal(vmsg_bus_kick(NULL), VMSG_EINVAL);
+}
+
+/*
+ * vmsg_bus_kick() over the shm bus rings the doorbell whether or not the
+ * peer sleeps (a send rings it only for a sleeper), counts it on both
+ * levels, and answers a corked burst's kick check: the uncork after it
+ * rings no second doorbell.
+ */
+static void test_bus_kick_rings_doorbell(void **state)
+{
+	struct done_rec r = { 0 };
+	struct vmsg_msg req = req_ping(0x300u);
+	unsigned k0;
+	uint64_t sk0;
+
+	(void)state;
+	lb_open(64, 8);
+	k0 = L->drv.kicks;
+	sk0 = L->drv.sb.kicks;
+	/* the device is awake: a send would not ring, a kick does */
+	assert_int_equal(vmsg_bus_kick(&L->drv.bus), 0);
+	assert_int_equal(L->drv.kicks, k0 + 1);
+	assert_int_equal(L->drv.sb.kicks, sk0 + 1);
+	assert_int_equal(L->drv.bus.stats.kicks, 1);
+	/* corked burst to a sleeping device: the kick covers it */
+	assert_int_equal(vmsg_bus_prepare_sleep(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, true), 0);
+	assert_int_equal(vmsg_bus_submit(&L->drv.bus, &req, 100 * MS, rec_done, &r), 0);
+	assert_int_equal(L->drv.kicks, k0 + 1);
+	assert_int_equal(vmsg_bus_kick(&L->drv.bus), 0);
+	assert_int_equal(L->drv.kicks, k0 + 2);
+	assert_int_equal(vmsg_bus_cork(&L->drv.bus, false), 0);
+	assert_int_equal(L->drv.kicks, k0 + 2); /* nothing left due */
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 1);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.u32, 0x300u);
+	assert_int_equal(L->drv.bus.stats.kicks, 2);
+}
+
 /* The shm bus's recv_more: "more" while the last index it validated shows
  * another message, "no more" at the last one; one published after that is
  * found by the next receive. Over the bus: every PING is answered, each
@@ -3866,6 +3916,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_more_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_cork_without_port_op, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_kick_without_port_op, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_kick_rings_doorbell, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_cork_one_doorbell_per_burst, lb_setup,
 						lb_teardown),
 	};

@@ -117,6 +117,17 @@ struct vmsg_bus_ops {
 	 * through vmsg_bus_cork().
 	 */
 	int (*cork)(void *priv, bool on);
+	/**
+	 * Optional. Ring the peer's doorbell now, whether or not the peer said
+	 * it sleeps: a hint to look at what it shares with us, never a count
+	 * (BUS-44). Sends ring it themselves when the peer needs it, so the
+	 * bus never calls this on its own; an application does, through
+	 * vmsg_bus_kick(), after changing shared memory the peer watches
+	 * outside the message rings (virtqueues), or to wake a peer it knows
+	 * sleeps. A corked burst is flushed first. Never blocks.
+	 * @retval 0 rung. @retval VMSG_EIO the doorbell failed.
+	 */
+	int (*kick)(void *priv);
 };
 
 /** Which side of the bus this endpoint is. */
@@ -186,6 +197,8 @@ struct vmsg_bus_stats {
 	uint64_t drop_table_full;      /**< a present device the device table could not hold */
 	uint64_t send_full;            /**< send() said VMSG_EAGAIN */
 	uint64_t respond_failed;       /**< a bus answer the port did not take */
+	uint64_t kicks;                /**< doorbells rung by vmsg_bus_kick() (those
+					*   sends ring: the port's, vmsg_shm_bus.kicks) */
 };
 
 /** Bus configuration. Arrays are the caller's and must outlive the bus. */
@@ -294,6 +307,16 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_prepare_sleep(struct vmsg_bus *b);
  * @retval 0. @retval VMSG_EINVAL bad or closed bus.
  */
 VMSG_API int vmsg_bus_cork(struct vmsg_bus *b, bool on);
+
+/**
+ * @brief Ring the peer's doorbell now (ops->kick): a hint to look, never a
+ *        count. Not needed after a send, which rings it when the peer
+ *        sleeps; for shared memory the peer watches outside the messages.
+ *        Counted in stats.kicks.
+ * @retval 0 rung. @retval VMSG_ENOTSUP the port has no kick op.
+ * @retval VMSG_EINVAL bad or closed bus. @retval the port's error.
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_kick(struct vmsg_bus *b);
 
 /**
  * @brief Block in the port until a doorbell or @p timeout_ns; then poll.

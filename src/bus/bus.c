@@ -207,6 +207,20 @@ int vmsg_bus_cork(struct vmsg_bus *b, bool on)
 	return b->cfg.ops->cork ? b->cfg.ops->cork(b->cfg.priv, on) : 0;
 }
 
+int vmsg_bus_kick(struct vmsg_bus *b)
+{
+	int r;
+
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	if (!b->cfg.ops->kick)
+		return VMSG_ENOTSUP;
+	r = b->cfg.ops->kick(b->cfg.priv);
+	if (r == 0)
+		b->stats.kicks++;
+	return r;
+}
+
 int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns)
 {
 	int r;

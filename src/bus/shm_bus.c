@@ -65,10 +65,13 @@ static uint32_t max_msg(const struct vmsg_shm_bus *sb)
 	return m > VMSG_MAX_MSG_SIZE_MAX ? VMSG_MAX_MSG_SIZE_MAX : m;
 }
 
-static void kick(struct vmsg_shm_bus *sb)
+static int kick(struct vmsg_shm_bus *sb)
 {
-	if (sb->hooks.kick(sb->hooks.ctx) == 0)
+	int r = sb->hooks.kick(sb->hooks.ctx);
+
+	if (r == 0)
 		sb->kicks++;
+	return r;
 }
 
 /* Advance the lifecycle; kick the peer whenever our state moved, so it
@@ -467,6 +470,16 @@ static int shm_cork(void *priv, bool on)
 	return 0;
 }
 
+/* An explicit kick (vmsg_bus_kick()): the check a corked burst left is
+ * answered by this doorbell too. */
+static int shm_kick(void *priv)
+{
+	struct vmsg_shm_bus *sb = priv;
+
+	sb->kick_due = false;
+	return kick(sb);
+}
+
 static int shm_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct vmsg_shm_bus *sb = priv;
@@ -512,6 +525,7 @@ const struct vmsg_bus_ops vmsg_shm_bus_ops = {
 	.close = shm_close,
 	.arm = shm_arm,
 	.cork = shm_cork,
+	.kick = shm_kick,
 #if SHM_BUS_FOR_SPEED /* the bus built for size does not use it (bus.c) */
 	.recv_more = shm_recv_more,
 #endif
