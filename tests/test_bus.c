@@ -126,6 +126,7 @@ struct fake {
 	/* what the bus sent */
 	uint8_t sent[FK_SENT][FK_MSG];
 	size_t sent_len[FK_SENT];
+	uint32_t sent_max[FK_SENT]; /* the maximum size the port said at the send */
 	unsigned nsent;
 	int send_ret;         /* forced send() result when non-zero */
 	unsigned send_fail_n; /* ... for this many calls (0 = forever) */
@@ -199,6 +200,7 @@ static int fk_send(void *priv, const uint8_t *msg, size_t len)
 	assert_true(len <= FK_MSG);
 	assert_true(f->nsent < FK_SENT);
 	memcpy(f->sent[f->nsent], msg, len);
+	f->sent_max[f->nsent] = f->params.max_msg_size;
 	f->sent_len[f->nsent++] = len;
 	if (f->on_send)
 		f->on_send(f, msg, len);
@@ -428,7 +430,7 @@ static int fk_teardown(void **state)
 		if (m[0] & 2u)
 			assert_int_equal(h_dev(m), 0);                 /* GEN-3 */
 		assert_int_equal(h_size(m), F->sent_len[i]);           /* DRV-2 */
-		assert_true(h_size(m) <= F->params.max_msg_size);      /* DRV-7 */
+		assert_true(h_size(m) <= F->sent_max[i]);              /* DRV-7 */
 	}
 	free(F);
 	free(X);
@@ -921,7 +923,7 @@ static void test_bus_BUS_5_6_8_params_and_one_limit(void **state)
 	assert_int_equal(p->transport_features, VMSG_TF_STRICT_CONFIG_GENERATION);
 	assert_int_equal(F->nsent, 0);
 	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
-	/* Driver -> device: SET_CONFIG with 48 bytes is 72 > 64. */
+	/* Driver -> device: SET_CONFIG with 48 bytes is 68 > 64. */
 	m.msg_id = VMSG_ID_SET_CONFIG;
 	m.dev_num = 2;
 	m.u.config.length = 48;
@@ -952,6 +954,129 @@ static void test_bus_BUS_5_6_8_params_and_one_limit(void **state)
 		assert_int_equal(vmsg_bus_respond(&X->bus, &req, &resp), VMSG_EMSGSIZE);
 		assert_int_equal(F->nsent, 0);
 	}
+}
+
+/* What a vmsg_bus_params_fn was told (BUS-9). */
+struct params_rec {
+	unsigned calls;
+	int status;
+	struct vmsg_bus_params p;
+};
+
+static void rec_params(void *ctx, struct vmsg_bus *bus, int status,
+		       const struct vmsg_bus_params *p)
+{
+	struct params_rec *r = ctx;
+
+	assert_non_null(bus);
+	r->calls++;
+	r->status = status;
+	r->p = *p;
+}
+
+/* A SET_CONFIG with 48 bytes (68 on the wire) to device 2. */
+static int submit_set_config48(struct done_rec *r)
+{
+	static const uint8_t cfg[48];
+	struct vmsg_msg m = { 0 };
+
+	m.msg_id = VMSG_ID_SET_CONFIG;
+	m.dev_num = 2;
+	m.u.config.length = 48;
+	m.u.config.data = cfg;
+	return vmsg_bus_submit(&X->bus, &m, 100 * MS, rec_done, r);
+}
+
+/*
+ * BUS-9: the parameters are stable while the port reports no reset; after
+ * one the bus reads them again. New ones are validated before anything more
+ * goes out and the transport is told (on_params): accepted, they bind both
+ * directions at once (a 68-byte SET_CONFIG, refused at 64, goes out at 128);
+ * refused (below 52 here), the bus sends nothing (VMSG_ESTATE) and drops
+ * what arrives until a reset brings parameters it accepts. The same ones
+ * again are no change.
+ */
+static void test_bus_BUS_9_params_revalidated_after_reset(void **state)
+{
+	struct params_rec pr = { 0 };
+	struct done_rec r[4] = { { 0 } };
+	struct vmsg_msg ping = req_ping(1);
+	uint8_t b[12];
+
+	(void)state;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	X->cfg.on_params = rec_params;
+	X->cfg.on_params_ctx = &pr;
+	fx_open();
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
+	assert_int_equal(submit_set_config48(&r[0]), VMSG_EMSGSIZE);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, rec_done, &r[1]), 0);
+
+	/* A reset with the same parameters: pending requests fail, no change. */
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(r[1].calls, 1);
+	assert_int_equal(r[1].status, VMSG_ECONNRESET);
+	assert_int_equal(pr.calls, 0);
+	assert_int_equal(X->bus.stats.param_changes, 0);
+
+	/* The port now says 128: accepted, told, in force both ways. */
+	F->params.max_msg_size = 128;
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(pr.calls, 1);
+	assert_int_equal(pr.status, 0);
+	assert_int_equal(pr.p.max_msg_size, 128);
+	assert_int_equal(vmsg_bus_get_params(&X->bus)->max_msg_size, 128);
+	assert_int_equal(X->bus.stats.param_changes, 1);
+	assert_int_equal(submit_set_config48(&r[2]), 0);
+	assert_int_equal(F->nsent, 2);
+	assert_int_equal(F->sent_len[1], 68);
+
+	/* Then 40, below BUS-10's 52: refused. Nothing goes out, nothing is
+	 * taken, the parameters in force stay 128 (and the request of 68
+	 * bytes above failed with the reset). */
+	F->params.max_msg_size = 40;
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(r[2].status, VMSG_ECONNRESET);
+	assert_int_equal(pr.calls, 2);
+	assert_int_equal(pr.status, VMSG_EINVAL);
+	assert_int_equal(pr.p.max_msg_size, 40);
+	assert_int_equal(vmsg_bus_get_params(&X->bus)->max_msg_size, 128);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, rec_done, &r[3]), VMSG_ESTATE);
+	assert_int_equal(vmsg_bus_ping(&X->bus, 5, 10 * MS), VMSG_ESTATE);
+	in_event_device(7, ST_ADDED);
+	poll_ok(&X->bus);
+	assert_int_equal(X->bus.stats.drop_bad_params, 1);
+	assert_false(vmsg_bus_device_present(&X->bus, 7));
+	assert_int_equal(F->nsent, 2);
+
+	/* A port error from params() is refused the same way. */
+	F->params.max_msg_size = 64;
+	F->params_err = VMSG_EIO;
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(pr.calls, 3);
+	assert_int_equal(pr.status, VMSG_EIO);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, rec_done, &r[3]), VMSG_ESTATE);
+
+	/* Back to 64: accepted again, and the bus talks. */
+	F->params_err = 0;
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(pr.calls, 4);
+	assert_int_equal(pr.status, 0);
+	assert_int_equal(vmsg_bus_get_params(&X->bus)->max_msg_size, 64);
+	assert_int_equal(X->bus.stats.param_changes, 4);
+	assert_int_equal(submit_set_config48(&r[3]), VMSG_EMSGSIZE);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, rec_done, &r[3]), 0);
+	mk(b, T_BRESP, BID_PING, 0, h_tok(F->sent[F->nsent - 1]), 12);
+	vmsg_put_le32(b + 8, 1);
+	fk_in(b, 12);
+	poll_ok(&X->bus);
+	assert_int_equal(r[3].calls, 1);
+	assert_int_equal(r[3].status, 0);
 }
 
 /*
@@ -2747,6 +2872,7 @@ struct lb_side {
 	struct lb_side *other;
 	unsigned kicks;
 	bool open;
+	struct params_rec params; /* what on_params told this side (BUS-9) */
 };
 
 struct lb {
@@ -2835,6 +2961,8 @@ static void lb_side_open(struct lb_side *s, enum vmsg_bus_role role, bool owner,
 	bc.rx_cap = sizeof(s->rx);
 	bc.tx_buf = s->tx;
 	bc.tx_cap = sizeof(s->tx);
+	bc.on_params = rec_params;
+	bc.on_params_ctx = &s->params;
 	if (role == VMSG_BUS_DRIVER) {
 		bc.on_device = lb_on_device;
 		bc.on_device_ctx = L;
@@ -3302,6 +3430,54 @@ static void test_bus_cork_one_doorbell_per_burst(void **state)
 		assert_int_equal(r.u32, 0x200u);
 	}
 	assert_int_equal(vmsg_bus_cork(&L->drv.bus, false), 0);
+}
+
+/*
+ * BUS-9 over the shm bus: the layout owner (the device) comes back with
+ * 128-byte slots instead of 264. The driver's bus, which validated the old
+ * layout, sees the session end, then the new parameters: it reads them
+ * again and tells its transport before anything more is sent. A message
+ * that fitted the old slots is refused before it reaches the ring; PING
+ * works on the new layout.
+ */
+static void test_bus_BUS_9_owner_new_layout_loopback(void **state)
+{
+	struct vmsg_shm_v1_params prm = { 8, 128, true, 0 };
+	static const uint8_t cfg[150];
+	struct vmsg_msg m = { 0 };
+	unsigned i;
+
+	(void)state;
+	lb_open(264, 8);
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 1, 100 * MS), 0);
+	assert_int_equal(vmsg_bus_attach_device(&L->drv.bus, 2, NULL, NULL, true), 0);
+	m.msg_id = VMSG_ID_SET_CONFIG;
+	m.dev_num = 2;
+	m.u.config.length = 150; /* 170 bytes: fits 264, not 128 */
+	m.u.config.data = cfg;
+
+	/* The owner restarts (no shutdown) with the new parameters. */
+	lb_side_open(&L->dev, VMSG_BUS_DEVICE, true, &prm);
+	assert_int_equal(vmsg_bus_get_params(&L->dev.bus)->max_msg_size, 128);
+	for (i = 0; i < 40; i++) {
+		assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
+		assert_true(vmsg_bus_poll(&L->dev.bus) >= 0);
+		if (L->drv.params.calls && vmsg_shm_chan_state(&L->drv.ch) == VMSG_SHM_RUN &&
+		    vmsg_shm_chan_state(&L->dev.ch) == VMSG_SHM_RUN)
+			break;
+	}
+	assert_true(i < 40);
+	assert_int_equal(L->drv.params.calls, 1);
+	assert_int_equal(L->drv.params.status, 0);
+	assert_int_equal(L->drv.params.p.max_msg_size, 128);
+	assert_int_equal(vmsg_bus_get_params(&L->drv.bus)->max_msg_size, 128);
+	assert_int_equal(L->drv.bus.stats.param_changes, 1);
+	assert_true(L->drv.bus.stats.resets >= 2); /* the session's end, the change */
+	assert_int_equal(L->dev.params.calls, 0); /* it opened with them */
+	assert_int_equal(vmsg_bus_submit(&L->drv.bus, &m, 100 * MS, 0, 0), VMSG_EMSGSIZE);
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 2, 100 * MS), 0);
+	assert_int_equal(vmsg_bus_ping(&L->dev.bus, 3, 100 * MS), 0);
+	assert_int_equal(L->drv.params.calls, 1);
 }
 
 /* vmsg_bus_kick() over a port without the op: VMSG_ENOTSUP, nothing sent,
@@ -3850,6 +4026,8 @@ int main(void)
 						fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_5_6_8_params_and_one_limit, fk_setup,
 						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_9_params_revalidated_after_reset, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_25_platform_enumeration, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_16_device_side_routes_by_number, fk_setup, fk_teardown),
@@ -3916,6 +4094,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_more_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_cork_without_port_op, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_9_owner_new_layout_loopback, lb_setup,
+						lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_kick_without_port_op, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_kick_rings_doorbell, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_cork_one_doorbell_per_burst, lb_setup,

@@ -57,7 +57,9 @@ struct vmsg_bus_ops {
 	 * @p buf (@p cap >= the maximum message size).
 	 * @return bytes stored (> 0; may exceed msg_size by slot padding),
 	 * VMSG_EAGAIN when nothing is there, VMSG_ECONNRESET once each time the
-	 * peer went away (pending requests fail), VMSG_EPROTO on a broken peer.
+	 * peer went away (pending requests fail) and once each time the
+	 * values params() reports changed (the bus reads them again before it
+	 * sends more: BUS-9), VMSG_EPROTO on a broken peer.
 	 */
 	int (*recv)(void *priv, uint8_t *buf, size_t cap);
 	/**
@@ -68,7 +70,8 @@ struct vmsg_bus_ops {
 	 * @retval 0 woken or work pending. @retval VMSG_ETIMEDOUT.
 	 */
 	int (*wait)(void *priv, int64_t timeout_ns);
-	/** Required. Report the bus parameters. */
+	/** Required. Report the bus parameters. Called at init and after each
+	 *  VMSG_ECONNRESET from recv(). */
 	int (*params)(void *priv, struct vmsg_bus_params *out);
 	/**
 	 * Optional. Monotonic time in nanoseconds. Without it, timeouts are
@@ -160,6 +163,21 @@ typedef void (*vmsg_bus_device_fn)(void *ctx, uint16_t dev_num, uint16_t state);
 /** An implementation-defined bus message (bus msg_id bit 7). */
 typedef void (*vmsg_bus_impl_fn)(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *msg);
 
+/**
+ * The bus parameters changed (BUS-9; the port reported a reset, and the bus
+ * read them again). @p status is 0 when the bus accepted @p p: they are in
+ * force (vmsg_bus_get_params()), and the transport must revalidate what it
+ * derived from the old ones (the maximum message size: configuration
+ * chunks, GET_DEVICES windows). Otherwise it is why they were refused
+ * (VMSG_EINVAL: out of range or larger than the bus's buffers, or the
+ * port's params() error): the bus then sends nothing (VMSG_ESTATE) and
+ * drops what arrives (stats.drop_bad_params) until a later reset brings
+ * parameters it accepts. Pending requests have failed already with
+ * VMSG_ECONNRESET.
+ */
+typedef void (*vmsg_bus_params_fn)(void *ctx, struct vmsg_bus *bus, int status,
+				   const struct vmsg_bus_params *p);
+
 /** One in-flight request slot. The caller provides an array of them. */
 struct vmsg_bus_req {
 	vmsg_bus_done_fn done;
@@ -199,6 +217,8 @@ struct vmsg_bus_stats {
 	uint64_t respond_failed;       /**< a bus answer the port did not take */
 	uint64_t kicks;                /**< doorbells rung by vmsg_bus_kick() (those
 					*   sends ring: the port's, vmsg_shm_bus.kicks) */
+	uint64_t param_changes;        /**< new bus parameters read after a reset (BUS-9) */
+	uint64_t drop_bad_params;      /**< arrived while the parameters were refused */
 };
 
 /** Bus configuration. Arrays are the caller's and must outlive the bus. */
@@ -224,6 +244,9 @@ struct vmsg_bus_cfg {
 	void *on_impl_ctx;
 	/** Without ops->now: length of one timed-out wait() in ns (0 = 1 ms). */
 	uint64_t tick_ns;
+	/** The bus parameters changed (optional; BUS-9). */
+	vmsg_bus_params_fn on_params;
+	void *on_params_ctx;
 };
 
 /** The bus. Visible so callers can allocate it; treat as opaque. */
@@ -241,6 +264,7 @@ struct vmsg_bus {
 	uint16_t num_busy;  /* request slots in use */
 	bool closed;
 	bool has_now;  /* ops->now works */
+	bool params_bad; /* the parameters read after a reset were refused (BUS-9) */
 };
 
 /**
@@ -331,7 +355,9 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_n
  * The bus sets the token; type must be a request (bit 0 clear).
  * @retval 0 sent. @retval VMSG_ENODEV (driver side) transport request to a
  *         device number not known present (BUS-15, BUS-18).
- * @retval VMSG_EBUSY every request slot is in use. @retval VMSG_EAGAIN the
+ * @retval VMSG_EBUSY every request slot is in use. @retval VMSG_ESTATE the
+ *         bus parameters were refused after a reset (BUS-9).
+ * @retval VMSG_EAGAIN the
  *         port is full: poll and retry. @retval VMSG_ECONNRESET no peer.
  * @retval encode errors (see vmsg_proto_encode()).
  */
@@ -400,7 +426,8 @@ VMSG_API bool vmsg_bus_device_present(const struct vmsg_bus *b, uint16_t dev_num
 /** @brief Blocking PING (either side): @retval 0 echoed exactly (BUS-56). */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_ping(struct vmsg_bus *b, uint32_t data, uint64_t timeout_ns);
 
-/** @brief The bus parameters read at init. */
+/** @brief The bus parameters in force: read at init, and again after each
+ *  reset the port reports (BUS-9: see vmsg_bus_params_fn). */
 VMSG_API const struct vmsg_bus_params *vmsg_bus_get_params(const struct vmsg_bus *b);
 
 /** @brief Translate a bus address range through the port (bounds-checked). */

@@ -59,8 +59,11 @@ struct vmsg_shm_bus {
 	uint64_t spins_hit;  /**< waits that found work while spinning */
 	uint32_t rx_held;    /**< received slots not given back yet */
 	uint32_t idle_count; /**< empty receives since the last look at the clock */
+	uint32_t max_told;   /**< the maximum message size last reported to the bus */
 	bool tick_due;       /**< look at the clock on the next empty receive */
-	bool peer_gone;      /**< set by the port; reported once by recv */
+	uint8_t reset_due;   /**< a reset recv reports once: the port saw the
+			      *   peer go (vmsg_shm_bus_peer_gone()), or the
+			      *   bus parameters changed (BUS-9) */
 	bool guard_due;      /**< the next receive takes the guarded path */
 	bool corked;         /**< sends leave the kick check to a flush */
 	bool kick_due;       /**< a corked send's kick check is still to do */

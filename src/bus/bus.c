@@ -26,6 +26,18 @@ static void zero_bytes(void *p, size_t n)
 		d[i] = 0;
 }
 
+/* The parameters a bus runs with (the codec checks the size's lower bound
+ * for the profile). BUS-10; a revision above ours is fine: we use only
+ * revision 1. */
+static int params_check(const struct vmsg_bus_cfg *cfg, const struct vmsg_bus_params *p)
+{
+	if (p->revision < 1 || p->max_msg_size > VMSG_MAX_MSG_SIZE_MAX)
+		return VMSG_EINVAL;
+	if (cfg->rx_cap < p->max_msg_size || cfg->tx_cap < p->max_msg_size)
+		return VMSG_EINVAL;
+	return 0;
+}
+
 int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 {
 	const struct vmsg_bus_ops *ops = cfg ? cfg->ops : 0;
@@ -45,11 +57,9 @@ int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 	err = ops->params(cfg->priv, &p);
 	if (err)
 		return err;
-	/* BUS-10; a revision above ours is fine: we use only revision 1. */
-	if (p.revision < 1 || p.max_msg_size > VMSG_MAX_MSG_SIZE_MAX)
-		return VMSG_EINVAL;
-	if (cfg->rx_cap < p.max_msg_size || cfg->tx_cap < p.max_msg_size)
-		return VMSG_EINVAL;
+	err = params_check(cfg, &p);
+	if (err)
+		return err;
 	*b = (struct vmsg_bus){ 0 };
 	b->cfg = *cfg;
 	b->params = p;
@@ -74,6 +84,33 @@ int vmsg_bus_close(struct vmsg_bus *b)
 	b->closed = true;
 	vmsg_bus_fail_pending(b, VMSG_ECANCELED, false, 0);
 	return b->cfg.ops->close ? b->cfg.ops->close(b->cfg.priv) : 0;
+}
+
+/*
+ * BUS-9: after a reset the port may run with other parameters (the shm bus
+ * reports one when a new layout changed its slot). Read them again; new
+ * ones are checked as at init before anything more is sent or taken, and
+ * the transport is told either way (vmsg_bus_params_fn).
+ */
+static void revalidate(struct vmsg_bus *b)
+{
+	struct vmsg_bus_params p = { 0 };
+	int err = b->cfg.ops->params(b->cfg.priv, &p);
+
+	if (!err && !b->params_bad && p.revision == b->params.revision &&
+	    p.max_msg_size == b->params.max_msg_size &&
+	    p.transport_features == b->params.transport_features)
+		return;
+	if (!err)
+		err = params_check(&b->cfg, &p);
+	if (!err) /* sets nothing unless it accepts: the old codec stays whole */
+		err = vmsg_codec_init(&b->codec, b->cfg.profile, p.max_msg_size, b->cfg.codec_flags);
+	if (!err)
+		b->params = p;
+	b->params_bad = err != 0;
+	b->stats.param_changes++;
+	if (b->cfg.on_params)
+		b->cfg.on_params(b->cfg.on_params_ctx, b, err, &p);
 }
 
 /* A transport message for a device: route it by number (BUS-15, BUS-16). */
@@ -128,8 +165,13 @@ static void dispatch_transport(struct vmsg_bus *b, const struct vmsg_msg *m)
 static void dispatch(struct vmsg_bus *b, const uint8_t *buf, size_t len)
 {
 	struct vmsg_msg m;
-	int err = vmsg_proto_decode(&b->codec, buf, len, &m);
+	int err;
 
+	if (b->params_bad) {
+		b->stats.drop_bad_params++; /* refused parameters: nothing is taken */
+		return;
+	}
+	err = vmsg_proto_decode(&b->codec, buf, len, &m);
 	if (err) {
 		/* Malformed or unsupported: discarded and counted, never
 		 * answered (DRV-24, DEV-30, BUS-29). */
@@ -171,6 +213,7 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 			 * towards the budget, so a flapping port cannot hold us. */
 			b->stats.resets++;
 			vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
+			revalidate(b);
 			n++;
 			continue;
 		}

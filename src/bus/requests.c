@@ -23,8 +23,11 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b)
 
 int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
-	int n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
+	int n;
 
+	if (b->params_bad)
+		return VMSG_ESTATE; /* BUS-9: parameters refused, nothing goes out */
+	n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
 	if (n < 0)
 		return n;
 	n = b->cfg.ops->send(b->cfg.priv, b->cfg.tx_buf, (size_t)n);

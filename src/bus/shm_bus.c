@@ -14,6 +14,10 @@
 #include "spsc/ring_internal.h"
 
 #define LIFECYCLE_POLL_NS 20000000 /* while not RUN, peers may not kick */
+
+/* Why recv reports a reset (sb->reset_due). */
+#define RESET_PEER_GONE 1u /* the port saw the peer go */
+#define RESET_PARAMS 2u    /* the bus parameters changed (BUS-9) */
 #define IDLE_CLOCK_EVERY 16        /* empty receives per look at the clock */
 
 /*
@@ -74,6 +78,26 @@ static int kick(struct vmsg_shm_bus *sb)
 	return r;
 }
 
+/*
+ * BUS-9: the parameters the bus read (shm_params()) may not hold any more.
+ * A non-owner re-attaches when the owner comes back with a new layout
+ * (channel.c, layout_moved()), an owner whose application opened its
+ * channel again writes one: the slot, so the maximum message size, can
+ * differ. Looked at when the lifecycle moves, which it does between the
+ * old session and the first message of the new one. recv then reports a
+ * reset, once, and the bus reads the parameters again before it sends
+ * more. Nothing is reported to a caller that never asked for them.
+ */
+static void params_look(struct vmsg_shm_bus *sb)
+{
+	uint32_t m = max_msg(sb);
+
+	if (sb->max_told && m != sb->max_told) {
+		sb->max_told = m;
+		sb->reset_due |= RESET_PARAMS;
+	}
+}
+
 /* Advance the lifecycle; kick the peer whenever our state moved, so it
  * re-polls at once instead of at its next timeout. */
 static int lifecycle(struct vmsg_shm_bus *sb)
@@ -81,9 +105,24 @@ static int lifecycle(struct vmsg_shm_bus *sb)
 	int before = chan_state(sb);
 	int ev = vmsg_shm_chan_poll(sb->ch);
 
-	if (ev >= 0 && chan_state(sb) != before)
+	if (ev >= 0 && chan_state(sb) != before) {
 		kick(sb);
+		params_look(sb);
+	}
 	return ev;
+}
+
+/* A reset is due (sb->reset_due): is it one to report? A hang-up the port
+ * saw is, unless the lifecycle had seen the peer go already. */
+static bool reset_report(struct vmsg_shm_bus *sb)
+{
+	unsigned why = sb->reset_due;
+	bool down = (why & RESET_PARAMS) != 0;
+
+	sb->reset_due = 0;
+	if ((why & RESET_PEER_GONE) && (vmsg_shm_chan_peer_gone(sb->ch) & VMSG_SHM_EV_DOWN))
+		down = true;
+	return down;
 }
 
 /*
@@ -282,11 +321,8 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 	struct vmsg_shm_bus *sb = priv;
 	int r, ev;
 
-	if (sb->peer_gone) {
-		sb->peer_gone = false;
-		if (vmsg_shm_chan_peer_gone(sb->ch) & VMSG_SHM_EV_DOWN)
-			return VMSG_ECONNRESET;
-	}
+	if (sb->reset_due && reset_report(sb))
+		return VMSG_ECONNRESET;
 	if (chan_state(sb) == VMSG_SHM_RUN) {
 #if VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
 		/* Every empty receive looks at the lifecycle anyway (idle_tick):
@@ -312,7 +348,7 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 	 * OS and at the lifecycle. */
 	if (sb->hooks.service)
 		(void)sb->hooks.service(sb->hooks.ctx);
-	if (sb->peer_gone)
+	if (sb->reset_due)
 		return shm_recv(priv, buf, cap);
 	ev = lifecycle(sb);
 	if (ev < 0)
@@ -448,7 +484,7 @@ static int shm_arm(void *priv)
 	kick_flush(sb);
 	if (sb->hooks.service)
 		(void)sb->hooks.service(sb->hooks.ctx);
-	if (sb->peer_gone)
+	if (sb->reset_due)
 		return 1; /* recv reports it */
 	sb->tick_due = true; /* we may sleep: the idle work is due after */
 	if (chan_state(sb) != VMSG_SHM_RUN) {
@@ -485,7 +521,7 @@ static int shm_params(void *priv, struct vmsg_bus_params *out)
 	struct vmsg_shm_bus *sb = priv;
 
 	out->revision = 1;
-	out->max_msg_size = max_msg(sb);
+	out->max_msg_size = sb->max_told = max_msg(sb);
 	out->transport_features = sb->transport_features;
 	return 0;
 }
@@ -547,7 +583,7 @@ int vmsg_shm_bus_init(struct vmsg_shm_bus *sb, struct vmsg_shm_chan *ch,
 
 void vmsg_shm_bus_peer_gone(struct vmsg_shm_bus *sb)
 {
-	sb->peer_gone = true;
+	sb->reset_due |= RESET_PEER_GONE;
 }
 
 void vmsg_shm_bus_cork(struct vmsg_shm_bus *sb, bool on)
