@@ -3,8 +3,8 @@
  * Fuzz target: the shm bus (vmsg_shm_bus_ops over a vmamp v1 channel, with
  * the lifecycle) and the bus core on top, against a hostile peer sharing
  * the region. We own the layout (so it is valid); the input is a script of
- * bus operations (poll, submit, wait, prepare_sleep, cork and uncork, a port
- * that reports a hang-up) and of what the peer writes between them: its queue head (magic
+ * bus operations (poll, submit, wait, prepare_sleep, cork and uncork, kick, a
+ * port that reports a hang-up) and of what the peer writes between them: its queue head (magic
  * and state), its epoch and id, its indices, its awake and kicked words,
  * messages in its slots (raw bytes, published or not), or any bytes
  * anywhere in the region.
@@ -292,7 +292,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(r == 0 || r == 1);
 			break;
 		case 5:
-			FUZZ_CHECK(vmsg_bus_cork(&s->bus, (op & 0x40u) != 0) == 0);
+			if (op & 0x20u)
+				FUZZ_CHECK(vmsg_bus_kick(&s->bus) == 0);
+			else
+				FUZZ_CHECK(vmsg_bus_cork(&s->bus, (op & 0x40u) != 0) == 0);
 			break;
 		default:
 			vmsg_shm_bus_peer_gone(&s->sb); /* the port saw a hang-up */
