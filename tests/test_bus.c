@@ -1842,6 +1842,135 @@ static void test_bus_BUS_37_event_delivered_while_request_waits(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
+/* Event delivery is bounded (BUS-46)                                     */
+/* ---------------------------------------------------------------------- */
+
+/* An event of the bus's role: EVENT_AVAIL from a driver, EVENT_USED from a
+ * device; queue 3 of device 46 either way. */
+static struct vmsg_msg ev46(void)
+{
+	struct vmsg_msg ev = { 0 };
+
+	ev.dev_num = 46;
+	if (X->cfg.role == VMSG_BUS_DRIVER) {
+		ev.msg_id = ID_EVENT_AVAIL;
+		ev.u.event_avail.vq_index = 3;
+	} else {
+		ev.msg_id = ID_EVENT_USED;
+		ev.u.event_used.vq_index = 3;
+	}
+	return ev;
+}
+
+/* A port that stays full: the send gives up when the budget is spent on
+ * the bus clock, having tried again after every 1 ms wait, and nothing
+ * went out. A budget of 0 is one try, without a wait. */
+static void test_bus_BUS_46_event_full_port_times_out(void **state)
+{
+	struct vmsg_msg ev;
+	uint64_t t0;
+
+	(void)state;
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	ev = ev46();
+	F->send_ret = VMSG_EAGAIN; /* forever */
+	t0 = F->now;
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 10 * MS), VMSG_ETIMEDOUT);
+	assert_int_equal(F->now - t0, 10 * MS); /* the fake's waits take what they are given */
+	assert_int_equal(F->waits, 10);
+	assert_int_equal(X->bus.stats.send_full, 11);
+	assert_int_equal(X->bus.stats.event_timeouts, 1);
+	assert_int_equal(X->bus.stats.events_out, 0);
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 0), VMSG_ETIMEDOUT);
+	assert_int_equal(F->waits, 10);
+	assert_int_equal(F->now - t0, 10 * MS);
+	assert_int_equal(X->bus.stats.send_full, 12);
+	assert_int_equal(X->bus.stats.event_timeouts, 2);
+	assert_int_equal(F->nsent, 0);
+	F->send_ret = 0;
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 0), 0);
+	assert_int_equal(F->nsent, 1);
+}
+
+/* Without a clock the waits are the bound: a peer whose messages wake
+ * every wait (none times out, so counted ticks never move) still cannot
+ * hold the sender past 10 waits of 1 ms. */
+static void test_bus_BUS_46_event_bounded_without_clock(void **state)
+{
+	struct vmsg_msg ev;
+	uint8_t b[12];
+
+	(void)state;
+	F->no_clock = true;
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	ev = ev46();
+	mk(b, T_TREQ, ID_EVENT_USED, 77, 0, 12); /* dropped by either role */
+	for (unsigned i = 0; i < 12 * 64; i++) /* more than 10 polls take */
+		fk_in(b, 12);
+	F->send_ret = VMSG_EAGAIN;
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 10 * MS), VMSG_ETIMEDOUT);
+	assert_int_equal(F->waits, 10);
+	assert_int_equal(F->timed_out_waits, 0);
+	assert_int_equal(X->bus.stats.event_timeouts, 1);
+	assert_int_equal(F->nsent, 0);
+}
+
+/* A port full for three tries, then with room: sent once, as given. */
+static void test_bus_BUS_46_event_delivered_after_room(void **state)
+{
+	struct vmsg_msg ev;
+
+	(void)state;
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	ev = ev46();
+	F->send_ret = VMSG_EAGAIN;
+	F->send_fail_n = 3;
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 10 * MS), 0);
+	assert_int_equal(F->nsent, 1);
+	assert_int_equal(F->sent[0][1], ev.msg_id);
+	assert_int_equal(h_dev(F->sent[0]), 46);
+	assert_int_equal(h_tok(F->sent[0]), 0);
+	assert_int_equal(vmsg_get_le32(F->sent[0] + 8), 3);
+	assert_int_equal(F->waits, 3);
+	assert_int_equal(X->bus.stats.send_full, 3);
+	assert_int_equal(X->bus.stats.events_out, 1);
+	assert_int_equal(X->bus.stats.event_timeouts, 0);
+}
+
+/* Anything but a full port ends the send at once, the end of the session
+ * too when it comes while the send waits; bad arguments are refused. */
+static void test_bus_BUS_46_event_errors_at_once(void **state)
+{
+	struct vmsg_msg ev, req = req_status(46);
+	uint64_t t0;
+
+	(void)state;
+	fx_start(ANY_ROLE, VMSG_PROFILE_2026, 4, 264);
+	ev = ev46();
+	assert_int_equal(vmsg_bus_send_event_timeout(NULL, &ev, MS), VMSG_EINVAL);
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, NULL, MS), VMSG_EINVAL);
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &req, MS), VMSG_EINVAL);
+	ev.type = VMSG_TYPE_RESPONSE;
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, MS), VMSG_EINVAL);
+	ev = ev46();
+	F->send_ret = VMSG_ECONNRESET;
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 10 * MS), VMSG_ECONNRESET);
+	assert_int_equal(F->waits, 0);
+	F->send_ret = VMSG_EAGAIN;
+	t0 = F->now;
+	fk_in_err_at(VMSG_ECONNRESET, t0 + 2 * MS);
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, 10 * MS), VMSG_ECONNRESET);
+	assert_int_equal(X->bus.stats.resets, 1);
+	assert_int_equal(F->now - t0, 2 * MS); /* at the reset, not at the budget */
+	assert_int_equal(X->bus.stats.event_timeouts, 0);
+	assert_int_equal(F->nsent, 0);
+	F->send_ret = 0;
+	assert_int_equal(vmsg_bus_close(&X->bus), 0);
+	assert_int_equal(vmsg_bus_send_event_timeout(&X->bus, &ev, MS), VMSG_EINVAL);
+	assert_int_equal(F->nsent, 0);
+}
+
+/* ---------------------------------------------------------------------- */
 /* GET_DEVICES, device side (BUS-48 .. BUS-55)                            */
 /* ---------------------------------------------------------------------- */
 
@@ -3011,14 +3140,39 @@ static int lb_setup(void **state)
 	return 0;
 }
 
+static void lb_drop_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	(void)ctx;
+	(void)status;
+	(void)resp;
+}
+
+/*
+ * Close one side at teardown. A test that failed left through cmocka's
+ * longjmp, so the requests it left pending may name completion records in
+ * its stack frame (or vmsg_bus_call()'s own state, if it failed inside a
+ * handler the call ran): that memory is gone, and the close would complete
+ * into it, over the live frames of the close itself. The slots are this
+ * fixture's array (cfg.reqs): point their completions somewhere harmless
+ * first. Nothing is lost: a test checks its completions before it returns.
+ */
+static void lb_side_close(struct lb_side *s)
+{
+	for (unsigned i = 0; i < sizeof(s->reqs) / sizeof(s->reqs[0]); i++) {
+		s->reqs[i].done = lb_drop_done;
+		s->reqs[i].ctx = 0;
+	}
+	(void)vmsg_bus_close(&s->bus);
+}
+
 static int lb_teardown(void **state)
 {
 	(void)state;
 	if (L) {
 		if (L->drv.open)
-			(void)vmsg_bus_close(&L->drv.bus);
+			lb_side_close(&L->drv);
 		if (L->dev.open)
-			(void)vmsg_bus_close(&L->dev.bus);
+			lb_side_close(&L->dev);
 		free(L->mem);
 		free(L);
 		L = 0;
@@ -3300,6 +3454,32 @@ static void test_bus_port_full_loopback(void **state)
 	assert_int_equal(vmsg_bus_call(&L->drv.bus, &m, &resp, buf, sizeof(buf), 100 * MS, 0), 0);
 	assert_int_equal(resp.u.status.status, 0x1006u);
 	assert_int_equal(L->devrec[0].calls, 4); /* three events, then the request */
+}
+
+/* BUS-46 over the shm bus: the ring is full until the device takes what it
+ * holds; the event then goes out once, after the three before it. */
+static void test_bus_BUS_46_event_waits_for_room_loopback(void **state)
+{
+	struct vmsg_msg ev = { 0 };
+
+	(void)state;
+	lb_open(LB_MAX, 4); /* 3 messages fit */
+	lb_add(6, false);
+	ev.msg_id = ID_EVENT_AVAIL;
+	ev.dev_num = 6;
+	for (uint32_t i = 0; i < 3; i++) {
+		ev.u.event_avail.vq_index = i;
+		assert_int_equal(vmsg_bus_send_event(&L->drv.bus, &ev), 0);
+	}
+	ev.u.event_avail.vq_index = 3;
+	assert_int_equal(vmsg_bus_send_event(&L->drv.bus, &ev), VMSG_EAGAIN);
+	assert_int_equal(vmsg_bus_send_event_timeout(&L->drv.bus, &ev, 10 * MS), 0);
+	for (unsigned k = 0; k < 4; k++)
+		assert_true(vmsg_bus_poll(&L->dev.bus) >= 0);
+	assert_int_equal(L->devrec[0].calls, 4);
+	assert_int_equal(L->devrec[0].last_u32, 3);
+	assert_int_equal(L->drv.bus.stats.events_out, 4);
+	assert_int_equal(L->drv.bus.stats.event_timeouts, 0);
 }
 
 /* Driver side: an ADDED the device table cannot hold is counted, not
@@ -4054,6 +4234,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_ping_send_matches_codec, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_ping_edge_cases_answered, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_37_event_delivered_while_request_waits, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_46_event_full_port_times_out, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_46_event_bounded_without_clock, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_46_event_delivered_after_room, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_46_event_errors_at_once, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_48_bitmap_lsb_first, gd_setup, gd_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_49_count_zero_window, gd_setup, gd_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_51_unused_bits_zero, gd_setup, gd_teardown),
@@ -4089,6 +4273,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_35_request_order_preserved, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_device_deferred_response_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_port_full_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_46_event_waits_for_room_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_peer_close_fails_pending_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_spinning_waiter_sees_peer_close_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_copies_declared_bytes, lb_setup, lb_teardown),

@@ -219,6 +219,7 @@ struct vmsg_bus_stats {
 					*   sends ring: the port's, vmsg_shm_bus.kicks) */
 	uint64_t param_changes;        /**< new bus parameters read after a reset (BUS-9) */
 	uint64_t drop_bad_params;      /**< arrived while the parameters were refused */
+	uint64_t event_timeouts;       /**< vmsg_bus_send_event_timeout() gave up (BUS-46) */
 };
 
 /** Bus configuration. Arrays are the caller's and must outlive the bus. */
@@ -388,6 +389,45 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_respond(struct vmsg_bus *b, const struct v
 /** @brief Send an event (transport or bus; token 0). Events are never held
  *  back (BUS-37). */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_send_event(struct vmsg_bus *b, const struct vmsg_msg *ev);
+
+/**
+ * @brief Send an event, waiting up to @p timeout_ns (bus clock) for room
+ *        when the port is full: bounded delivery (BUS-46).
+ * The first try is vmsg_bus_send_event(). While the port says it is full
+ * (VMSG_EAGAIN; on the shm bus also while the link is not up yet) the bus
+ * waits through the port in slices of 1 ms, the last one what is left of
+ * the budget (short: a peer that makes room rings no doorbell for it),
+ * polls (the wait does: handlers run, and their own sends may go out
+ * first), and tries this one event again; it gives up once the budget is
+ * spent. Only this event is retried: nothing is held
+ * back (BUS-37). Each refused try counts in stats.send_full. Without
+ * ops->now every wait counts as a whole slice, woken early or not, so a
+ * busy peer cannot stretch the bound. @p timeout_ns 0: one try, no wait
+ * and no poll; a full port then gives VMSG_ETIMEDOUT (not VMSG_EAGAIN as
+ * from vmsg_bus_send_event()).
+ *
+ * Recovery, by result:
+ * - VMSG_ETIMEDOUT (counted in stats.event_timeouts): not delivered, and
+ *   nothing of it is in the port (a send takes a whole message or none).
+ *   EVENT_AVAIL and EVENT_USED only say "look at this queue": the ring
+ *   state they point at is in shared memory and is not lost, so a later
+ *   one for the same queue covers this one (with NOTIFICATION_DATA it
+ *   carries the newer position). Retry it, or send one at the next
+ *   progress, but until one is delivered the peer may not look.
+ *   EVENT_CONFIG (and a bus event such as EVENT_DEVICE) stands for a
+ *   change nothing else reports: resend it.
+ * - VMSG_ECONNRESET: the session ended (the peer went away or restarted,
+ *   also while we waited; pending requests failed the same way). Do not
+ *   resend into a new session: the device's state starts over there.
+ * - VMSG_ECANCELED: a handler closed the bus while we waited.
+ * - VMSG_EINVAL: @p b NULL or closed, or @p ev NULL, not an event, or a
+ *   response. Any other error of the port, its wait or the encoder is
+ *   returned at once, as from vmsg_bus_send_event().
+ * @retval 0 sent (counted in stats.events_out, once).
+ */
+VMSG_API VMSG_MUST_CHECK int vmsg_bus_send_event_timeout(struct vmsg_bus *b,
+							 const struct vmsg_msg *ev,
+							 uint64_t timeout_ns);
 
 /**
  * @brief Device side: offer device @p dev_num, whose requests go to @p fn.

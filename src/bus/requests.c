@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Requests in flight: token allocation, correlation of responses, timeouts
- * and the blocking call helper (virtio-msg 1.10, 1.11; BUS-26..28, 33..36).
+ * and the blocking call helper (virtio-msg 1.10, 1.11; BUS-26..28, 33..36);
+ * the bounded event send (BUS-46).
  *
  * The bus owns the token (BUS-4): the low byte is the request slot, the
  * high byte a generation that changes every time the slot is reused, so a
@@ -328,4 +329,54 @@ int vmsg_bus_call(struct vmsg_bus *b, const struct vmsg_msg *req, struct vmsg_ms
 	if (!b || !req || !resp || !buf)
 		return VMSG_EINVAL;
 	return vmsg_bus_call_fn(b, req, timeout_ns, retries, copy_response, &co);
+}
+
+/*
+ * How long one wait for room may last. A peer that makes room rings no
+ * doorbell for it (the shm bus arms for arrivals only), so the send is
+ * tried again at least this often.
+ */
+#define EVENT_SLICE_NS UINT64_C(1000000)
+
+static int64_t event_slice(uint64_t left)
+{
+	return (int64_t)(left < EVENT_SLICE_NS ? left : EVENT_SLICE_NS);
+}
+
+int vmsg_bus_send_event_timeout(struct vmsg_bus *b, const struct vmsg_msg *ev,
+				uint64_t timeout_ns)
+{
+	uint64_t now, deadline, resets;
+	int err;
+
+	if (!b || b->closed)
+		return VMSG_EINVAL;
+	err = vmsg_bus_send_event(b, ev); /* checks @ev too */
+	if (err != VMSG_EAGAIN)
+		return err;
+	resets = b->stats.resets;
+	now = vmsg_bus_now(b);
+	deadline = deadline_after(now, timeout_ns);
+	while (now < deadline) {
+		int64_t slice = event_slice(deadline - now);
+
+		err = vmsg_bus_wait(b, slice);
+		if (err < 0)
+			return err;
+		/* The event belongs to the session it was made in: one that
+		 * ended while we waited must not get it, nor the next one. */
+		if (b->stats.resets != resets)
+			return VMSG_ECONNRESET;
+		if (b->closed) /* by a handler the poll ran */
+			return VMSG_ECANCELED;
+		err = vmsg_bus_send_event(b, ev);
+		if (err != VMSG_EAGAIN)
+			return err;
+		/* Without ops->now only a wait that timed out moves the bus
+		 * clock: charge every wait, so a peer that keeps waking us
+		 * cannot stretch the bound. */
+		now = b->has_now ? vmsg_bus_now(b) : now + (uint64_t)slice;
+	}
+	b->stats.event_timeouts++;
+	return VMSG_ETIMEDOUT;
 }
