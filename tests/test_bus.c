@@ -137,6 +137,8 @@ struct fake {
 	/* counts */
 	unsigned waits, timed_out_waits, closes;
 	unsigned nnow; /* now() calls: the bus's clock reads */
+	unsigned now_fail_after; /* now() fails from this read on (0: never) */
+	int64_t max_wait_full_ns; /* the longest wait() while send_ret refused */
 	unsigned nrecv;       /* recv() and recv_more() calls */
 	int more_after;       /* recv_more: say "no more" after this many (-1: tell the truth) */
 	unsigned max_waits;
@@ -232,6 +234,8 @@ static int fk_wait(void *priv, int64_t timeout_ns)
 	struct fake *f = priv;
 
 	f->waits++;
+	if (f->send_ret && timeout_ns > f->max_wait_full_ns)
+		f->max_wait_full_ns = timeout_ns;
 	if (f->waits > f->max_waits)
 		fail_msg("the bus waited %u times: no bounded completion (BUS-28)", f->waits);
 	if (f->qh != f->qt) {
@@ -262,7 +266,7 @@ static int fk_now(void *priv, uint64_t *ns)
 	struct fake *f = priv;
 
 	f->nnow++;
-	if (f->no_clock)
+	if (f->no_clock || (f->now_fail_after && f->nnow >= f->now_fail_after))
 		return VMSG_ENOTSUP;
 	*ns = f->now;
 	return 0;
@@ -1080,6 +1084,99 @@ static void test_bus_BUS_9_params_revalidated_after_reset(void **state)
 }
 
 /*
+ * BUS-15 for events: a transport event goes only to a device this side
+ * knows (the driver: present; the device: one it offers), and only the way
+ * the spec sends it; EVENT_DEVICE is the device side's. Refused before the
+ * port sees anything. Implementation-defined events go either way.
+ */
+static void test_bus_BUS_15_events_only_to_known_devices(void **state)
+{
+	struct devrec d = { .num = 4 };
+	struct vmsg_msg ev = { 0 };
+
+	(void)state;
+	if (role_compiled(VMSG_BUS_DRIVER)) {
+		fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 2, 264);
+		ev.msg_id = ID_EVENT_AVAIL;
+		ev.dev_num = 4;
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_ENODEV); /* unknown */
+		assert_int_equal(vmsg_bus_attach_device(&X->bus, 4, NULL, NULL, false), 0);
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_ENODEV); /* not present */
+		assert_int_equal(F->nsent, 0);
+		assert_int_equal(vmsg_bus_attach_device(&X->bus, 4, NULL, NULL, true), 0);
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), 0);
+		assert_int_equal(F->nsent, 1);
+		ev.msg_id = ID_EVENT_USED; /* the device's event */
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_EINVAL);
+		ev.msg_id = VMSG_ID_EVENT | VMSG_ID_IMPL | 1u; /* implementation-defined */
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), 0);
+		ev = (struct vmsg_msg){ .type = VMSG_TYPE_BUS, .msg_id = BID_EVENT_DEVICE };
+		ev.u.event_device.dev_num = 4;
+		ev.u.event_device.state = ST_ADDED;
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_EINVAL);
+		assert_int_equal(F->nsent, 2);
+		fk_teardown(state);
+		fk_setup(state);
+	}
+	if (role_compiled(VMSG_BUS_DEVICE)) {
+		fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 2, 264);
+		ev = (struct vmsg_msg){ .msg_id = ID_EVENT_USED, .dev_num = 4 };
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_ENODEV); /* not offered */
+		assert_int_equal(F->nsent, 0);
+		assert_int_equal(vmsg_bus_add_device(&X->bus, 4, dev_handler, &d, false), 0);
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), 0);
+		ev.msg_id = ID_EVENT_CONFIG;
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), 0);
+		ev.msg_id = ID_EVENT_AVAIL; /* the driver's event */
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_EINVAL);
+		ev.dev_num = 5;
+		ev.msg_id = ID_EVENT_USED;
+		assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_ENODEV);
+		assert_int_equal(F->nsent, 2);
+	}
+}
+
+/* After vmsg_bus_close() nothing goes out: an answer or an event a caller
+ * still tries is refused, and a poll that a handler's close interrupted
+ * stops taking messages. */
+static unsigned g_close_calls;
+
+static void close_in_handler(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *m)
+{
+	(void)ctx;
+	(void)m;
+	g_close_calls++;
+	assert_int_equal(vmsg_bus_close(bus), 0);
+}
+
+static void test_bus_nothing_sent_after_close(void **state)
+{
+	struct vmsg_msg req = { 0 }, resp = { 0 }, ev = { 0 };
+	uint8_t b[12];
+
+	(void)state;
+	fx_start(VMSG_BUS_DEVICE, VMSG_PROFILE_2026, 2, 264);
+	assert_int_equal(vmsg_bus_add_device(&X->bus, 4, close_in_handler, NULL, false), 0);
+	g_close_calls = 0;
+	for (unsigned i = 0; i < 3; i++) {
+		mk(b, T_TREQ, ID_GET_DEVICE_STATUS, 4, (uint16_t)(0x10 + i), 8);
+		fk_in(b, 8);
+	}
+	assert_int_equal(vmsg_bus_poll(&X->bus), 1); /* stops after the close */
+	assert_int_equal(g_close_calls, 1);
+	assert_int_equal(F->closes, 1);
+	req.msg_id = ID_GET_DEVICE_STATUS;
+	req.dev_num = 4;
+	req.token = 0x10;
+	assert_int_equal(vmsg_bus_respond(&X->bus, &req, &resp), VMSG_EINVAL);
+	ev.msg_id = ID_EVENT_USED;
+	ev.dev_num = 4;
+	assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_EINVAL);
+	assert_int_equal(F->nsent, 0);
+	assert_int_equal(vmsg_bus_poll(&X->bus), VMSG_EINVAL);
+}
+
+/*
  * BUS-25: without GET_DEVICES (the platform says which devices there are),
  * the driver side attaches a device number and talks to it at once; no
  * discovery message is sent.
@@ -1408,6 +1505,93 @@ static void test_bus_BUS_28_timeout_without_clock(void **state)
 	assert_true(F->timed_out_waits >= 10);
 	assert_true(F->timed_out_waits <= 11);
 	assert_int_equal(X->bus.stats.timeouts, 1);
+}
+
+/* A wait-for-interrupt that any interrupt ends: it never times out. */
+static unsigned g_woken_waits;
+
+static int fk_wait_woken(void *priv, int64_t timeout_ns)
+{
+	(void)priv;
+	(void)timeout_ns;
+	if (++g_woken_waits > 100000u)
+		fail_msg("a request without a clock stayed pending through 100000 waits");
+	return 0;
+}
+
+/*
+ * BUS-28 without a clock, and a port whose wait never times out (every
+ * interrupt ends it, a peer that keeps ringing): each wait counts as long
+ * as it was allowed to be, so the request still ends, after the budget's
+ * worth of waits.
+ */
+static void test_bus_BUS_28_timeout_without_clock_woken_waits(void **state)
+{
+	struct vmsg_bus_ops ops = fk_ops;
+	struct vmsg_msg m = req_status(1), resp;
+	uint8_t buf[FK_MSG];
+
+	(void)state;
+	ops.wait = fk_wait_woken;
+	F->no_clock = true;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.ops = &ops;
+	X->cfg.tick_ns = 1 * MS;
+	fx_open();
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 1, 0, 0, true), 0);
+	g_woken_waits = 0;
+	assert_int_equal(vmsg_bus_call(&X->bus, &m, &resp, buf, sizeof(buf), 10 * MS, 0),
+			 VMSG_ETIMEDOUT);
+	assert_true(g_woken_waits >= 10);
+	assert_true(g_woken_waits <= 11);
+	assert_int_equal(X->bus.stats.timeouts, 1);
+}
+
+/*
+ * BUS-28 with a clock that fails after a while: the bus goes on counting
+ * waits from its last reading, so a request whose deadline was set in the
+ * clock's nanoseconds still times out, after about its budget in waits.
+ */
+static void test_bus_BUS_28_clock_fails_later(void **state)
+{
+	struct vmsg_msg m = req_status(1), resp;
+	uint8_t buf[FK_MSG];
+
+	(void)state;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.tick_ns = 1 * MS;
+	fx_open(); /* reads the clock once: it works */
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 1, 0, 0, true), 0);
+	F->now_fail_after = F->nnow + 2;
+	assert_int_equal(vmsg_bus_call(&X->bus, &m, &resp, buf, sizeof(buf), 10 * MS, 0),
+			 VMSG_ETIMEDOUT);
+	assert_true(F->waits >= 9);
+	assert_true(F->waits <= 12);
+	assert_int_equal(X->bus.stats.timeouts, 1);
+}
+
+/*
+ * A call that finds the port full waits for room in slices of at most 1 ms
+ * (room rings no doorbell on the shm bus), not its whole budget at once,
+ * and goes out once there is room.
+ */
+static void test_bus_call_waits_for_room_in_slices(void **state)
+{
+	struct vmsg_msg m = req_ping(0x55);
+	struct vmsg_msg resp;
+	uint8_t buf[FK_MSG];
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	F->on_send = fk_responder;
+	F->send_ret = VMSG_EAGAIN;
+	F->send_fail_n = 3;
+	assert_int_equal(vmsg_bus_call(&X->bus, &m, &resp, buf, sizeof(buf), 100 * MS, 0), 0);
+	assert_int_equal(resp.u.ping.data, 0x55);
+	assert_int_equal(F->nsent, 1);
+	assert_true(F->waits >= 3);
+	assert_true(F->max_wait_full_ns > 0);
+	assert_true(F->max_wait_full_ns <= (int64_t)MS);
 }
 
 /* A late response to a timed-out request never completes a newer request
@@ -1846,12 +2030,21 @@ static void test_bus_BUS_37_event_delivered_while_request_waits(void **state)
 /* ---------------------------------------------------------------------- */
 
 /* An event of the bus's role: EVENT_AVAIL from a driver, EVENT_USED from a
- * device; queue 3 of device 46 either way. */
+ * device; queue 3 of device 46 either way, which this side knows (present
+ * for the driver, offered by the device: events to unknown devices are
+ * refused). */
 static struct vmsg_msg ev46(void)
 {
+	static struct devrec d46 = { .num = 46 };
 	struct vmsg_msg ev = { 0 };
+	int err;
 
 	ev.dev_num = 46;
+	if (X->cfg.role == VMSG_BUS_DRIVER)
+		err = vmsg_bus_attach_device(&X->bus, 46, NULL, NULL, true);
+	else
+		err = vmsg_bus_add_device(&X->bus, 46, dev_handler, &d46, false);
+	assert_true(err == 0 || err == VMSG_EBUSY); /* known already */
 	if (X->cfg.role == VMSG_BUS_DRIVER) {
 		ev.msg_id = ID_EVENT_AVAIL;
 		ev.u.event_avail.vq_index = 3;
@@ -3465,6 +3658,7 @@ static void test_bus_BUS_46_event_waits_for_room_loopback(void **state)
 	(void)state;
 	lb_open(LB_MAX, 4); /* 3 messages fit */
 	lb_add(6, false);
+	assert_int_equal(vmsg_bus_attach_device(&L->drv.bus, 6, 0, 0, true), 0);
 	ev.msg_id = ID_EVENT_AVAIL;
 	ev.dev_num = 6;
 	for (uint32_t i = 0; i < 3; i++) {
@@ -3670,6 +3864,12 @@ static void test_bus_kick_without_port_op(void **state)
 	assert_int_equal(F->nsent, 0);
 	assert_int_equal(X->bus.stats.kicks, 0);
 	assert_int_equal(vmsg_bus_kick(NULL), VMSG_EINVAL);
+	{
+		struct vmsg_bus_stats st;
+
+		assert_int_equal(vmsg_bus_get_stats(&X->bus, &st), 0); /* no doorbells op */
+		assert_int_equal(st.kicks, 0);
+	}
 }
 
 /*
@@ -3708,6 +3908,19 @@ static void test_bus_kick_rings_doorbell(void **state)
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.u32, 0x300u);
 	assert_int_equal(L->drv.bus.stats.kicks, 2);
+	/* Read through vmsg_bus_get_stats(), kicks is every doorbell the shm
+	 * bus rang (the handshake's and the sends' too), not only these two. */
+	{
+		struct vmsg_bus_stats st;
+
+		assert_int_equal(vmsg_bus_get_stats(&L->drv.bus, &st), 0);
+		assert_int_equal(st.kicks, L->drv.sb.kicks);
+		assert_int_equal(st.kicks, L->drv.kicks);
+		assert_true(st.kicks > 2);
+		assert_int_equal(st.sent, L->drv.bus.stats.sent);
+		assert_int_equal(vmsg_bus_get_stats(NULL, &st), VMSG_EINVAL);
+		assert_int_equal(vmsg_bus_get_stats(&L->drv.bus, NULL), VMSG_EINVAL);
+	}
 }
 
 /* The shm bus's recv_more: "more" while the last index it validated shows
@@ -4208,6 +4421,9 @@ int main(void)
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_9_params_revalidated_after_reset, fk_setup,
 						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_15_events_only_to_known_devices, fk_setup,
+						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_nothing_sent_after_close, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_25_platform_enumeration, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_16_device_side_routes_by_number, fk_setup, fk_teardown),
@@ -4215,6 +4431,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_26_27_28_every_request_completes_once, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_call_bounded_with_retries, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock_woken_waits, fk_setup,
+						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_clock_fails_later, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_call_waits_for_room_in_slices, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_clock_read_once_per_poll_and_submit, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_each_deadline_fires_in_order, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_poll_counts_messages_and_resets, fk_setup, fk_teardown),

@@ -2147,6 +2147,92 @@ static void test_shm_lifecycle_bus_spin_option(void **state)
 			 VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT ? VMSG_ENOTSUP : 0);
 }
 
+/* A clock that moves 1 us per reading, and a wait that records its budget. */
+struct spin_clock {
+	uint64_t t;
+	unsigned reads, kicks;
+	int64_t slept; /* the timeout the port's wait was given (-2: not called) */
+};
+
+static int spin_now(void *ctx, uint64_t *ns)
+{
+	struct spin_clock *c = ctx;
+
+	c->reads++;
+	c->t += 1000;
+	*ns = c->t;
+	return 0;
+}
+
+static int spin_wait(void *ctx, int64_t timeout_ns)
+{
+	((struct spin_clock *)ctx)->slept = timeout_ns;
+	return VMSG_ETIMEDOUT;
+}
+
+static int spin_kick(void *ctx)
+{
+	((struct spin_clock *)ctx)->kicks++;
+	return 0;
+}
+
+/*
+ * The adaptive spin is part of the caller's wait: with a 50 ms spin, a 2 ms
+ * wait spins about 2 ms and sleeps for what is left (nothing), a 100 ms wait
+ * spins 50 ms and sleeps about 50 ms, a wait of 0 only looks (no clock, no
+ * spin) and a wait forever spins its 50 ms and then sleeps forever.
+ */
+static void test_shm_lifecycle_bus_spin_within_timeout(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	struct spin_clock c = { 0 };
+	uint64_t t0;
+
+	(void)state;
+	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
+		skip(); /* no spinning in this build */
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = spin_kick;
+	h.wait = spin_wait;
+	h.now = spin_now;
+	h.ctx = &c;
+	h.spin_ns = 50 * 1000000ull;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+
+	t0 = c.t;
+	c.slept = -2;
+	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 2000000), VMSG_ETIMEDOUT);
+	assert_true(c.t - t0 >= 2000000);
+	assert_true(c.t - t0 <= 2000000 + 2000);
+	assert_true(c.slept >= 0 && c.slept <= 1000);
+
+	t0 = c.t;
+	c.slept = -2;
+	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 100000000), VMSG_ETIMEDOUT);
+	assert_true(c.t - t0 >= 50000000);
+	assert_true(c.t - t0 <= 50000000 + 2000);
+	assert_true(c.slept >= 50000000 - 2000 && c.slept <= 50000000);
+
+	c.reads = 0;
+	c.slept = -2;
+	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 0), VMSG_ETIMEDOUT);
+	assert_int_equal(c.reads, 0);
+	assert_int_equal(c.slept, 0);
+
+	t0 = c.t;
+	c.slept = -2;
+	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, VMSG_WAIT_FOREVER), VMSG_ETIMEDOUT);
+	assert_true(c.t - t0 >= 50000000);
+	assert_int_equal(c.slept, VMSG_WAIT_FOREVER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2192,6 +2278,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_within_timeout, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_cork, setup, teardown),

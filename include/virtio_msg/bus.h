@@ -38,9 +38,13 @@ struct vmsg_bus_params {
 #define VMSG_WAIT_FOREVER (-1)
 
 /**
- * The port interface. Every op returns 0 or a negative VMSG_E* code. The
- * table is validated once by vmsg_bus_init(); required ops must not be NULL.
- * `priv` is the port's own state. No op may call back into the bus.
+ * The port interface. Every op returns 0 or a negative VMSG_E* code (arm()
+ * and recv() also positive values, as they say). The table is validated
+ * once by vmsg_bus_init(); required ops must not be NULL. `priv` is the
+ * port's own state. No op may call back into the bus. The bus calls the ops
+ * from the one thread that drives it, never two at once. Only wait() may
+ * block; every other op returns without waiting for the peer. Buffers
+ * passed in belong to the caller and are not kept after the op returns.
  */
 struct vmsg_bus_ops {
 	/**
@@ -54,7 +58,10 @@ struct vmsg_bus_ops {
 	int (*send)(void *priv, const uint8_t *msg, size_t len);
 	/**
 	 * Required. Take one received message without blocking, copying it into
-	 * @p buf (@p cap >= the maximum message size).
+	 * @p buf (@p cap >= the maximum message size; the bus always passes
+	 * that). The message leaves the port: it is not delivered again. A
+	 * message longer than @p cap is cut to @p cap bytes (its msg_size
+	 * then exceeds what was stored, and the bus drops it as malformed).
 	 * @return bytes stored (> 0; may exceed msg_size by slot padding),
 	 * VMSG_EAGAIN when nothing is there, VMSG_ECONNRESET once each time the
 	 * peer went away (pending requests fail) and once each time the
@@ -66,26 +73,44 @@ struct vmsg_bus_ops {
 	 * Required. Block until a doorbell or @p timeout_ns (VMSG_WAIT_FOREVER
 	 * allowed) passes. May return early or spuriously: the bus always
 	 * re-checks. Before sleeping the port must make sure a message that
-	 * arrived meanwhile is not missed (arm, then re-check).
+	 * arrived meanwhile is not missed (arm, then re-check). A timeout of 0
+	 * looks and returns. The only op that may block.
 	 * @retval 0 woken or work pending. @retval VMSG_ETIMEDOUT.
+	 * @retval VMSG_EIO (or another negative code) the OS wait failed: the
+	 * bus returns it from vmsg_bus_wait() without polling.
 	 */
 	int (*wait)(void *priv, int64_t timeout_ns);
-	/** Required. Report the bus parameters. Called at init and after each
-	 *  VMSG_ECONNRESET from recv(). */
+	/**
+	 * Required. Report the bus parameters into @p out. Never blocks.
+	 * Called at init and after each VMSG_ECONNRESET from recv() (BUS-9).
+	 * An error fails vmsg_bus_init() with it; after a reset the bus treats
+	 * it as refused parameters (vmsg_bus_params_fn).
+	 */
 	int (*params)(void *priv, struct vmsg_bus_params *out);
 	/**
-	 * Optional. Monotonic time in nanoseconds. Without it, timeouts are
-	 * counted in wait() calls that timed out (see vmsg_bus_cfg.tick_ns).
+	 * Optional. Monotonic time in nanoseconds (never goes back). Never
+	 * blocks. Read at init: an error there means no clock. Without one,
+	 * time is counted in waits, each as long as the bus allowed it
+	 * (vmsg_bus_cfg.tick_ns at most, for a blocking call), woken early or
+	 * not: budgets then bound the number of waits, not wall time. If it
+	 * fails later, the bus counts waits from its last reading on.
 	 */
 	int (*now)(void *priv, uint64_t *ns);
 	/**
 	 * Optional. Translate the bus address range [addr, addr + len) to a
-	 * local pointer, bounds-checked. @retval VMSG_ERANGE outside every
+	 * local pointer, bounds-checked: all of it lies in one window. Never
+	 * blocks. The pointer stays valid until close(). vmsg_bus_translate()
+	 * refuses a zero length (VMSG_EINVAL) and a range that wraps
+	 * (VMSG_ERANGE) before calling it. @retval VMSG_ERANGE outside every
 	 * window. @retval VMSG_ENOTSUP the port has no shared buffer memory.
 	 */
 	int (*translate)(void *priv, uint64_t addr, uint64_t len, void **ptr);
-	/** Optional. Release the port's resources; the bus calls it from
-	 *  vmsg_bus_close(). */
+	/**
+	 * Optional. Release the port's resources (may wait for the OS to close
+	 * them, never for the peer). The bus calls it once, from
+	 * vmsg_bus_close(), after failing what was pending, and returns its
+	 * result; no op is called after it.
+	 */
 	int (*close)(void *priv);
 	/**
 	 * Optional. For an application that sleeps in its own event loop on
@@ -131,6 +156,12 @@ struct vmsg_bus_ops {
 	 * @retval 0 rung. @retval VMSG_EIO the doorbell failed.
 	 */
 	int (*kick)(void *priv);
+	/**
+	 * Optional. The number of doorbells this port has rung (for sends,
+	 * flushes and kick() alike), into @p *rung, for vmsg_bus_get_stats().
+	 * Never blocks.
+	 */
+	int (*doorbells)(void *priv, uint64_t *rung);
 };
 
 /** Which side of the bus this endpoint is. */
@@ -215,8 +246,8 @@ struct vmsg_bus_stats {
 	uint64_t drop_table_full;      /**< a present device the device table could not hold */
 	uint64_t send_full;            /**< send() said VMSG_EAGAIN */
 	uint64_t respond_failed;       /**< a bus answer the port did not take */
-	uint64_t kicks;                /**< doorbells rung by vmsg_bus_kick() (those
-					*   sends ring: the port's, vmsg_shm_bus.kicks) */
+	uint64_t kicks;                /**< doorbells rung: here those of vmsg_bus_kick();
+					*   vmsg_bus_get_stats() gives all the port rang */
 	uint64_t param_changes;        /**< new bus parameters read after a reset (BUS-9) */
 	uint64_t drop_bad_params;      /**< arrived while the parameters were refused */
 	uint64_t event_timeouts;       /**< vmsg_bus_send_event_timeout() gave up (BUS-46) */
@@ -230,7 +261,7 @@ struct vmsg_bus_cfg {
 	enum vmsg_profile profile;    /**< wire profile (default 2026) */
 	uint32_t codec_flags;         /**< VMSG_CODEC_F_* */
 	struct vmsg_bus_req *reqs;    /**< in-flight request slots (driver side; PING on both) */
-	uint16_t num_reqs;            /**< 1..256 */
+	uint16_t num_reqs;            /**< 0..256 (0: no requests, not even PING) */
 	struct vmsg_bus_dev *devs;    /**< device table */
 	uint16_t num_devs;
 	uint8_t *rx_buf;              /**< receive buffer, >= the maximum message size */
@@ -332,6 +363,15 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_prepare_sleep(struct vmsg_bus *b);
  * @retval 0. @retval VMSG_EINVAL bad or closed bus.
  */
 VMSG_API int vmsg_bus_cork(struct vmsg_bus *b, bool on);
+
+/**
+ * @brief A copy of the counters. Over a port that counts its doorbells
+ *        (ops->doorbells; the shm bus and every port built on it do),
+ *        kicks is every doorbell it rang, those of sends included; else
+ *        only those of vmsg_bus_kick().
+ * @retval 0. @retval VMSG_EINVAL a NULL argument.
+ */
+VMSG_API int vmsg_bus_get_stats(const struct vmsg_bus *b, struct vmsg_bus_stats *out);
 
 /**
  * @brief Ring the peer's doorbell now (ops->kick): a hint to look, never a
@@ -470,7 +510,12 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_ping(struct vmsg_bus *b, uint32_t data, ui
  *  reset the port reports (BUS-9: see vmsg_bus_params_fn). */
 VMSG_API const struct vmsg_bus_params *vmsg_bus_get_params(const struct vmsg_bus *b);
 
-/** @brief Translate a bus address range through the port (bounds-checked). */
+/**
+ * @brief Translate a bus address range through the port (bounds-checked).
+ * @retval VMSG_EINVAL bad arguments or @p len 0. @retval VMSG_ERANGE the
+ *         range wraps, or lies outside every window. @retval VMSG_ENOTSUP
+ *         the port has no translate op.
+ */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_translate(struct vmsg_bus *b, uint64_t addr, uint64_t len,
 						void **ptr);
 

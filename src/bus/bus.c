@@ -222,7 +222,7 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 		b->stats.received++;
 		n++;
 		dispatch(b, b->cfg.rx_buf, (size_t)r);
-		if (!more)
+		if (!more || b->closed) /* a handler may close the bus */
 			break;
 	}
 	/* One clock read, and only while a request is pending; the scan only
@@ -250,6 +250,18 @@ int vmsg_bus_cork(struct vmsg_bus *b, bool on)
 	return b->cfg.ops->cork ? b->cfg.ops->cork(b->cfg.priv, on) : 0;
 }
 
+int vmsg_bus_get_stats(const struct vmsg_bus *b, struct vmsg_bus_stats *out)
+{
+	uint64_t rung;
+
+	if (!b || !out)
+		return VMSG_EINVAL;
+	*out = b->stats;
+	if (b->cfg.ops->doorbells && b->cfg.ops->doorbells(b->cfg.priv, &rung) == 0)
+		out->kicks = rung;
+	return 0;
+}
+
 int vmsg_bus_kick(struct vmsg_bus *b)
 {
 	int r;
@@ -272,10 +284,14 @@ int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns)
 		return VMSG_EINVAL;
 	b->stats.kicks_waits++;
 	r = b->cfg.ops->wait(b->cfg.priv, timeout_ns);
-	if (r == VMSG_ETIMEDOUT && !b->has_now)
-		b->ticks += timeout_ns > 0 ? (uint64_t)timeout_ns : 1u;
-	else if (r < 0 && r != VMSG_ETIMEDOUT)
+	if (r < 0 && r != VMSG_ETIMEDOUT)
 		return r;
+	/* Without a clock, time is counted in waits, each as long as it was
+	 * allowed to be, woken early or not: a peer that keeps ringing (or a
+	 * wait-for-interrupt that any interrupt ends) cannot keep a request
+	 * pending for ever. Budgets then bound waits, not wall time. */
+	if (!b->has_now)
+		b->ticks += timeout_ns > 0 ? (uint64_t)timeout_ns : 1u;
 	return vmsg_bus_poll(b);
 }
 
@@ -290,6 +306,28 @@ int vmsg_bus_respond(struct vmsg_bus *b, const struct vmsg_msg *req, struct vmsg
 	return vmsg_bus_send_msg(b, resp);
 }
 
+/*
+ * Which events this side may send (BUS-15 holds for every transport
+ * message): a transport event goes the way the spec sends it (EVENT_AVAIL
+ * driver to device, the others back; implementation-defined ones either
+ * way) and names a device this side knows: present for the driver, offered
+ * by the device. EVENT_DEVICE is the device side's.
+ */
+static int event_allowed(const struct vmsg_bus *b, const struct vmsg_msg *ev)
+{
+	bool device = vmsg_bus_is_device(b);
+	const struct vmsg_bus_dev *d;
+
+	if (ev->type & VMSG_TYPE_BUS)
+		return ev->msg_id != VMSG_BUS_ID_EVENT_DEVICE || device ? 0 : VMSG_EINVAL;
+	if (!(ev->msg_id & VMSG_ID_IMPL) && (ev->msg_id == VMSG_ID_EVENT_AVAIL) == device)
+		return VMSG_EINVAL;
+	d = vmsg_bus_find_dev(b, ev->dev_num);
+	if (!d || (!device && !d->present))
+		return VMSG_ENODEV;
+	return 0;
+}
+
 int vmsg_bus_send_event(struct vmsg_bus *b, const struct vmsg_msg *ev)
 {
 	struct vmsg_msg m;
@@ -297,6 +335,9 @@ int vmsg_bus_send_event(struct vmsg_bus *b, const struct vmsg_msg *ev)
 
 	if (!b || !ev || !(ev->msg_id & VMSG_ID_EVENT) || (ev->type & VMSG_TYPE_RESPONSE))
 		return VMSG_EINVAL;
+	err = event_allowed(b, ev);
+	if (err)
+		return err;
 	m = *ev;
 	m.token = 0;
 	err = vmsg_bus_send_msg(b, &m);
@@ -316,7 +357,9 @@ int vmsg_bus_translate(struct vmsg_bus *b, uint64_t addr, uint64_t len, void **p
 		return VMSG_EINVAL;
 	if (!b->cfg.ops->translate)
 		return VMSG_ENOTSUP;
-	if (len && addr + len < addr)
+	if (!len)
+		return VMSG_EINVAL; /* nothing to point at, no window to check */
+	if (addr + len < addr)
 		return VMSG_ERANGE;
 	return b->cfg.ops->translate(b->cfg.priv, addr, len, ptr);
 }

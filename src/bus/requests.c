@@ -16,7 +16,13 @@ uint64_t vmsg_bus_now(struct vmsg_bus *b)
 {
 	uint64_t ns;
 
-	if (!b->has_now || b->cfg.ops->now(b->cfg.priv, &ns) != 0)
+	if (b->has_now && b->cfg.ops->now(b->cfg.priv, &ns) != 0) {
+		/* The clock failed: count waits from its last reading on, so
+		 * deadlines set in its nanoseconds still come (bus.h). */
+		b->has_now = false;
+		b->ticks = b->last_now;
+	}
+	if (!b->has_now)
 		ns = b->ticks;
 	b->last_now = ns;
 	return ns;
@@ -26,6 +32,8 @@ int vmsg_bus_send_msg(struct vmsg_bus *b, const struct vmsg_msg *m)
 {
 	int n;
 
+	if (b->closed)
+		return VMSG_EINVAL; /* a handler's answer after vmsg_bus_close() */
 	if (b->params_bad)
 		return VMSG_ESTATE; /* BUS-9: parameters refused, nothing goes out */
 	n = vmsg_proto_encode(&b->codec, m, b->cfg.tx_buf, b->cfg.tx_cap);
@@ -228,6 +236,18 @@ static int64_t remaining(const struct vmsg_bus *b, uint64_t deadline, uint64_t n
 	return left > INT64_MAX ? INT64_MAX : (int64_t)left;
 }
 
+/*
+ * How long one wait for room in the port may last. A peer that makes room
+ * rings no doorbell for it (the shm bus arms for arrivals only), so a send
+ * the port refused is tried again at least this often.
+ */
+#define ROOM_SLICE_NS INT64_C(1000000)
+
+static int64_t room_slice(int64_t left)
+{
+	return left < ROOM_SLICE_NS ? left : ROOM_SLICE_NS;
+}
+
 /* The call gives up (the port failed): its request must not outlive it,
  * or its completion would run on a stack frame that is gone. A response
  * that still arrives is counted as unmatched. */
@@ -263,7 +283,7 @@ static int call_once(struct vmsg_bus *b, const struct vmsg_msg *req, struct call
 		retried = true;
 		if (now >= deadline)
 			return VMSG_ETIMEDOUT;
-		err = vmsg_bus_wait(b, remaining(b, deadline, now));
+		err = vmsg_bus_wait(b, room_slice(remaining(b, deadline, now)));
 		if (err < 0)
 			return err;
 	}
@@ -331,18 +351,6 @@ int vmsg_bus_call(struct vmsg_bus *b, const struct vmsg_msg *req, struct vmsg_ms
 	return vmsg_bus_call_fn(b, req, timeout_ns, retries, copy_response, &co);
 }
 
-/*
- * How long one wait for room may last. A peer that makes room rings no
- * doorbell for it (the shm bus arms for arrivals only), so the send is
- * tried again at least this often.
- */
-#define EVENT_SLICE_NS UINT64_C(1000000)
-
-static int64_t event_slice(uint64_t left)
-{
-	return (int64_t)(left < EVENT_SLICE_NS ? left : EVENT_SLICE_NS);
-}
-
 int vmsg_bus_send_event_timeout(struct vmsg_bus *b, const struct vmsg_msg *ev,
 				uint64_t timeout_ns)
 {
@@ -358,7 +366,8 @@ int vmsg_bus_send_event_timeout(struct vmsg_bus *b, const struct vmsg_msg *ev,
 	now = vmsg_bus_now(b);
 	deadline = deadline_after(now, timeout_ns);
 	while (now < deadline) {
-		int64_t slice = event_slice(deadline - now);
+		uint64_t left = deadline - now;
+		int64_t slice = room_slice(left > INT64_MAX ? INT64_MAX : (int64_t)left);
 
 		err = vmsg_bus_wait(b, slice);
 		if (err < 0)
@@ -372,10 +381,7 @@ int vmsg_bus_send_event_timeout(struct vmsg_bus *b, const struct vmsg_msg *ev,
 		err = vmsg_bus_send_event(b, ev);
 		if (err != VMSG_EAGAIN)
 			return err;
-		/* Without ops->now only a wait that timed out moves the bus
-		 * clock: charge every wait, so a peer that keeps waking us
-		 * cannot stretch the bound. */
-		now = b->has_now ? vmsg_bus_now(b) : now + (uint64_t)slice;
+		now = vmsg_bus_now(b); /* without ops->now: every wait counted */
 	}
 	b->stats.event_timeouts++;
 	return VMSG_ETIMEDOUT;

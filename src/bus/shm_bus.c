@@ -413,10 +413,16 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 	kick_flush(sb);
 	if (chan_state(sb) == VMSG_SHM_RUN) {
 #if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
-		if (sb->hooks.spin_ns && sb->hooks.now) {
-			uint64_t end = 0;
+		/* The spin is part of the caller's wait: it never spins
+		 * longer than @timeout_ns, and the sleep after it gets what is
+		 * left. A wait of 0 only looks. */
+		if (sb->hooks.spin_ns && sb->hooks.now && timeout_ns != 0) {
+			uint64_t spin = sb->hooks.spin_ns, start = 0, t = 0;
 			unsigned n = 0;
+			bool started = false;
 
+			if (timeout_ns > 0 && (uint64_t)timeout_ns < spin)
+				spin = (uint64_t)timeout_ns;
 			/* Read the clock only every 64 looks at the ring (the
 			 * first time to start the spin budget). */
 			for (;;) {
@@ -440,10 +446,20 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 					sb->guard_due = true;
 					return 0;
 				}
-				if (!end)
-					end = now_ns(sb) + sb->hooks.spin_ns;
-				else if (now_ns(sb) >= end)
+				t = now_ns(sb);
+				if (!started) {
+					start = t;
+					started = true;
+				} else if (t - start >= spin) {
 					break;
+				}
+			}
+			if (timeout_ns > 0) {
+				uint64_t spent = t - start;
+
+				timeout_ns = spent >= (uint64_t)timeout_ns ?
+						     0 :
+						     timeout_ns - (int64_t)spent;
 			}
 		}
 #endif
@@ -516,6 +532,12 @@ static int shm_kick(void *priv)
 	return kick(sb);
 }
 
+static int shm_doorbells(void *priv, uint64_t *rung)
+{
+	*rung = ((struct vmsg_shm_bus *)priv)->kicks;
+	return 0;
+}
+
 static int shm_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct vmsg_shm_bus *sb = priv;
@@ -562,6 +584,7 @@ const struct vmsg_bus_ops vmsg_shm_bus_ops = {
 	.arm = shm_arm,
 	.cork = shm_cork,
 	.kick = shm_kick,
+	.doorbells = shm_doorbells,
 #if SHM_BUS_FOR_SPEED /* the bus built for size does not use it (bus.c) */
 	.recv_more = shm_recv_more,
 #endif
