@@ -1295,6 +1295,36 @@ static void answer_from_nth(struct fake *f, const uint8_t *msg, size_t len)
 		fk_responder(f, msg, len);
 }
 
+/* The retry policy of the bus's own blocking calls (vmsg_bus_cfg.retries):
+ * a PING and a GET_DEVICES window that time out once are sent again and
+ * succeed; without retries they fail after one budget. */
+static void test_bus_BUS_28_discover_and_ping_retry(void **state)
+{
+	(void)state;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.retries = 1;
+	fx_open();
+	F->offered[5] = true;
+	g_answer_from = 2; /* the first try is lost */
+	F->on_send = answer_from_nth;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 0x77, 50 * MS), 0);
+	assert_int_equal(F->nsent, 2);
+	assert_int_equal(X->bus.stats.timeouts, 1);
+	g_answer_from = F->nsent + 2;
+	assert_int_equal(vmsg_bus_discover(&X->bus, 50 * MS), 1);
+	assert_true(vmsg_bus_device_present(&X->bus, 5));
+	assert_int_equal(F->nsent, 4);
+	assert_int_equal(X->bus.stats.timeouts, 2);
+	/* No retries (the default): one budget, then the error. */
+	fk_teardown(state);
+	fk_setup(state);
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	g_answer_from = 2;
+	F->on_send = answer_from_nth;
+	assert_int_equal(vmsg_bus_ping(&X->bus, 0x78, 50 * MS), VMSG_ETIMEDOUT);
+	assert_int_equal(F->nsent, 1);
+}
+
 /* BUS-28 and DRV-25: a blocking call to a silent peer returns within the
  * caller's budget, and retries are separate requests, each bounded. */
 static void test_bus_BUS_28_call_bounded_with_retries(void **state)
@@ -4430,6 +4460,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_30_impl_transport_id_reaches_device, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_26_27_28_every_request_completes_once, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_call_bounded_with_retries, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_discover_and_ping_retry, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock_woken_waits, fk_setup,
 						fk_teardown),

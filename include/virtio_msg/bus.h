@@ -279,6 +279,11 @@ struct vmsg_bus_cfg {
 	/** The bus parameters changed (optional; BUS-9). */
 	vmsg_bus_params_fn on_params;
 	void *on_params_ctx;
+	/** The retry policy of the bus's own blocking calls, vmsg_bus_discover()
+	 *  and vmsg_bus_ping() (both may be repeated): tries after the first
+	 *  that timed out, each with the whole budget. vmsg_bus_call() takes
+	 *  its own. */
+	uint8_t retries;
 };
 
 /** The bus. Visible so callers can allocate it; treat as opaque. */
@@ -492,7 +497,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_attach_device(struct vmsg_bus *b, uint16_t
 /**
  * @brief Driver side: enumerate devices with GET_DEVICES windows, following
  *        next_offset until the terminal response (blocking, @p timeout_ns
- *        per request). Each present number is validated and recorded, and
+ *        per request, tried again up to vmsg_bus_cfg.retries times when
+ *        it times out). Each present number is validated and recorded, and
  *        on_device(ADDED) is called for numbers new to the table.
  * @return the number of present devices found, or a negative code
  *         (VMSG_ENOSPC: more devices are present than the table holds; the
@@ -503,7 +509,8 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_discover(struct vmsg_bus *b, uint64_t time
 /** @brief Whether the driver side knows @p dev_num as present. */
 VMSG_API bool vmsg_bus_device_present(const struct vmsg_bus *b, uint16_t dev_num);
 
-/** @brief Blocking PING (either side): @retval 0 echoed exactly (BUS-56). */
+/** @brief Blocking PING (either side), tried again up to vmsg_bus_cfg.retries
+ *  times when it times out: @retval 0 echoed exactly (BUS-56). */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_ping(struct vmsg_bus *b, uint32_t data, uint64_t timeout_ns);
 
 /** @brief The bus parameters in force: read at init, and again after each

@@ -279,7 +279,7 @@ int vmsg_bus_discover(struct vmsg_bus *b, uint64_t timeout_ns)
 		ds.count = want > 0xFFF8u ? 0xFFF8u : want;
 		req.u.get_devices.offset = (uint16_t)ds.off;
 		req.u.get_devices.count = (uint16_t)ds.count;
-		err = vmsg_bus_call_fn(b, &req, timeout_ns, 0, take_window, &ds);
+		err = vmsg_bus_call_fn(b, &req, timeout_ns, b->cfg.retries, take_window, &ds);
 		if (err)
 			return err;
 		if (ds.next == 0)
@@ -300,5 +300,5 @@ int vmsg_bus_ping(struct vmsg_bus *b, uint32_t data, uint64_t timeout_ns)
 	if (!b)
 		return VMSG_EINVAL;
 	req.u.ping.data = data;
-	return vmsg_bus_call_fn(b, &req, timeout_ns, 0, check_echo, &data);
+	return vmsg_bus_call_fn(b, &req, timeout_ns, b->cfg.retries, check_echo, &data);
 }
