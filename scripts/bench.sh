@@ -6,7 +6,8 @@
 # CMAKE_BUILD_TYPE=Release (-O2), runs it and prints the results; a copy of
 # the output goes to build/bench/results-<date>.txt.
 #
-#   bash scripts/bench.sh                  library ring vs. baselines (~30 s)
+#   bash scripts/bench.sh                  library ring vs. baselines, the bus
+#                                          PING, peer death detection (~30 s)
 #   bash scripts/bench.sh --quick          3 short runs per figure (smoke test)
 #   bash scripts/bench.sh --experiments    also every bench/experiments/ring_*.c
 #                                          variant, and the shared-library build of
@@ -17,7 +18,8 @@
 #   bash scripts/bench.sh -- -r 9 -t 200   options for bench_ring itself
 #
 # Figures are information: a missed target never fails this script. It exits
-# non-zero only if the build fails or bench_ring reports corrupted messages.
+# non-zero only if the build fails or a benchmark does (bench_ring reports
+# corrupted messages, bench_death a request not failed with VMSG_ECONNRESET).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,7 +36,7 @@ while [ $# -gt 0 ]; do
 	--icount) ICOUNT=1 ;;
 	--all) EXPERIMENTS=1; ICOUNT=1 ;;
 	--) shift; BENCH_ARGS=("$@"); break ;;
-	-h | --help) sed -n '3,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 1 ;;
 	esac
 	shift
@@ -62,7 +64,7 @@ cmake -S "$ROOT/bench" -B "$BUILD" "${GEN[@]+"${GEN[@]}"}" -DCMAKE_BUILD_TYPE=Re
 if [ $EXPERIMENTS = 1 ] || [ $ICOUNT = 1 ]; then
 	cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
 else
-	cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" --target bench_ring bench_bus >/dev/null
+	cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 2)" --target bench_ring bench_bus bench_death >/dev/null
 fi
 
 OUT=$BUILD/results-$(date +%Y%m%d-%H%M%S).txt
@@ -127,6 +129,14 @@ cpu_busy() {
 	echo
 	echo "=============================================================="
 	run "$BUILD/bench_bus"
+	echo
+	echo "=============================================================="
+	# Peer death (issue 4): a few seconds; 5 runs per case with --quick.
+	if [ $QUICK = 1 ]; then
+		run "$BUILD/bench_death" 5
+	else
+		run "$BUILD/bench_death"
+	fi
 	if [ $EXPERIMENTS = 1 ]; then
 		# Shorter runs for the variants unless told otherwise.
 		EXP_ARGS=("${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}")
