@@ -2233,6 +2233,67 @@ static void test_shm_lifecycle_bus_spin_within_timeout(void **state)
 	assert_int_equal(c.slept, VMSG_WAIT_FOREVER);
 }
 
+/* A port whose service hook sees the peer hang up at its third look. */
+struct spin_port {
+	struct spin_clock c;
+	struct vmsg_shm_bus *sb;
+	unsigned services;
+};
+
+static int spin_service(void *ctx)
+{
+	struct spin_port *p = ctx;
+
+	if (++p->services == 3)
+		vmsg_shm_bus_peer_gone(p->sb);
+	return 0;
+}
+
+static int spin_port_now(void *ctx, uint64_t *ns)
+{
+	return spin_now(&((struct spin_port *)ctx)->c, ns);
+}
+
+/*
+ * A spinning wait looks at the port as often as idle receives do (every
+ * service_ns): a peer that dies leaves the ring alone, and its hang-up
+ * must end a 50 ms spin within about three service periods, not at its
+ * end; the receive after it reports the reset.
+ */
+static void test_shm_lifecycle_bus_spin_sees_hangup(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	struct spin_port p = { 0 };
+	uint8_t m[64];
+	uint64_t t0;
+
+	(void)state;
+	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
+		skip(); /* no spinning in this build */
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = spin_kick; /* ctx: p, which starts with its spin_clock */
+	h.wait = spin_wait;
+	h.ctx = &p;
+	h.now = spin_port_now;
+	h.service = spin_service;
+	h.service_ns = 1000000; /* 1 ms */
+	h.spin_ns = 50 * 1000000ull;
+	p.sb = &sb;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+	t0 = p.c.t;
+	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 100000000), 0);
+	assert_int_equal(p.services, 3);
+	assert_true(p.c.t - t0 <= 4000000);
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_ECONNRESET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2279,6 +2340,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_within_timeout, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_sees_hangup, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),

@@ -34,7 +34,9 @@ struct vmsg_shm_bus_hooks {
 	/** Optional: bus address range to local pointer, bounds-checked. */
 	int (*translate)(void *ctx, uint64_t addr, uint64_t len, void **ptr);
 	/** Optional: look at OS events (hang-ups, new peers) without blocking;
-	 *  called when the ring is empty, at most every service_ns. */
+	 *  called when the ring is empty, at most every service_ns, and as
+	 *  often while a wait spins (so a peer's death is seen within about
+	 *  service_ns however long spin_ns is). */
 	int (*service)(void *ctx);
 	/** Optional: release the port (vmsg_bus_close()). */
 	int (*close)(void *ctx);

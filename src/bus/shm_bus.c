@@ -401,6 +401,20 @@ static inline void guard_next(struct vmsg_shm_bus *sb)
 #endif
 }
 
+#if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
+/* Time for the port's service hook during a spin (as idle_tick() paces it
+ * for empty receives)? */
+static bool spin_service_due(struct vmsg_shm_bus *sb, uint64_t t)
+{
+	uint64_t period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
+
+	if (!sb->hooks.service || t - sb->last_service < period)
+		return false;
+	sb->last_service = t;
+	return true;
+}
+#endif
+
 /* Spin first (adaptive mode), then arm and re-check, then sleep. */
 static int shm_wait(void *priv, int64_t timeout_ns)
 {
@@ -452,6 +466,16 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 					started = true;
 				} else if (t - start >= spin) {
 					break;
+				}
+				/* A peer that dies leaves the ring alone: look
+				 * at the port (a socket hang-up) as often as an
+				 * idle receive does, not only when the spin
+				 * ends, so its death is seen within service_ns
+				 * however long the spin. */
+				if (spin_service_due(sb, t)) {
+					sb->hooks.service(sb->hooks.ctx);
+					if (sb->reset_due)
+						return 0; /* recv reports it */
 				}
 			}
 			if (timeout_ns > 0) {
