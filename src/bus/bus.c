@@ -26,16 +26,25 @@ static void zero_bytes(void *p, size_t n)
 		d[i] = 0;
 }
 
-/* The parameters a bus runs with (the codec checks the size's lower bound
- * for the profile). BUS-10; a revision above ours is fine: we use only
- * revision 1. */
-static int params_check(const struct vmsg_bus_cfg *cfg, const struct vmsg_bus_params *p)
+/*
+ * Check @p (read from the port into it) and put it in force: BUS-10, the
+ * caller's buffers, and the codec (which checks the size's lower bound for
+ * the profile). A revision above ours is fine: we use only revision 1.
+ * Nothing changes unless all of it is accepted. At init and after a reset
+ * (revalidate()).
+ */
+static int take_params(struct vmsg_bus *b, const struct vmsg_bus_params *p)
 {
-	if (p->revision < 1 || p->max_msg_size > VMSG_MAX_MSG_SIZE_MAX)
+	const struct vmsg_bus_cfg *cfg = &b->cfg;
+	int err;
+
+	if (p->revision < 1 || p->max_msg_size > VMSG_MAX_MSG_SIZE_MAX ||
+	    cfg->rx_cap < p->max_msg_size || cfg->tx_cap < p->max_msg_size)
 		return VMSG_EINVAL;
-	if (cfg->rx_cap < p->max_msg_size || cfg->tx_cap < p->max_msg_size)
-		return VMSG_EINVAL;
-	return 0;
+	err = vmsg_codec_init(&b->codec, cfg->profile, p->max_msg_size, cfg->codec_flags);
+	if (!err)
+		b->params = *p;
+	return err;
 }
 
 int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
@@ -54,16 +63,11 @@ int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 	if ((cfg->role == VMSG_BUS_DRIVER && !VMSG_CONFIG_HAS_DRIVER) ||
 	    (cfg->role == VMSG_BUS_DEVICE && !VMSG_CONFIG_HAS_DEVICE))
 		return VMSG_ENOTSUP;
-	err = ops->params(cfg->priv, &p);
-	if (err)
-		return err;
-	err = params_check(cfg, &p);
-	if (err)
-		return err;
 	*b = (struct vmsg_bus){ 0 };
 	b->cfg = *cfg;
-	b->params = p;
-	err = vmsg_codec_init(&b->codec, cfg->profile, p.max_msg_size, cfg->codec_flags);
+	err = ops->params(cfg->priv, &p);
+	if (!err)
+		err = take_params(b, &p);
 	if (err)
 		return err;
 	{
@@ -102,11 +106,7 @@ static void revalidate(struct vmsg_bus *b)
 	    p.transport_features == b->params.transport_features)
 		return;
 	if (!err)
-		err = params_check(&b->cfg, &p);
-	if (!err) /* sets nothing unless it accepts: the old codec stays whole */
-		err = vmsg_codec_init(&b->codec, b->cfg.profile, p.max_msg_size, b->cfg.codec_flags);
-	if (!err)
-		b->params = p;
+		err = take_params(b, &p);
 	b->params_bad = err != 0;
 	b->stats.param_changes++;
 	if (b->cfg.on_params)
