@@ -2154,6 +2154,53 @@ static void test_port_posix_shm_hello_parser(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Rendezvous budget                                                      */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Something listens at the socket path but never answers (a bare listening
+ * socket here; a server that is not serviced yet looks the same): the
+ * client's open gives up with VMSG_ETIMEDOUT within its connect_timeout_ns,
+ * the wait for the hello included. Before, that wait was a fixed 5 s
+ * whatever the budget.
+ */
+static void test_port_posix_shm_hello_wait_in_budget(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vmsg_posix_shm_cfg pc = { 0 };
+	static struct vmsg_posix_shm port;
+	uint64_t t0, el;
+	int lfd, before, after, err;
+
+	(void)state;
+	mk_path(sa.sun_path, sizeof(sa.sun_path));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	before = count_fds();
+	pc.socket_path = sa.sun_path;
+	pc.side = VMSG_SHM_DRIVER;
+	pc.connect_timeout_ns = 50 * MS;
+	t0 = now_ns();
+	err = vmsg_posix_shm_open(&port, &pc);
+	el = now_ns() - t0;
+	after = count_fds();
+	close(lfd);
+	unlink(sa.sun_path);
+	printf("# hello never sent: 50 ms budget -> %d after %.1f ms\n", err, (double)el / 1e6);
+	/* The connection is queued at once, so only the hello wait can time
+	 * out: the result code says the budget ran out there. */
+	assert_int_equal(err, VMSG_ETIMEDOUT);
+	assert_int_equal(after, before);
+	/* Not a timing test: a hang detector. 2.5 s is 50 times the budget
+	 * and half the old fixed 5 s wait, which is the bug this catches. A
+	 * lower bound is safe (a timeout never fires early). */
+	assert_true(el >= 50 * MS);
+	assert_true(el < 2500 * MS);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -2176,6 +2223,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_fd_event_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hostile_hello_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_parser, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_wait_in_budget, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -432,8 +432,9 @@ bad:
 	return VMSG_EPROTO;
 }
 
-/* Client: the hello, with the region fd and the doorbells. */
-static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
+/* Client: the hello, with the region fd and the doorbells, by @end (the
+ * deadline open_client() set: one budget for the connection and it). */
+static int take_hello(struct vmsg_posix_shm *p, uint64_t end, uint64_t *size)
 {
 	uint8_t hello[HELLO_SIZE];
 	union {
@@ -452,8 +453,21 @@ static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
 	mh.msg_controllen = sizeof(ctl.buf);
-	if (poll(&pf, 1, 5000) <= 0)
-		return VMSG_ETIMEDOUT;
+	/* A server that listens but has not serviced yet gets what is left of
+	 * the caller's budget, not a fixed wait of its own. Looped on the
+	 * clock: an EINTR or an early return never shortens the wait, and a
+	 * connect that used the whole budget still gets one look. */
+	for (;;) {
+		uint64_t now = mono_ns();
+		uint64_t left = end > now ? end - now : 0;
+		int r = poll(&pf, 1, left > 0x7FFFFFFFull * 1000000u ? 0x7FFFFFFF :
+								 (int)((left + 999999) / 1000000));
+
+		if (r > 0)
+			break;
+		if ((r < 0 && errno != EINTR) || mono_ns() >= end)
+			return VMSG_ETIMEDOUT;
+	}
 	do {
 		n = recvmsg(p->conn_fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
@@ -481,11 +495,8 @@ static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
 	return 0;
 }
 
-static int connect_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+static int connect_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa, uint64_t end)
 {
-	uint64_t budget = p->cfg.connect_timeout_ns ? p->cfg.connect_timeout_ns : 5000000000u;
-	uint64_t end = mono_ns() + budget;
-
 	for (;;) {
 		p->conn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (p->conn_fd < 0)
@@ -506,10 +517,14 @@ static int open_client(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	struct vmsg_shm_cfg sc = { 0 };
 	struct stat st;
 	uint64_t size;
-	int err = connect_socket(p, sa);
+	/* One deadline for the connection and the hello (port_posix_shm.h). */
+	uint64_t budget = p->cfg.connect_timeout_ns ? p->cfg.connect_timeout_ns : 5000000000u;
+	uint64_t now = mono_ns();
+	uint64_t end = budget > UINT64_MAX - now ? UINT64_MAX : now + budget;
+	int err = connect_socket(p, sa, end);
 
 	if (!err)
-		err = take_hello(p, &size);
+		err = take_hello(p, end, &size);
 	if (err)
 		return err;
 	if (p->cfg.shm_name) { /* attach by name instead of the passed fd */

@@ -46,7 +46,13 @@ struct vmsg_posix_shm_cfg {
 	bool server;             /**< create region and socket, own the layout */
 	struct vmsg_shm_v1_params layout; /**< server; 0 = 64 slots of 264 bytes, extended */
 	uint64_t spin_ns;        /**< adaptive wait: spin this long before sleeping */
-	uint64_t connect_timeout_ns; /**< client: keep trying to connect (0 = 5 s) */
+	/** Client: the budget of the whole rendezvous (0 = 5 s), one deadline
+	 *  for both steps: connecting (retried while nobody listens at
+	 *  socket_path) and then waiting for the server's hello (a server
+	 *  that listens but is not serviced yet sends it only from its next
+	 *  vmsg_bus_poll()/wait). Past it vmsg_posix_shm_open() returns
+	 *  VMSG_ETIMEDOUT. */
+	uint64_t connect_timeout_ns;
 	bool socket_doorbell;    /**< use the portable doorbell even on Linux */
 	uint32_t peer_id;        /**< published in the layout for the peer */
 };
@@ -73,8 +79,9 @@ struct vmsg_posix_shm {
  *        and map the region. Then use vmsg_shm_bus_ops with
  *        vmsg_posix_shm_bus() as priv.
  * @retval 0 ready. @retval VMSG_EINVAL bad configuration. @retval VMSG_EIO,
- *         VMSG_ENOENT, VMSG_ETIMEDOUT (client: no server), VMSG_EPROTO (the
- *         server's hello or layout is invalid).
+ *         VMSG_ENOENT, VMSG_ETIMEDOUT (client: no server, or no hello,
+ *         within connect_timeout_ns), VMSG_EPROTO (the server's hello or
+ *         layout is invalid).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_posix_shm_open(struct vmsg_posix_shm *p,
 						 const struct vmsg_posix_shm_cfg *cfg);
