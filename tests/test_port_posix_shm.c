@@ -2155,7 +2155,7 @@ static void test_port_posix_shm_hello_parser(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Rendezvous budget                                                      */
+/* Rendezvous budget, attach by name                                      */
 /* ---------------------------------------------------------------------- */
 
 /*
@@ -2201,6 +2201,122 @@ static void test_port_posix_shm_hello_wait_in_budget(void **state)
 	assert_true(el < 2500 * MS);
 }
 
+/*
+ * The server's file offset on the region: the fd it passes in the hello
+ * shares its open file description, so that fd would show this offset; an
+ * fd from the client's own shm_open() of the name has its own (0).
+ */
+#define SERVER_SHM_SEEK 4113
+
+/* A driver client that attaches by name (r->shm) and proves it: its
+ * mapping's fd is a new open (not the passed fd) of the named object. Then
+ * discovery and r->pings PINGs over it. */
+static int child_attach_by_name(const struct role *r, struct result *res)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = role_cfg(r);
+	uint64_t end = now_ns() + CHILD_DEADLINE;
+	struct stat mine, named;
+	int fd = -1;
+
+	if (!e)
+		return 2;
+	CHECK(r->shm[0] && !r->server);
+	CHECK(ep_open(e, &c) == 0);
+	CHECK(lseek(e->port.shm_fd, 0, SEEK_CUR) == 0);
+	fd = shm_open(r->shm, O_RDONLY, 0);
+	CHECK(fd >= 0);
+	CHECK(fstat(fd, &named) == 0 && fstat(e->port.shm_fd, &mine) == 0);
+	CHECK(mine.st_dev == named.st_dev && mine.st_ino == named.st_ino);
+	while (vmsg_shm_chan_state(&e->port.ch) != VMSG_SHM_RUN) {
+		CHECK(vmsg_bus_wait(&e->bus, 20 * MS) >= 0);
+		CHECK(now_ns() < end);
+	}
+	res->found = vmsg_bus_discover(&e->bus, 5 * SEC);
+	CHECK(res->found >= 0);
+	for (unsigned i = 0; i < r->pings; i++) {
+		CHECK(vmsg_bus_ping(&e->bus, 0xB1A0E000u + i, 5 * SEC) == 0);
+		res->answers_ok++;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	res->stats = e->bus.stats;
+	ep_close(e);
+	return res->code;
+}
+
+/* A client given the name of another object (here a copy of the server's
+ * region: a valid layout) is refused with VMSG_EPROTO, not attached to it. */
+static int child_attach_wrong_name(const struct role *r, struct result *res)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = role_cfg(r);
+
+	int err;
+
+	if (!e)
+		return 2;
+	err = ep_open(e, &c);
+	shm_unlink(r->shm); /* the decoy is the test's, whatever happened */
+	CHECK(err == VMSG_EPROTO);
+out:
+	ep_close(e);
+	return res->code;
+}
+
+/*
+ * Attach by name: the server creates a named region, the client opens it
+ * by that name. Every other test passed just as well when the client
+ * ignored the name (it silently used the passed fd, the same object): this
+ * one tells the two apart by the fd's open file description
+ * (SERVER_SHM_SEEK), and checks the link works over the named mapping.
+ * A name that opens some other object is refused.
+ */
+static void test_port_posix_shm_attach_by_name(void **state)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = { 0 };
+	struct result res;
+	struct role r;
+	pid_t pid;
+	bool ok;
+	int fd;
+
+	(void)state;
+	c.side = VMSG_SHM_DEVICE;
+	c.server = true;
+	c.use_shm_name = true;
+	assert_int_equal(ep_open(e, &c), 0);
+	offer_devs32(e);
+	assert_int_equal(lseek(e->port.shm_fd, SERVER_SHM_SEEK, SEEK_SET), SERVER_SHM_SEEK);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.path, sizeof(r.path), "%s", e->path);
+	snprintf(r.shm, sizeof(r.shm), "%s", e->shm);
+	r.side = VMSG_SHM_DRIVER;
+	r.pings = 50;
+	r.notify_fd = r.hold_fd = -1;
+	pid = spawn(child_attach_by_name, &r);
+	kid_result(pid, &res, e, 20 * SEC);
+	assert_int_equal(res.found, (int)NDEVS32);
+	assert_int_equal(res.answers_ok, 50);
+
+	/* A name that opens another object: a copy of the region, taken now
+	 * (a valid layout, as a region a dead server left would be). */
+	mk_shm_name(r.shm, sizeof(r.shm));
+	fd = shm_open(r.shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	ok = ftruncate(fd, (off_t)e->port.map_size) == 0 &&
+	     pwrite(fd, e->port.map, e->port.map_size, 0) == (ssize_t)e->port.map_size;
+	close(fd);
+	if (!ok)
+		shm_unlink(r.shm);
+	assert_true(ok);
+	pid = spawn(child_attach_wrong_name, &r); /* it removes the decoy */
+	kid_result(pid, &res, e, 20 * SEC);
+	assert_false(shm_name_exists(r.shm));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -2224,6 +2340,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hostile_hello_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_parser, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_wait_in_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_attach_by_name, setup, teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

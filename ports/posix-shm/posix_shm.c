@@ -527,11 +527,23 @@ static int open_client(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 		err = take_hello(p, end, &size);
 	if (err)
 		return err;
-	if (p->cfg.shm_name) { /* attach by name instead of the passed fd */
-		close_fd(&p->shm_fd);
-		p->shm_fd = shm_open(p->cfg.shm_name, O_RDWR | O_CLOEXEC, 0);
-		if (p->shm_fd < 0)
+	if (p->cfg.shm_name) {
+		/* Attach by name: map our own open of the name, not the passed
+		 * fd. It must be the server's region (the passed fd's object):
+		 * any other object - a wrong name, a region a dead server left
+		 * - could hold a valid layout and then never come up. */
+		struct stat passed;
+		int fd = shm_open(p->cfg.shm_name, O_RDWR | O_CLOEXEC, 0);
+
+		if (fd < 0)
 			return err_from_errno(errno);
+		if (fstat(fd, &st) != 0 || fstat(p->shm_fd, &passed) != 0 ||
+		    st.st_dev != passed.st_dev || st.st_ino != passed.st_ino) {
+			close(fd);
+			return VMSG_EPROTO;
+		}
+		close_fd(&p->shm_fd);
+		p->shm_fd = fd;
 	}
 	/* Map only what really is there: the hello could lie about the size. */
 	if (fstat(p->shm_fd, &st) != 0 || (uint64_t)st.st_size < size)

@@ -39,8 +39,11 @@ VMSG_BEGIN_DECLS
 struct vmsg_posix_shm_cfg {
 	const char *socket_path; /**< rendezvous socket (required, < 108 bytes) */
 	/** Server: create the region with shm_open under this name ("/x");
-	 *  NULL = an anonymous memfd. Client: open the region by this name
-	 *  instead of using the fd the server passes. */
+	 *  NULL = an anonymous memfd. Client: attach by this name, mapping
+	 *  its own open of it instead of the fd the server passes (the
+	 *  server always passes one, so a client without a name attaches
+	 *  by fd); the name must open that same region, or open fails with
+	 *  VMSG_EPROTO. */
 	const char *shm_name;
 	enum vmsg_shm_side side; /**< virtio-msg side of this process */
 	bool server;             /**< create region and socket, own the layout */
@@ -81,7 +84,7 @@ struct vmsg_posix_shm {
  * @retval 0 ready. @retval VMSG_EINVAL bad configuration. @retval VMSG_EIO,
  *         VMSG_ENOENT, VMSG_ETIMEDOUT (client: no server, or no hello,
  *         within connect_timeout_ns), VMSG_EPROTO (the server's hello or
- *         layout is invalid).
+ *         layout is invalid, or shm_name is not the server's region).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_posix_shm_open(struct vmsg_posix_shm *p,
 						 const struct vmsg_posix_shm_cfg *cfg);
