@@ -2155,7 +2155,7 @@ static void test_port_posix_shm_hello_parser(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Rendezvous budget, attach by name                                      */
+/* Rendezvous budget, attach by name, a stale shm name                     */
 /* ---------------------------------------------------------------------- */
 
 /*
@@ -2317,6 +2317,96 @@ static void test_port_posix_shm_attach_by_name(void **state)
 	assert_false(shm_name_exists(r.shm));
 }
 
+/*
+ * A server killed while it used a named region leaves the name (and the
+ * socket path). A new server with the same names takes both over, as it
+ * always did the path, and serves a client; while the first one is alive a
+ * second server is refused with VMSG_EBUSY and takes nothing from it.
+ */
+static void test_port_posix_shm_stale_shm_name_reclaimed(void **state)
+{
+	struct ep *e = ep_new(), *cl = ep_new();
+	struct ep_cfg c = { 0 };
+	struct stat old_st, new_st;
+	struct result res;
+	struct role r, d;
+	char path[108], shm[64];
+	int nfd[2], old_fd, err;
+	pid_t pid;
+
+	(void)state;
+	mk_path(path, sizeof(path));
+	mk_shm_name(shm, sizeof(shm));
+	assert_int_equal(pipe(nfd), 0);
+	r = device_role(path, true, M_ANSWER);
+	snprintf(r.shm, sizeof(r.shm), "%s", shm);
+	r.notify_fd = nfd[1];
+	/* Stays up whoever comes and goes: the live-server probe of the
+	 * refused server below connects to it too. */
+	r.peers = 1000;
+	pid = spawn(child_device, &r);
+	close(nfd[1]);
+	read_notes(nfd[0], 1, 0, 10 * SEC); /* its names exist */
+	close(nfd[0]);
+
+	/* Alive: refused, and its names and region are left alone. */
+	c.side = VMSG_SHM_DRIVER;
+	c.server = true;
+	c.path = path;
+	c.shm = shm;
+	assert_int_equal(ep_open(e, &c), VMSG_EBUSY);
+	assert_true(path_exists(path));
+	assert_true(shm_name_exists(shm));
+	{
+		struct ep_cfg cc = { 0 };
+
+		/* It still serves, over its own region found by name. */
+		cc.side = VMSG_SHM_DRIVER;
+		cc.path = path;
+		cc.shm = shm;
+		assert_int_equal(ep_open(cl, &cc), 0);
+		ep_wait_up(cl, 10 * SEC);
+		discover_and_check(cl);
+		ep_close(cl);
+	}
+
+	/* Killed: it cannot remove its names. */
+	kid_kill(pid);
+	assert_true(path_exists(path));
+	assert_true(shm_name_exists(shm));
+	old_fd = shm_open(shm, O_RDONLY, 0); /* keeps its inode from reuse */
+	assert_true(old_fd >= 0);
+	assert_int_equal(fstat(old_fd, &old_st), 0);
+
+	/* A new server with the same names: a fresh region, and it serves. */
+	c.side = VMSG_SHM_DEVICE;
+	err = ep_open(e, &c);
+	if (err) {
+		/* Nobody else would remove the dead server's names. */
+		unlink(path);
+		shm_unlink(shm);
+	}
+	assert_int_equal(err, 0);
+	assert_int_equal(fstat(e->port.shm_fd, &new_st), 0);
+	close(old_fd);
+	assert_false(new_st.st_dev == old_st.st_dev && new_st.st_ino == old_st.st_ino);
+	assert_int_equal(mode_of(0, e->port.shm_fd), 0600);
+	offer_devs32(e);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.path, sizeof(d.path), "%s", path);
+	d.side = VMSG_SHM_DRIVER;
+	d.mode = M_PING;
+	d.pings = 50;
+	d.notify_fd = d.hold_fd = -1;
+	pid = spawn(child_driver, &d);
+	kid_result(pid, &res, e, 20 * SEC);
+	assert_int_equal(res.found, (int)NDEVS32);
+	assert_int_equal(res.answers_ok, 50);
+	ep_close(e);
+	assert_false(path_exists(path));
+	assert_false(shm_name_exists(shm));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -2341,6 +2431,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_parser, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_wait_in_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_attach_by_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_stale_shm_name_reclaimed, setup,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

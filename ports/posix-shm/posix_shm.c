@@ -315,10 +315,19 @@ static int hook_close(void *ctx)
 /* Open and close                                                         */
 /* ---------------------------------------------------------------------- */
 
-static int make_region(struct vmsg_posix_shm *p, uint64_t size)
+/* @stale: bind_socket() took over a socket path a dead server left. */
+static int make_region(struct vmsg_posix_shm *p, uint64_t size, bool stale)
 {
 	if (p->cfg.shm_name) {
-		p->shm_fd = shm_open(p->cfg.shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+
+		p->shm_fd = shm_open(p->cfg.shm_name, flags, 0600);
+		/* The name is taken. If the socket path was stale too (nobody
+		 * answered there), the name is the dead server's: reclaim it
+		 * as the path was. A live server's never gets here: its
+		 * socket answers and bind_socket() refuses first. */
+		if (p->shm_fd < 0 && errno == EEXIST && stale && shm_unlink(p->cfg.shm_name) == 0)
+			p->shm_fd = shm_open(p->cfg.shm_name, flags, 0600);
 		if (p->shm_fd >= 0)
 			snprintf(p->name, sizeof(p->name), "%s", p->cfg.shm_name);
 	} else {
@@ -345,8 +354,10 @@ static int make_region(struct vmsg_posix_shm *p, uint64_t size)
 	return 0;
 }
 
-static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+/* @stale: set when the path was there but nobody answered (a dead server's). */
+static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa, bool *stale)
 {
+	*stale = false;
 	p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (p->listen_fd < 0)
 		return err_from_errno(errno);
@@ -364,6 +375,7 @@ static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 		if (alive || unlink(sa->sun_path) != 0 ||
 		    bind(p->listen_fd, (struct sockaddr *)sa, sizeof(*sa)) != 0)
 			return VMSG_EBUSY;
+		*stale = true;
 	}
 	snprintf(p->path, sizeof(p->path), "%s", sa->sun_path);
 	if (chmod(sa->sun_path, 0600) != 0 || listen(p->listen_fd, 4) != 0)
@@ -376,6 +388,7 @@ static int open_server(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	struct vmsg_shm_cfg sc = { 0 };
 	struct vmsg_shm_v1_params prm = p->cfg.layout;
 	uint64_t size;
+	bool stale;
 	int err;
 
 	if (!prm.num_elems) {
@@ -385,15 +398,19 @@ static int open_server(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	err = vmsg_shm_v1_size(&prm, &size);
 	if (err)
 		return err;
-	err = make_region(p, size);
+	/* The socket first: whether a server is alive there decides whether
+	 * a taken shm name is a dead server's to reclaim. Clients that
+	 * connect meanwhile wait in the backlog until the first service. */
+	err = bind_socket(p, sa, &stale);
+	if (!err)
+		err = make_region(p, size, stale);
 	if (err)
 		return err;
 	sc.side = p->cfg.side;
 	sc.owner = true;
 	sc.peer_id = p->cfg.peer_id;
 	sc.v1 = prm;
-	err = vmsg_shm_chan_open_v1(&p->ch, p->map, p->map_size, &sc);
-	return err ? err : bind_socket(p, sa);
+	return vmsg_shm_chan_open_v1(&p->ch, p->map, p->map_size, &sc);
 }
 
 /* The server is a peer too: check everything it sent (posix_shm_hello.h). */

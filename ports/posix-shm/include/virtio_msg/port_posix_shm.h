@@ -15,6 +15,13 @@
  * VMSG_ECONNRESET and the server accepts the next client without
  * restarting. Names (socket path, shm name) are removed on close.
  *
+ * A server that was killed cannot remove them. The next server on the same
+ * socket path probes it: if nothing answers there, it takes the path over,
+ * and the shm name with it (a new region; the dead one's is unlinked). If a
+ * server answers, the new one is refused with VMSG_EBUSY and touches
+ * neither name. A shm name is reclaimed only with its stale socket path:
+ * one left without its path (the path was removed) still gives VMSG_EBUSY.
+ *
  *     struct vmsg_posix_shm port;
  *     struct vmsg_posix_shm_cfg pc = { .socket_path = "/tmp/vm.sock",
  *             .side = VMSG_SHM_DEVICE, .server = true };
@@ -81,7 +88,9 @@ struct vmsg_posix_shm {
  * @brief Server: create region, layout and socket. Client: connect, receive
  *        and map the region. Then use vmsg_shm_bus_ops with
  *        vmsg_posix_shm_bus() as priv.
- * @retval 0 ready. @retval VMSG_EINVAL bad configuration. @retval VMSG_EIO,
+ * @retval 0 ready. @retval VMSG_EINVAL bad configuration. @retval VMSG_EBUSY
+ *         (server) a live server answers on socket_path, or shm_name is
+ *         taken and the path was not a dead server's. @retval VMSG_EIO,
  *         VMSG_ENOENT, VMSG_ETIMEDOUT (client: no server, or no hello,
  *         within connect_timeout_ns), VMSG_EPROTO (the server's hello or
  *         layout is invalid, or shm_name is not the server's region).
