@@ -2155,7 +2155,7 @@ static void test_port_posix_shm_hello_parser(void **state)
 }
 
 /* ---------------------------------------------------------------------- */
-/* Rendezvous budget, attach by name, a stale shm name                     */
+/* Rendezvous budget, attach by name, a stale shm name                    */
 /* ---------------------------------------------------------------------- */
 
 /*
