@@ -2205,6 +2205,259 @@ static void test_port_posix_shm_hello_parser(void **state)
 	assert_int_equal(count_fds(), before);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Rendezvous budget, attach by name, a stale shm name                    */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Something listens at the socket path but never answers (a bare listening
+ * socket here; a server that is not serviced yet looks the same): the
+ * client's open gives up with VMSG_ETIMEDOUT within its connect_timeout_ns,
+ * the wait for the hello included. Before, that wait was a fixed 5 s
+ * whatever the budget.
+ */
+static void test_port_posix_shm_hello_wait_in_budget(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vmsg_posix_shm_cfg pc = { 0 };
+	static struct vmsg_posix_shm port;
+	uint64_t t0, el;
+	int lfd, before, after, err;
+
+	(void)state;
+	mk_path(sa.sun_path, sizeof(sa.sun_path));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+	before = count_fds();
+	pc.socket_path = sa.sun_path;
+	pc.side = VMSG_SHM_DRIVER;
+	pc.connect_timeout_ns = 50 * MS;
+	t0 = now_ns();
+	err = vmsg_posix_shm_open(&port, &pc);
+	el = now_ns() - t0;
+	after = count_fds();
+	close(lfd);
+	unlink(sa.sun_path);
+	printf("# hello never sent: 50 ms budget -> %d after %.1f ms\n", err, (double)el / 1e6);
+	/* The connection is queued at once, so only the hello wait can time
+	 * out: the result code says the budget ran out there. */
+	assert_int_equal(err, VMSG_ETIMEDOUT);
+	assert_int_equal(after, before);
+	/* Not a timing test: a hang detector. 2.5 s is 50 times the budget
+	 * and half the old fixed 5 s wait, which is the bug this catches. A
+	 * lower bound is safe (a timeout never fires early). */
+	assert_true(el >= 50 * MS);
+	assert_true(el < 2500 * MS);
+}
+
+/*
+ * The server's file offset on the region: the fd it passes in the hello
+ * shares its open file description, so that fd would show this offset; an
+ * fd from the client's own shm_open() of the name has its own (0).
+ */
+#define SERVER_SHM_SEEK 4113
+
+/* A driver client that attaches by name (r->shm) and proves it: its
+ * mapping's fd is a new open (not the passed fd) of the named object. Then
+ * discovery and r->pings PINGs over it. */
+static int child_attach_by_name(const struct role *r, struct result *res)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = role_cfg(r);
+	uint64_t end = now_ns() + CHILD_DEADLINE;
+	struct stat mine, named;
+	int fd = -1;
+
+	if (!e)
+		return 2;
+	CHECK(r->shm[0] && !r->server);
+	CHECK(ep_open(e, &c) == 0);
+	CHECK(lseek(e->port.shm_fd, 0, SEEK_CUR) == 0);
+	fd = shm_open(r->shm, O_RDONLY, 0);
+	CHECK(fd >= 0);
+	CHECK(fstat(fd, &named) == 0 && fstat(e->port.shm_fd, &mine) == 0);
+	CHECK(mine.st_dev == named.st_dev && mine.st_ino == named.st_ino);
+	while (vmsg_shm_chan_state(&e->port.ch) != VMSG_SHM_RUN) {
+		CHECK(vmsg_bus_wait(&e->bus, 20 * MS) >= 0);
+		CHECK(now_ns() < end);
+	}
+	res->found = vmsg_bus_discover(&e->bus, 5 * SEC);
+	CHECK(res->found >= 0);
+	for (unsigned i = 0; i < r->pings; i++) {
+		CHECK(vmsg_bus_ping(&e->bus, 0xB1A0E000u + i, 5 * SEC) == 0);
+		res->answers_ok++;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	res->stats = e->bus.stats;
+	ep_close(e);
+	return res->code;
+}
+
+/* A client given the name of another object (here a copy of the server's
+ * region: a valid layout) is refused with VMSG_EPROTO, not attached to it. */
+static int child_attach_wrong_name(const struct role *r, struct result *res)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = role_cfg(r);
+
+	int err;
+
+	if (!e)
+		return 2;
+	err = ep_open(e, &c);
+	shm_unlink(r->shm); /* the decoy is the test's, whatever happened */
+	CHECK(err == VMSG_EPROTO);
+out:
+	ep_close(e);
+	return res->code;
+}
+
+/*
+ * Attach by name: the server creates a named region, the client opens it
+ * by that name. Every other test passed just as well when the client
+ * ignored the name (it silently used the passed fd, the same object): this
+ * one tells the two apart by the fd's open file description
+ * (SERVER_SHM_SEEK), and checks the link works over the named mapping.
+ * A name that opens some other object is refused.
+ */
+static void test_port_posix_shm_attach_by_name(void **state)
+{
+	struct ep *e = ep_new();
+	struct ep_cfg c = { 0 };
+	struct result res;
+	struct role r;
+	pid_t pid;
+	bool ok;
+	int fd;
+
+	(void)state;
+	c.side = VMSG_SHM_DEVICE;
+	c.server = true;
+	c.use_shm_name = true;
+	assert_int_equal(ep_open(e, &c), 0);
+	offer_devs32(e);
+	assert_int_equal(lseek(e->port.shm_fd, SERVER_SHM_SEEK, SEEK_SET), SERVER_SHM_SEEK);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.path, sizeof(r.path), "%s", e->path);
+	snprintf(r.shm, sizeof(r.shm), "%s", e->shm);
+	r.side = VMSG_SHM_DRIVER;
+	r.pings = 50;
+	r.notify_fd = r.hold_fd = -1;
+	pid = spawn(child_attach_by_name, &r);
+	kid_result(pid, &res, e, 20 * SEC);
+	assert_int_equal(res.found, (int)NDEVS32);
+	assert_int_equal(res.answers_ok, 50);
+
+	/* A name that opens another object: a copy of the region, taken now
+	 * (a valid layout, as a region a dead server left would be). */
+	mk_shm_name(r.shm, sizeof(r.shm));
+	fd = shm_open(r.shm, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	ok = ftruncate(fd, (off_t)e->port.map_size) == 0 &&
+	     pwrite(fd, e->port.map, e->port.map_size, 0) == (ssize_t)e->port.map_size;
+	close(fd);
+	if (!ok)
+		shm_unlink(r.shm);
+	assert_true(ok);
+	pid = spawn(child_attach_wrong_name, &r); /* it removes the decoy */
+	kid_result(pid, &res, e, 20 * SEC);
+	assert_false(shm_name_exists(r.shm));
+}
+
+/*
+ * A server killed while it used a named region leaves the name (and the
+ * socket path). A new server with the same names takes both over, as it
+ * always did the path, and serves a client; while the first one is alive a
+ * second server is refused with VMSG_EBUSY and takes nothing from it.
+ */
+static void test_port_posix_shm_stale_shm_name_reclaimed(void **state)
+{
+	struct ep *e = ep_new(), *cl = ep_new();
+	struct ep_cfg c = { 0 };
+	struct stat old_st, new_st;
+	struct result res;
+	struct role r, d;
+	char path[108], shm[64];
+	int nfd[2], old_fd, err;
+	pid_t pid;
+
+	(void)state;
+	mk_path(path, sizeof(path));
+	mk_shm_name(shm, sizeof(shm));
+	assert_int_equal(pipe(nfd), 0);
+	r = device_role(path, true, M_ANSWER);
+	snprintf(r.shm, sizeof(r.shm), "%s", shm);
+	r.notify_fd = nfd[1];
+	/* Stays up whoever comes and goes: the live-server probe of the
+	 * refused server below connects to it too. */
+	r.peers = 1000;
+	pid = spawn(child_device, &r);
+	close(nfd[1]);
+	read_notes(nfd[0], 1, 0, 10 * SEC); /* its names exist */
+	close(nfd[0]);
+
+	/* Alive: refused, and its names and region are left alone. */
+	c.side = VMSG_SHM_DRIVER;
+	c.server = true;
+	c.path = path;
+	c.shm = shm;
+	assert_int_equal(ep_open(e, &c), VMSG_EBUSY);
+	assert_true(path_exists(path));
+	assert_true(shm_name_exists(shm));
+	{
+		struct ep_cfg cc = { 0 };
+
+		/* It still serves, over its own region found by name. */
+		cc.side = VMSG_SHM_DRIVER;
+		cc.path = path;
+		cc.shm = shm;
+		assert_int_equal(ep_open(cl, &cc), 0);
+		ep_wait_up(cl, 10 * SEC);
+		discover_and_check(cl);
+		ep_close(cl);
+	}
+
+	/* Killed: it cannot remove its names. */
+	kid_kill(pid);
+	assert_true(path_exists(path));
+	assert_true(shm_name_exists(shm));
+	old_fd = shm_open(shm, O_RDONLY, 0); /* keeps its inode from reuse */
+	assert_true(old_fd >= 0);
+	assert_int_equal(fstat(old_fd, &old_st), 0);
+
+	/* A new server with the same names: a fresh region, and it serves. */
+	c.side = VMSG_SHM_DEVICE;
+	err = ep_open(e, &c);
+	if (err) {
+		/* Nobody else would remove the dead server's names. */
+		unlink(path);
+		shm_unlink(shm);
+	}
+	assert_int_equal(err, 0);
+	assert_int_equal(fstat(e->port.shm_fd, &new_st), 0);
+	close(old_fd);
+	assert_false(new_st.st_dev == old_st.st_dev && new_st.st_ino == old_st.st_ino);
+	assert_int_equal(mode_of(0, e->port.shm_fd), 0600);
+	offer_devs32(e);
+	memset(&d, 0, sizeof(d));
+	snprintf(d.path, sizeof(d.path), "%s", path);
+	d.side = VMSG_SHM_DRIVER;
+	d.mode = M_PING;
+	d.pings = 50;
+	d.notify_fd = d.hold_fd = -1;
+	pid = spawn(child_driver, &d);
+	kid_result(pid, &res, e, 20 * SEC);
+	assert_int_equal(res.found, (int)NDEVS32);
+	assert_int_equal(res.answers_ok, 50);
+	ep_close(e);
+	assert_false(path_exists(path));
+	assert_false(shm_name_exists(shm));
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -2228,6 +2481,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_fd_event_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hostile_hello_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_parser, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_wait_in_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_attach_by_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_stale_shm_name_reclaimed, setup,
+						teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -315,10 +315,19 @@ static int hook_close(void *ctx)
 /* Open and close                                                         */
 /* ---------------------------------------------------------------------- */
 
-static int make_region(struct vmsg_posix_shm *p, uint64_t size)
+/* @stale: bind_socket() took over a socket path a dead server left. */
+static int make_region(struct vmsg_posix_shm *p, uint64_t size, bool stale)
 {
 	if (p->cfg.shm_name) {
-		p->shm_fd = shm_open(p->cfg.shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC;
+
+		p->shm_fd = shm_open(p->cfg.shm_name, flags, 0600);
+		/* The name is taken. If the socket path was stale too (nobody
+		 * answered there), the name is the dead server's: reclaim it
+		 * as the path was. A live server's never gets here: its
+		 * socket answers and bind_socket() refuses first. */
+		if (p->shm_fd < 0 && errno == EEXIST && stale && shm_unlink(p->cfg.shm_name) == 0)
+			p->shm_fd = shm_open(p->cfg.shm_name, flags, 0600);
 		if (p->shm_fd >= 0)
 			snprintf(p->name, sizeof(p->name), "%s", p->cfg.shm_name);
 	} else {
@@ -345,8 +354,10 @@ static int make_region(struct vmsg_posix_shm *p, uint64_t size)
 	return 0;
 }
 
-static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+/* @stale: set when the path was there but nobody answered (a dead server's). */
+static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa, bool *stale)
 {
+	*stale = false;
 	p->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (p->listen_fd < 0)
 		return err_from_errno(errno);
@@ -364,6 +375,7 @@ static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 		if (alive || unlink(sa->sun_path) != 0 ||
 		    bind(p->listen_fd, (struct sockaddr *)sa, sizeof(*sa)) != 0)
 			return VMSG_EBUSY;
+		*stale = true;
 	}
 	snprintf(p->path, sizeof(p->path), "%s", sa->sun_path);
 	if (chmod(sa->sun_path, 0600) != 0 || listen(p->listen_fd, 4) != 0)
@@ -376,6 +388,7 @@ static int open_server(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	struct vmsg_shm_cfg sc = { 0 };
 	struct vmsg_shm_v1_params prm = p->cfg.layout;
 	uint64_t size;
+	bool stale;
 	int err;
 
 	if (!prm.num_elems) {
@@ -385,15 +398,19 @@ static int open_server(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	err = vmsg_shm_v1_size(&prm, &size);
 	if (err)
 		return err;
-	err = make_region(p, size);
+	/* The socket first: whether a server is alive there decides whether
+	 * a taken shm name is a dead server's to reclaim. Clients that
+	 * connect meanwhile wait in the backlog until the first service. */
+	err = bind_socket(p, sa, &stale);
+	if (!err)
+		err = make_region(p, size, stale);
 	if (err)
 		return err;
 	sc.side = p->cfg.side;
 	sc.owner = true;
 	sc.peer_id = p->cfg.peer_id;
 	sc.v1 = prm;
-	err = vmsg_shm_chan_open_v1(&p->ch, p->map, p->map_size, &sc);
-	return err ? err : bind_socket(p, sa);
+	return vmsg_shm_chan_open_v1(&p->ch, p->map, p->map_size, &sc);
 }
 
 /* The server is a peer too: check everything it sent (posix_shm_hello.h). */
@@ -432,8 +449,9 @@ bad:
 	return VMSG_EPROTO;
 }
 
-/* Client: the hello, with the region fd and the doorbells. */
-static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
+/* Client: the hello, with the region fd and the doorbells, by @end (the
+ * deadline open_client() set: one budget for the connection and it). */
+static int take_hello(struct vmsg_posix_shm *p, uint64_t end, uint64_t *size)
 {
 	uint8_t hello[HELLO_SIZE];
 	union {
@@ -452,8 +470,21 @@ static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
 	mh.msg_iovlen = 1;
 	mh.msg_control = ctl.buf;
 	mh.msg_controllen = sizeof(ctl.buf);
-	if (poll(&pf, 1, 5000) <= 0)
-		return VMSG_ETIMEDOUT;
+	/* A server that listens but has not serviced yet gets what is left of
+	 * the caller's budget, not a fixed wait of its own. Looped on the
+	 * clock: an EINTR or an early return never shortens the wait, and a
+	 * connect that used the whole budget still gets one look. */
+	for (;;) {
+		uint64_t now = mono_ns();
+		uint64_t left = end > now ? end - now : 0;
+		int r = poll(&pf, 1, left > 0x7FFFFFFFull * 1000000u ? 0x7FFFFFFF :
+								 (int)((left + 999999) / 1000000));
+
+		if (r > 0)
+			break;
+		if ((r < 0 && errno != EINTR) || mono_ns() >= end)
+			return VMSG_ETIMEDOUT;
+	}
 	do {
 		n = recvmsg(p->conn_fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
@@ -481,11 +512,8 @@ static int take_hello(struct vmsg_posix_shm *p, uint64_t *size)
 	return 0;
 }
 
-static int connect_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
+static int connect_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa, uint64_t end)
 {
-	uint64_t budget = p->cfg.connect_timeout_ns ? p->cfg.connect_timeout_ns : 5000000000u;
-	uint64_t end = mono_ns() + budget;
-
 	for (;;) {
 		p->conn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (p->conn_fd < 0)
@@ -506,17 +534,33 @@ static int open_client(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 	struct vmsg_shm_cfg sc = { 0 };
 	struct stat st;
 	uint64_t size;
-	int err = connect_socket(p, sa);
+	/* One deadline for the connection and the hello (port_posix_shm.h). */
+	uint64_t budget = p->cfg.connect_timeout_ns ? p->cfg.connect_timeout_ns : 5000000000u;
+	uint64_t now = mono_ns();
+	uint64_t end = budget > UINT64_MAX - now ? UINT64_MAX : now + budget;
+	int err = connect_socket(p, sa, end);
 
 	if (!err)
-		err = take_hello(p, &size);
+		err = take_hello(p, end, &size);
 	if (err)
 		return err;
-	if (p->cfg.shm_name) { /* attach by name instead of the passed fd */
-		close_fd(&p->shm_fd);
-		p->shm_fd = shm_open(p->cfg.shm_name, O_RDWR | O_CLOEXEC, 0);
-		if (p->shm_fd < 0)
+	if (p->cfg.shm_name) {
+		/* Attach by name: map our own open of the name, not the passed
+		 * fd. It must be the server's region (the passed fd's object):
+		 * any other object - a wrong name, a region a dead server left
+		 * - could hold a valid layout and then never come up. */
+		struct stat passed;
+		int fd = shm_open(p->cfg.shm_name, O_RDWR | O_CLOEXEC, 0);
+
+		if (fd < 0)
 			return err_from_errno(errno);
+		if (fstat(fd, &st) != 0 || fstat(p->shm_fd, &passed) != 0 ||
+		    st.st_dev != passed.st_dev || st.st_ino != passed.st_ino) {
+			close(fd);
+			return VMSG_EPROTO;
+		}
+		close_fd(&p->shm_fd);
+		p->shm_fd = fd;
 	}
 	/* Map only what really is there: the hello could lie about the size. */
 	if (fstat(p->shm_fd, &st) != 0 || (uint64_t)st.st_size < size)

@@ -15,6 +15,13 @@
  * VMSG_ECONNRESET and the server accepts the next client without
  * restarting. Names (socket path, shm name) are removed on close.
  *
+ * A server that was killed cannot remove them. The next server on the same
+ * socket path probes it: if nothing answers there, it takes the path over,
+ * and the shm name with it (a new region; the dead one's is unlinked). If a
+ * server answers, the new one is refused with VMSG_EBUSY and touches
+ * neither name. A shm name is reclaimed only with its stale socket path:
+ * one left without its path (the path was removed) still gives VMSG_EBUSY.
+ *
  *     struct vmsg_posix_shm port;
  *     struct vmsg_posix_shm_cfg pc = { .socket_path = "/tmp/vm.sock",
  *             .side = VMSG_SHM_DEVICE, .server = true };
@@ -39,14 +46,23 @@ VMSG_BEGIN_DECLS
 struct vmsg_posix_shm_cfg {
 	const char *socket_path; /**< rendezvous socket (required, < 108 bytes) */
 	/** Server: create the region with shm_open under this name ("/x");
-	 *  NULL = an anonymous memfd. Client: open the region by this name
-	 *  instead of using the fd the server passes. */
+	 *  NULL = an anonymous memfd. Client: attach by this name, mapping
+	 *  its own open of it instead of the fd the server passes (the
+	 *  server always passes one, so a client without a name attaches
+	 *  by fd); the name must open that same region, or open fails with
+	 *  VMSG_EPROTO. */
 	const char *shm_name;
 	enum vmsg_shm_side side; /**< virtio-msg side of this process */
 	bool server;             /**< create region and socket, own the layout */
 	struct vmsg_shm_v1_params layout; /**< server; 0 = 64 slots of 264 bytes, extended */
 	uint64_t spin_ns;        /**< adaptive wait: spin this long before sleeping */
-	uint64_t connect_timeout_ns; /**< client: keep trying to connect (0 = 5 s) */
+	/** Client: the budget of the whole rendezvous (0 = 5 s), one deadline
+	 *  for both steps: connecting (retried while nobody listens at
+	 *  socket_path) and then waiting for the server's hello (a server
+	 *  that listens but is not serviced yet sends it only from its next
+	 *  vmsg_bus_poll()/wait). Past it vmsg_posix_shm_open() returns
+	 *  VMSG_ETIMEDOUT. */
+	uint64_t connect_timeout_ns;
 	bool socket_doorbell;    /**< use the portable doorbell even on Linux */
 	uint32_t peer_id;        /**< published in the layout for the peer */
 };
@@ -72,9 +88,12 @@ struct vmsg_posix_shm {
  * @brief Server: create region, layout and socket. Client: connect, receive
  *        and map the region. Then use vmsg_shm_bus_ops with
  *        vmsg_posix_shm_bus() as priv.
- * @retval 0 ready. @retval VMSG_EINVAL bad configuration. @retval VMSG_EIO,
- *         VMSG_ENOENT, VMSG_ETIMEDOUT (client: no server), VMSG_EPROTO (the
- *         server's hello or layout is invalid).
+ * @retval 0 ready. @retval VMSG_EINVAL bad configuration. @retval VMSG_EBUSY
+ *         (server) a live server answers on socket_path, or shm_name is
+ *         taken and the path was not a dead server's. @retval VMSG_EIO,
+ *         VMSG_ENOENT, VMSG_ETIMEDOUT (client: no server, or no hello,
+ *         within connect_timeout_ns), VMSG_EPROTO (the server's hello or
+ *         layout is invalid, or shm_name is not the server's region).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_posix_shm_open(struct vmsg_posix_shm *p,
 						 const struct vmsg_posix_shm_cfg *cfg);
