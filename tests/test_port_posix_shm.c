@@ -2253,6 +2253,59 @@ static void test_port_posix_shm_hello_wait_in_budget(void **state)
 }
 
 /*
+ * A server whose listen backlog is full (it has stopped accepting): the
+ * connect must not wait for room past the client's budget (a blocking
+ * AF_UNIX connect would). The backlog is filled by queued connections
+ * first, until the next one is refused for want of room.
+ */
+static void test_port_posix_shm_connect_full_backlog_in_budget(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vmsg_posix_shm_cfg pc = { 0 };
+	static struct vmsg_posix_shm port;
+	int lfd, queued[64], nq = 0, before, after, err;
+	uint64_t t0, el;
+
+	(void)state;
+	mk_path(sa.sun_path, sizeof(sa.sun_path));
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			assert_true(errno == EAGAIN || errno == ECONNREFUSED);
+			close(fd);
+			break;
+		}
+		assert_true(nq < 64);
+		queued[nq++] = fd;
+	}
+	before = count_fds();
+	pc.socket_path = sa.sun_path;
+	pc.side = VMSG_SHM_DRIVER;
+	pc.connect_timeout_ns = 50 * MS;
+	t0 = now_ns();
+	err = vmsg_posix_shm_open(&port, &pc);
+	el = now_ns() - t0;
+	after = count_fds();
+	while (nq > 0)
+		close(queued[--nq]);
+	close(lfd);
+	unlink(sa.sun_path);
+	printf("# listen backlog full: 50 ms budget -> %d after %.1f ms\n", err, (double)el / 1e6);
+	assert_int_equal(err, VMSG_ETIMEDOUT);
+	assert_int_equal(after, before);
+	/* A hang detector, not a timing test: a blocking connect would wait
+	 * here until the test closed the listener, which it never does
+	 * before open returns. */
+	assert_true(el < 2500 * MS);
+}
+
+/*
  * The server's file offset on the region: the fd it passes in the hello
  * shares its open file description, so that fd would show this offset; an
  * fd from the client's own shm_open() of the name has its own (0).
@@ -2482,6 +2535,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hostile_hello_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_parser, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_wait_in_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_connect_full_backlog_in_budget, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_attach_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_stale_shm_name_reclaimed, setup,
 						teardown),

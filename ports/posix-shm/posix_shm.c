@@ -512,19 +512,56 @@ static int take_hello(struct vmsg_posix_shm *p, uint64_t end, uint64_t *size)
 	return 0;
 }
 
+/* A connect still in progress (EINPROGRESS): wait until @end for it to
+ * finish. 0, or -1 with errno set. */
+static int connect_finish(int fd, uint64_t end)
+{
+	struct pollfd pf = { .fd = fd, .events = POLLOUT };
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	uint64_t now = mono_ns();
+
+	if (now >= end || poll(&pf, 1, (int)((end - now + 999999u) / 1000000u)) <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0)
+		return -1;
+	errno = soerr;
+	return soerr ? -1 : 0;
+}
+
+/*
+ * Connect within the budget. Non-blocking: a server whose backlog is full
+ * (it is not accepting) must not hold us past @end, and on Linux a
+ * blocking AF_UNIX connect waits for room there. A server that is not up
+ * yet, or full, is tried again.
+ */
 static int connect_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa, uint64_t end)
 {
 	for (;;) {
+		int r;
+
 		p->conn_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (p->conn_fd < 0)
 			return err_from_errno(errno);
-		if (connect(p->conn_fd, (struct sockaddr *)sa, sizeof(*sa)) == 0)
+		if (fcntl(p->conn_fd, F_SETFL, O_NONBLOCK) != 0) {
+			r = err_from_errno(errno);
+			close_fd(&p->conn_fd);
+			return r;
+		}
+		r = connect(p->conn_fd, (struct sockaddr *)sa, sizeof(*sa));
+		if (r != 0 && errno == EINPROGRESS)
+			r = connect_finish(p->conn_fd, end);
+		if (r == 0)
 			return 0;
+		r = errno;
 		close_fd(&p->conn_fd);
-		if ((errno != ENOENT && errno != ECONNREFUSED) || mono_ns() >= end)
-			return errno == ENOENT || errno == ECONNREFUSED ? VMSG_ETIMEDOUT :
-									   err_from_errno(errno);
-		/* The server is not up yet: a short nap inside the caller's budget. */
+		if (r != ENOENT && r != ECONNREFUSED && r != EAGAIN && r != ETIMEDOUT)
+			return err_from_errno(r);
+		if (mono_ns() >= end)
+			return VMSG_ETIMEDOUT;
+		/* Not up yet, or full: a short nap inside the caller's budget. */
 		nanosleep(&(struct timespec){ 0, 5000000 }, 0);
 	}
 }
