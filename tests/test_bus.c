@@ -3539,6 +3539,8 @@ struct lb {
 	unsigned long now_reads, now_limit; /* limit 0: none */
 	unsigned waits;
 	struct lb_side drv, dev;
+	uint64_t features;  /* the shm buses' transport features (BUS-7) */
+	uint32_t hook_max;  /* hooks.max_msg_size (BUS-11); 0 = the slot */
 	struct devrec devrec[LB_DEVS], drvrec[LB_DEVS];
 	unsigned ndevrec;
 	unsigned ndevev;
@@ -3606,7 +3608,8 @@ static void lb_side_open(struct lb_side *s, enum vmsg_bus_role role, bool owner,
 	h.wait = lb_wait;
 	h.now = lb_now;
 	h.ctx = s;
-	assert_int_equal(vmsg_shm_bus_init(&s->sb, &s->ch, &h, 0), 0);
+	h.max_msg_size = L->hook_max;
+	assert_int_equal(vmsg_shm_bus_init(&s->sb, &s->ch, &h, L->features), 0);
 	bc.ops = &vmsg_shm_bus_ops;
 	bc.priv = &s->sb;
 	bc.role = role;
@@ -3648,7 +3651,8 @@ static void lb_open(uint16_t elem_size, uint16_t num_elems)
 	L->dev.other = &L->drv;
 	lb_side_open(&L->dev, VMSG_BUS_DEVICE, true, &prm);
 	lb_side_open(&L->drv, VMSG_BUS_DRIVER, false, &prm);
-	assert_int_equal(vmsg_bus_get_params(&L->drv.bus)->max_msg_size, elem_size);
+	assert_int_equal(vmsg_bus_get_params(&L->drv.bus)->max_msg_size,
+			 L->hook_max && L->hook_max < elem_size ? L->hook_max : elem_size);
 	for (unsigned i = 0; i < 20; i++) {
 		assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
 		assert_true(vmsg_bus_poll(&L->dev.bus) >= 0);
@@ -3830,6 +3834,31 @@ static void test_bus_BUS_56_ping_loopback_both_sides(void **state)
 		assert_int_equal(vmsg_bus_ping(&L->drv.bus, 0x9E3779B9u * i, 10 * MS), 0);
 		assert_int_equal(vmsg_bus_ping(&L->dev.bus, ~(0x9E3779B9u * i), 10 * MS), 0);
 	}
+	assert_int_equal(L->drv.bus.stats.timeouts + L->dev.bus.stats.timeouts, 0);
+}
+
+/*
+ * BUS-14: this bus supports all three bus messages, each as defined (the
+ * BUS-48 to BUS-59 tests check the definitions): over the loopback the
+ * device side announces a device (EVENT_DEVICE), answers the driver's
+ * GET_DEVICES, and PING works from both sides.
+ */
+static void test_bus_BUS_14_all_three_bus_messages_loopback(void **state)
+{
+	(void)state;
+	lb_open(LB_MAX, 64);
+	lb_add(21, true); /* EVENT_DEVICE(ADDED) */
+	lb_add(4000, false);
+	assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
+	assert_int_equal(L->ndevev, 1);
+	assert_int_equal(L->devev_num[0], 21);
+	assert_int_equal(L->devev_state[0], ST_ADDED);
+	assert_int_equal(vmsg_bus_discover(&L->drv.bus, 10 * MS), 2); /* GET_DEVICES */
+	assert_true(vmsg_bus_device_present(&L->drv.bus, 4000));
+	assert_int_equal(L->ndevev, 2);
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 0x14141414u, 10 * MS), 0); /* PING */
+	assert_int_equal(vmsg_bus_ping(&L->dev.bus, 0x41414141u, 10 * MS), 0);
+	assert_int_equal(L->drv.bus.stats.drop_unsupported + L->dev.bus.stats.drop_unsupported, 0);
 	assert_int_equal(L->drv.bus.stats.timeouts + L->dev.bus.stats.timeouts, 0);
 }
 
@@ -4188,6 +4217,59 @@ static void test_bus_BUS_9_owner_new_layout_loopback(void **state)
 	assert_int_equal(L->drv.params.calls, 1);
 }
 
+/*
+ * BUS-7: the bus negotiates nothing; the transport feature bits a shm bus
+ * advertises are exactly the ones its port says both sides support
+ * (vmsg_shm_bus_init()), on both sides, and the bus core adds none: a
+ * loopback pair set up with VMSG_TF_STRICT_CONFIG_GENERATION reports just
+ * that bit; set up with none, none.
+ */
+static void test_bus_BUS_7_transport_features_as_configured_loopback(void **state)
+{
+	(void)state;
+	L->features = VMSG_TF_STRICT_CONFIG_GENERATION;
+	lb_open(LB_MAX, 8);
+	assert_true(vmsg_bus_get_params(&L->drv.bus)->transport_features ==
+		    VMSG_TF_STRICT_CONFIG_GENERATION);
+	assert_true(vmsg_bus_get_params(&L->dev.bus)->transport_features ==
+		    VMSG_TF_STRICT_CONFIG_GENERATION);
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 7, 10 * MS), 0);
+	lb_teardown(state);
+	lb_setup(state);
+	lb_open(LB_MAX, 8);
+	assert_true(vmsg_bus_get_params(&L->drv.bus)->transport_features == 0);
+	assert_true(vmsg_bus_get_params(&L->dev.bus)->transport_features == 0);
+}
+
+/*
+ * BUS-11 (SHOULD NOT advertise more than 264): the port's choice. The
+ * posix-shm port's default slot is 264 (test_port_posix_shm.c); what the
+ * shm bus offers a port whose slots are larger is hooks.max_msg_size, which
+ * caps the advertised maximum: 512-byte slots capped at 264 advertise 264
+ * on both sides, and a message above it is refused before the ring.
+ */
+static void test_bus_BUS_11_shm_bus_caps_advertised_maximum(void **state)
+{
+	static const uint8_t cfg[250];
+	static struct done_rec r;
+	struct vmsg_msg m = { 0 };
+
+	(void)state;
+	L->hook_max = 264;
+	lb_open(512, 8);
+	assert_int_equal(vmsg_bus_get_params(&L->drv.bus)->max_msg_size, 264);
+	assert_int_equal(vmsg_bus_get_params(&L->dev.bus)->max_msg_size, 264);
+	assert_int_equal(vmsg_bus_attach_device(&L->drv.bus, 2, NULL, NULL, true), 0);
+	m.msg_id = VMSG_ID_SET_CONFIG;
+	m.dev_num = 2;
+	m.u.config.length = 250; /* 270 bytes: fits the slot, not the maximum */
+	m.u.config.data = cfg;
+	assert_int_equal(vmsg_bus_submit(&L->drv.bus, &m, 100 * MS, rec_done, &r), VMSG_EMSGSIZE);
+	m.u.config.length = 244; /* 264 */
+	assert_int_equal(vmsg_bus_submit(&L->drv.bus, &m, 100 * MS, rec_done, &r), 0);
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 11, 10 * MS), 0);
+}
+
 /* vmsg_bus_kick() over a port without the op: VMSG_ENOTSUP, nothing sent,
  * nothing counted; a bad bus: VMSG_EINVAL. */
 static void test_bus_kick_without_port_op(void **state)
@@ -4307,6 +4389,164 @@ static void test_bus_kick_rings_doorbell(void **state)
 	assert_int_equal(r.calls, 1);
 	assert_int_equal(r.u32, 0x300u);
 	assert_int_equal(L->drv.bus.stats.kicks, 2);
+}
+
+/*
+ * BUS-42, BUS-43: events are forwarded, never synthesized. Each event an
+ * endpoint sends is one message and reaches the other side's handler
+ * exactly once, in order; doorbells rung in between (vmsg_bus_kick())
+ * become no event of their own, and a doorbell alone delivers nothing.
+ */
+static unsigned g42_n;
+static uint8_t g42_id[16];
+static uint32_t g42_vq[16];
+
+static void ev42_handler(void *ctx, struct vmsg_bus *bus, const struct vmsg_msg *m)
+{
+	(void)ctx;
+	(void)bus;
+	assert_true(g42_n < 16);
+	g42_id[g42_n] = m->msg_id;
+	g42_vq[g42_n++] = m->msg_id == ID_EVENT_USED ? m->u.event_used.vq_index :
+			  m->msg_id == ID_EVENT_AVAIL ? m->u.event_avail.vq_index : 0xC0u;
+}
+
+static void send_ev(struct vmsg_bus *b, uint8_t id, uint16_t dev, uint32_t vq)
+{
+	struct vmsg_msg ev = { 0 };
+
+	ev.msg_id = id;
+	ev.dev_num = dev;
+	if (id == ID_EVENT_USED)
+		ev.u.event_used.vq_index = vq;
+	else if (id == ID_EVENT_AVAIL)
+		ev.u.event_avail.vq_index = vq;
+	assert_int_equal(vmsg_bus_send_event(b, &ev), 0);
+}
+
+static void test_bus_BUS_42_43_one_message_per_event_loopback(void **state)
+{
+	uint64_t r0;
+
+	(void)state;
+	g42_n = 0;
+	lb_open(LB_MAX, 64);
+	r0 = L->drv.bus.stats.received;
+	assert_int_equal(vmsg_bus_add_device(&L->dev.bus, 3, ev42_handler, 0, false), 0);
+	assert_int_equal(vmsg_bus_attach_device(&L->drv.bus, 3, ev42_handler, 0, true), 0);
+	/* device -> driver: EVENT_USED x3 and EVENT_CONFIG, kicks between */
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 0);
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 1);
+	send_ev(&L->dev.bus, ID_EVENT_CONFIG, 3, 0);
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 2);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 4);
+	assert_int_equal(g42_n, 4);
+	assert_int_equal(g42_id[0], ID_EVENT_USED);
+	assert_int_equal(g42_vq[0], 0);
+	assert_int_equal(g42_vq[1], 1);
+	assert_int_equal(g42_id[2], ID_EVENT_CONFIG);
+	assert_int_equal(g42_vq[3], 2);
+	assert_int_equal(L->dev.bus.stats.events_out, 4);
+	assert_int_equal(L->drv.bus.stats.events_in, 4);
+	assert_int_equal(L->drv.bus.stats.received, r0 + 4); /* one message each */
+	/* a doorbell alone: nothing */
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 0);
+	assert_int_equal(g42_n, 4);
+	assert_int_equal(L->drv.bus.stats.received, r0 + 4);
+	/* driver -> device: EVENT_AVAIL x2 with a kick between */
+	send_ev(&L->drv.bus, ID_EVENT_AVAIL, 3, 7);
+	assert_int_equal(vmsg_bus_kick(&L->drv.bus), 0);
+	send_ev(&L->drv.bus, ID_EVENT_AVAIL, 3, 8);
+	assert_int_equal(vmsg_bus_poll(&L->dev.bus), 2);
+	assert_int_equal(g42_n, 6);
+	assert_int_equal(g42_id[4], ID_EVENT_AVAIL);
+	assert_int_equal(g42_vq[4], 7);
+	assert_int_equal(g42_vq[5], 8);
+	assert_int_equal(L->dev.bus.stats.events_in, 2);
+}
+
+/*
+ * BUS-44: a doorbell is a wake-up hint, not an occurrence. A driver that
+ * is awake gets no doorbell for the device's events (kick suppression), yet
+ * finds them when it arms for sleep (vmsg_bus_prepare_sleep() looks again
+ * after arming); a sleeping driver is rung, and however many doorbells it
+ * got it takes each event once; doorbells with nothing behind them give
+ * nothing.
+ */
+static void test_bus_BUS_44_doorbell_is_a_hint_loopback(void **state)
+{
+	unsigned k0;
+
+	(void)state;
+	g42_n = 0;
+	lb_open(LB_MAX, 64);
+	assert_int_equal(vmsg_bus_add_device(&L->dev.bus, 3, ev42_handler, 0, false), 0);
+	assert_int_equal(vmsg_bus_attach_device(&L->drv.bus, 3, ev42_handler, 0, true), 0);
+	/* awake (back from a wait): no doorbell, nothing lost */
+	assert_true(vmsg_bus_wait(&L->drv.bus, MS) >= 0);
+	k0 = L->dev.kicks;
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 1);
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 2);
+	assert_int_equal(L->dev.kicks, k0);
+	assert_true(vmsg_bus_prepare_sleep(&L->drv.bus) > 0);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 2);
+	assert_int_equal(g42_n, 2);
+	/* asleep: rung, and each event taken once */
+	assert_int_equal(vmsg_bus_prepare_sleep(&L->drv.bus), 0);
+	k0 = L->dev.kicks;
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 3);
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 4);
+	send_ev(&L->dev.bus, ID_EVENT_USED, 3, 5);
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	assert_true(L->dev.kicks >= k0 + 2);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 3);
+	assert_int_equal(g42_n, 5);
+	for (unsigned i = 0; i < 5; i++)
+		assert_int_equal(g42_vq[i], i + 1);
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+	assert_int_equal(vmsg_bus_poll(&L->drv.bus), 0);
+	assert_int_equal(g42_n, 5);
+	assert_int_equal(L->drv.bus.stats.events_in, 5);
+}
+
+/*
+ * BUS-45: polling-only, nothing makes events up. A driver that never sends
+ * an event, talking to a device that never sends one (requests answered,
+ * PINGs, discovery, doorbells, waits that time out), sees no event and
+ * the device sees none: every handler call is a request.
+ */
+static void test_bus_BUS_45_polling_only_no_events_loopback(void **state)
+{
+	struct devrec drv = { .num = 4 };
+
+	(void)state;
+	lb_open(LB_MAX, 64);
+	lb_add(4, false);
+	assert_int_equal(vmsg_bus_discover(&L->drv.bus, 10 * MS), 1);
+	assert_int_equal(vmsg_bus_attach_device(&L->drv.bus, 4, dev_handler, &drv, true), 0);
+	for (unsigned i = 0; i < 10; i++) {
+		struct vmsg_msg m = req_status(4), resp;
+		uint8_t buf[LB_MAX];
+
+		assert_int_equal(vmsg_bus_call(&L->drv.bus, &m, &resp, buf, sizeof(buf), 10 * MS, 0),
+				 0);
+		assert_int_equal(vmsg_bus_kick(&L->drv.bus), 0);
+		assert_int_equal(vmsg_bus_kick(&L->dev.bus), 0);
+		assert_true(vmsg_bus_wait(&L->drv.bus, MS) >= 0);
+		assert_true(vmsg_bus_wait(&L->dev.bus, MS) >= 0);
+	}
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 45, 10 * MS), 0);
+	assert_int_equal(vmsg_bus_ping(&L->dev.bus, 54, 10 * MS), 0);
+	assert_int_equal(drv.calls, 0);
+	assert_int_equal(L->devrec[0].calls, 10);
+	assert_int_equal(L->devrec[0].last_id, ID_GET_DEVICE_STATUS);
+	assert_int_equal(L->drv.bus.stats.events_in + L->dev.bus.stats.events_in, 0);
+	assert_int_equal(L->drv.bus.stats.events_out + L->dev.bus.stats.events_out, 0);
 }
 
 /* The shm bus's recv_more: "more" while the last index it validated shows
@@ -4878,6 +5118,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_discover_40_devices_small_windows, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_16_routing_40_devices, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_56_ping_loopback_both_sides, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_14_all_three_bus_messages_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_38_39_event_device_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_35_request_order_preserved, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_device_deferred_response_loopback, lb_setup, lb_teardown),
@@ -4890,9 +5131,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_cork_without_port_op, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_9_owner_new_layout_loopback, lb_setup,
 						lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_7_transport_features_as_configured_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_11_shm_bus_caps_advertised_maximum, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_kick_without_port_op, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_translate_bounds_checked, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_kick_rings_doorbell, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_42_43_one_message_per_event_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_44_doorbell_is_a_hint_loopback, lb_setup, lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_45_polling_only_no_events_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_cork_one_doorbell_per_burst, lb_setup,
 						lb_teardown),
 	};
