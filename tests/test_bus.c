@@ -2978,7 +2978,7 @@ static void test_bus_BUS_21_reused_number_no_stale_answer(void **state)
 
 /* A window answered with fewer slots than asked: discovery continues from
  * next_offset and still finds everything (BUS-22, BUS-54). */
-static void test_bus_discover_follows_reduced_count(void **state)
+static void test_bus_BUS_22_54_discover_follows_reduced_count(void **state)
 {
 	static const uint16_t devs[] = { 0, 7, 8, 15, 16, 17, 100, 301, 302, 303, 304, 2047,
 					 2048, 30000, 65534, 65535 };
@@ -5098,7 +5098,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_57_driver_tolerates_duplicates_reordering, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_21_reused_number_no_stale_answer, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_event_device_table_full_counted, fk_setup, fk_teardown),
-		cmocka_unit_test_setup_teardown(test_bus_discover_follows_reduced_count, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_22_54_discover_follows_reduced_count, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_23_discover_rejects_bad_echo, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_24_discover_table_full_not_silent, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_add_device_announce_failure_consistent, fk_setup, fk_teardown),
