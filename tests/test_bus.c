@@ -2537,6 +2537,7 @@ static void test_bus_BUS_47_event_avail_next_offset_kept(void **state)
 	fk_teardown(state);
 	fk_setup(state);
 	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 2, 264);
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
 	for (unsigned i = 0; i < 6; i++) {
 		struct vmsg_msg ev = { 0 };
 
