@@ -140,6 +140,7 @@ struct fake {
 	unsigned now_fail_after; /* now() fails from this read on (0: never) */
 	int64_t max_wait_full_ns; /* the longest wait() while send_ret refused */
 	unsigned nrecv;       /* recv() and recv_more() calls */
+	unsigned ops_after_close; /* recv() or params() after close(): never */
 	int more_after;       /* recv_more: say "no more" after this many (-1: tell the truth) */
 	unsigned max_waits;
 	/* a device side the fake emulates for discovery tests */
@@ -215,6 +216,8 @@ static int fk_recv(void *priv, uint8_t *buf, size_t cap)
 	struct fk_item *it;
 
 	f->nrecv++;
+	if (f->closes)
+		f->ops_after_close++;
 	if (f->qh == f->qt)
 		return VMSG_EAGAIN;
 	it = &f->q[f->qh % FK_Q];
@@ -257,6 +260,8 @@ static int fk_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct fake *f = priv;
 
+	if (f->closes)
+		f->ops_after_close++;
 	*out = f->params;
 	return f->params_err;
 }
@@ -1262,6 +1267,127 @@ static void test_bus_nothing_sent_after_close(void **state)
 	assert_int_equal(vmsg_bus_send_event(&X->bus, &ev), VMSG_EINVAL);
 	assert_int_equal(F->nsent, 0);
 	assert_int_equal(vmsg_bus_poll(&X->bus), VMSG_EINVAL);
+}
+
+/* Callbacks that close the bus, or submit again, at a reset. */
+static void close_on_params(void *ctx, struct vmsg_bus *bus, int status,
+			    const struct vmsg_bus_params *p)
+{
+	(void)status;
+	(void)p;
+	(*(unsigned *)ctx)++;
+	assert_int_equal(vmsg_bus_close(bus), 0);
+}
+
+static void close_on_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	(void)resp;
+	assert_int_equal(status, VMSG_ECONNRESET);
+	assert_int_equal(vmsg_bus_close(ctx), 0);
+}
+
+static struct done_rec g_resub;
+static int g_resub_err = 1;
+
+static void resubmit_on_reset(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	(void)ctx;
+	(void)resp;
+	if (status == VMSG_ECONNRESET)
+		g_resub_err = submit_set_config48(&g_resub);
+}
+
+/*
+ * A callback run at a reset may close the bus (bus.h): on_params, or a
+ * failed request's completion. The poll then stops: no port op is called
+ * after close(), although more resets were queued.
+ */
+static void test_bus_BUS_9_close_from_reset_callbacks(void **state)
+{
+	struct vmsg_msg ping = req_ping(3);
+	unsigned calls = 0;
+
+	(void)state;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	X->cfg.on_params = close_on_params;
+	X->cfg.on_params_ctx = &calls;
+	fx_open();
+	F->params.max_msg_size = 128;
+	fk_in_err(VMSG_ECONNRESET);
+	fk_in_err(VMSG_ECONNRESET);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+	assert_int_equal(calls, 1);
+	assert_int_equal(F->closes, 1);
+	assert_int_equal(F->ops_after_close, 0);
+
+	fk_teardown(state);
+	fk_setup(state);
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, close_on_done, &X->bus), 0);
+	fk_in_err(VMSG_ECONNRESET);
+	fk_in_err(VMSG_ECONNRESET);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+	assert_int_equal(F->closes, 1);
+	assert_int_equal(F->ops_after_close, 0);
+	{
+		void *ptr = 0;
+		struct vmsg_bus_stats st;
+
+		assert_int_equal(vmsg_bus_translate(&X->bus, 0x10, 16, &ptr), VMSG_EINVAL);
+		assert_int_equal(vmsg_bus_get_stats(&X->bus, &st), 0);
+		assert_int_equal(F->ops_after_close, 0);
+	}
+}
+
+/*
+ * BUS-9: the new parameters are in force before the requests pending at
+ * the reset fail, so a completion that submits again is checked against
+ * them: 68 bytes fit the old 128 but not the new 64, and nothing above 64
+ * goes out (fk_teardown() checks each message against the port's maximum
+ * at its send).
+ */
+static void test_bus_BUS_9_resubmit_at_reset_meets_new_params(void **state)
+{
+	struct vmsg_msg ping = req_ping(4);
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 128);
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, resubmit_on_reset, NULL), 0);
+	F->params.max_msg_size = 64;
+	g_resub_err = 1;
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(vmsg_bus_get_params(&X->bus)->max_msg_size, 64);
+	assert_int_equal(g_resub_err, VMSG_EMSGSIZE);
+	assert_int_equal(F->nsent, 1); /* the PING only */
+}
+
+/*
+ * Without a clock, an application that sleeps in its own loop
+ * (vmsg_bus_prepare_sleep(), its own wait, vmsg_bus_poll()) still sees
+ * requests expire: each sleep it is allowed counts as one tick_ns.
+ */
+static void test_bus_BUS_28_no_clock_own_loop(void **state)
+{
+	struct done_rec r = { 0 };
+	struct vmsg_msg ping = req_ping(5);
+	unsigned sleeps = 0;
+
+	(void)state;
+	F->no_clock = true;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	X->cfg.tick_ns = 1 * MS;
+	fx_open();
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 10 * MS, rec_done, &r), 0);
+	while (r.calls == 0 && sleeps < 1000) {
+		if (vmsg_bus_prepare_sleep(&X->bus) == 0)
+			sleeps++; /* the application's own sleep would be here */
+		poll_ok(&X->bus);
+	}
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, VMSG_ETIMEDOUT);
+	assert_true(sleeps >= 10 && sleeps <= 11);
 }
 
 /*
@@ -4495,6 +4621,56 @@ static void test_bus_BUS_11_shm_bus_caps_advertised_maximum(void **state)
 	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 11, 10 * MS), 0);
 }
 
+/*
+ * BUS-9 when the driver talks first: once it has seen the old session end
+ * and attached again, the owner comes back a second time with a new
+ * layout; the driver submits a PING at every step and polls only from the
+ * eighth on, so its sends step its lifecycle first. Nothing may go out before its bus has read the new parameters
+ * (the shm bus refuses sends while the reset is still to be reported), and
+ * the first PING that goes out is answered, not failed by a late reset.
+ */
+static void test_bus_BUS_9_new_layout_driver_sends_first(void **state)
+{
+	struct vmsg_shm_v1_params prm = { 8, 128, true, 0 }, old = { 8, 264, true, 0 };
+	struct done_rec r = { 0 };
+	bool sent = false;
+
+	(void)state;
+	lb_open(264, 8);
+	assert_int_equal(vmsg_bus_ping(&L->drv.bus, 1, 100 * MS), 0);
+	/* The owner restarts with the old parameters: the driver sees the
+	 * session end and attaches again, to the same layout. */
+	lb_side_open(&L->dev, VMSG_BUS_DEVICE, true, &old);
+	for (unsigned i = 0; i < 10 && L->drv.bus.stats.resets == 0; i++)
+		assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
+	assert_int_equal(L->drv.bus.stats.resets, 1);
+	assert_int_equal(L->drv.bus.stats.param_changes, 0);
+	assert_int_not_equal(vmsg_shm_chan_state(&L->drv.ch), VMSG_SHM_RUN);
+	/* Before the driver polls again, the owner restarts once more, now
+	 * with 128-byte slots; the driver's sends step its lifecycle. */
+	lb_side_open(&L->dev, VMSG_BUS_DEVICE, true, &prm);
+	for (unsigned i = 0; i < 40 && r.calls == 0; i++) {
+		if (!sent) {
+			struct vmsg_msg ping = req_ping(0x900u + i);
+			int err = vmsg_bus_submit(&L->drv.bus, &ping, 100 * MS, rec_done, &r);
+
+			assert_true(err == 0 || err == VMSG_EAGAIN || err == VMSG_ECONNRESET);
+			if (err == 0) {
+				sent = true;
+				assert_int_equal(L->drv.bus.stats.param_changes, 1);
+				assert_int_equal(vmsg_bus_get_params(&L->drv.bus)->max_msg_size, 128);
+			}
+		}
+		assert_true(vmsg_bus_poll(&L->dev.bus) >= 0);
+		if (sent || i >= 8) /* the driver's sends alone step it first */
+			assert_true(vmsg_bus_poll(&L->drv.bus) >= 0);
+	}
+	assert_true(sent);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, 0);
+	assert_int_equal(L->drv.params.calls, 1);
+}
+
 /* vmsg_bus_kick() over a port without the op: VMSG_ENOTSUP, nothing sent,
  * nothing counted; a bad bus: VMSG_EINVAL. */
 static void test_bus_kick_without_port_op(void **state)
@@ -5294,6 +5470,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_15_events_only_to_known_devices, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_nothing_sent_after_close, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_9_close_from_reset_callbacks, fk_setup,
+						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_9_resubmit_at_reset_meets_new_params,
+						fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_no_clock_own_loop, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_25_platform_enumeration, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_16_device_side_routes_by_number, fk_setup, fk_teardown),
@@ -5382,6 +5563,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_shm_recv_more_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_cork_without_port_op, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_9_owner_new_layout_loopback, lb_setup,
+						lb_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_9_new_layout_driver_sends_first, lb_setup,
 						lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_7_transport_features_as_configured_loopback, lb_setup, lb_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_11_shm_bus_caps_advertised_maximum, lb_setup, lb_teardown),

@@ -2258,32 +2258,53 @@ static void test_port_posix_shm_hello_wait_in_budget(void **state)
  * AF_UNIX connect would). The backlog is filled by queued connections
  * first, until the next one is refused for want of room.
  */
+/* A listener at @sa that never accepts, its backlog filled by queued
+ * connections until the next one is refused for want of room. */
+struct full_listener {
+	int lfd, queued[64], nq;
+};
+
+static void full_listener_open(struct full_listener *fl, struct sockaddr_un *sa)
+{
+	fl->nq = 0;
+	mk_path(sa->sun_path, sizeof(sa->sun_path));
+	fl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fl->lfd >= 0);
+	assert_int_equal(bind(fl->lfd, (struct sockaddr *)sa, sizeof(*sa)), 0);
+	assert_int_equal(listen(fl->lfd, 0), 0);
+	for (;;) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+		assert_true(fd >= 0);
+		if (connect(fd, (struct sockaddr *)sa, sizeof(*sa)) != 0) {
+			assert_true(errno == EAGAIN || errno == ECONNREFUSED);
+			close(fd);
+			break;
+		}
+		assert_true(fl->nq < 64);
+		fl->queued[fl->nq++] = fd;
+	}
+}
+
+static void full_listener_close(struct full_listener *fl, const struct sockaddr_un *sa)
+{
+	while (fl->nq > 0)
+		close(fl->queued[--fl->nq]);
+	close(fl->lfd);
+	unlink(sa->sun_path);
+}
+
 static void test_port_posix_shm_connect_full_backlog_in_budget(void **state)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vmsg_posix_shm_cfg pc = { 0 };
 	static struct vmsg_posix_shm port;
-	int lfd, queued[64], nq = 0, before, after, err;
+	struct full_listener fl;
+	int before, after, err;
 	uint64_t t0, el;
 
 	(void)state;
-	mk_path(sa.sun_path, sizeof(sa.sun_path));
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(lfd >= 0);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 0), 0);
-	for (;;) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-		assert_true(fd >= 0);
-		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-			assert_true(errno == EAGAIN || errno == ECONNREFUSED);
-			close(fd);
-			break;
-		}
-		assert_true(nq < 64);
-		queued[nq++] = fd;
-	}
+	full_listener_open(&fl, &sa);
 	before = count_fds();
 	pc.socket_path = sa.sun_path;
 	pc.side = VMSG_SHM_DRIVER;
@@ -2292,10 +2313,7 @@ static void test_port_posix_shm_connect_full_backlog_in_budget(void **state)
 	err = vmsg_posix_shm_open(&port, &pc);
 	el = now_ns() - t0;
 	after = count_fds();
-	while (nq > 0)
-		close(queued[--nq]);
-	close(lfd);
-	unlink(sa.sun_path);
+	full_listener_close(&fl, &sa);
 	printf("# listen backlog full: 50 ms budget -> %d after %.1f ms\n", err, (double)el / 1e6);
 	assert_int_equal(err, VMSG_ETIMEDOUT);
 	assert_int_equal(after, before);
@@ -2303,6 +2321,37 @@ static void test_port_posix_shm_connect_full_backlog_in_budget(void **state)
 	 * here until the test closed the listener, which it never does
 	 * before open returns. */
 	assert_true(el < 2500 * MS);
+}
+
+/*
+ * A second server on the path of a live one that is not accepting (its
+ * backlog full): the liveness probe must not wait for room. The path is
+ * a live server's, so the answer is VMSG_EBUSY, at once, and the path is
+ * left alone.
+ */
+static void test_port_posix_shm_second_server_live_but_full(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vmsg_posix_shm_cfg pc = { 0 };
+	static struct vmsg_posix_shm port;
+	struct full_listener fl;
+	struct stat st;
+	uint64_t t0, el;
+	int err;
+
+	(void)state;
+	full_listener_open(&fl, &sa);
+	pc.socket_path = sa.sun_path;
+	pc.side = VMSG_SHM_DEVICE;
+	pc.server = true;
+	t0 = now_ns();
+	err = vmsg_posix_shm_open(&port, &pc);
+	el = now_ns() - t0;
+	assert_int_equal(stat(sa.sun_path, &st), 0); /* not taken over */
+	full_listener_close(&fl, &sa);
+	printf("# second server, live one full: %d after %.1f ms\n", err, (double)el / 1e6);
+	assert_int_equal(err, VMSG_EBUSY);
+	assert_true(el < 2500 * MS); /* a hang detector: a blocking probe never returns */
 }
 
 /*
@@ -2536,6 +2585,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_parser, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_hello_wait_in_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_connect_full_backlog_in_budget, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_port_posix_shm_second_server_live_but_full, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_attach_by_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_posix_shm_stale_shm_name_reclaimed, setup,

@@ -2233,6 +2233,46 @@ static void test_shm_lifecycle_bus_spin_within_timeout(void **state)
 	assert_int_equal(c.slept, VMSG_WAIT_FOREVER);
 }
 
+static int failing_now(void *ctx, uint64_t *ns)
+{
+	((struct spin_clock *)ctx)->reads++;
+	*ns = 12345; /* garbage the bus must not use */
+	return VMSG_EIO;
+}
+
+/*
+ * A port clock that fails cannot bound a spin: the wait does not spin (it
+ * would never end) and sleeps in the port for the whole timeout; empty
+ * receives then do their idle work every time.
+ */
+static void test_shm_lifecycle_bus_spin_failing_clock(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	struct spin_clock c = { 0 };
+
+	(void)state;
+	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
+		skip(); /* no spinning in this build */
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = spin_kick;
+	h.wait = spin_wait;
+	h.now = failing_now;
+	h.ctx = &c;
+	h.spin_ns = 1000000;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+	c.slept = -2;
+	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 5000000), VMSG_ETIMEDOUT);
+	assert_int_equal(c.slept, 5000000);
+	assert_int_equal(c.reads, 1);
+}
+
 /* A port whose service hook sees the peer hang up at its third look. */
 struct spin_port {
 	struct spin_clock c;
@@ -2342,6 +2382,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_within_timeout, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_sees_hangup, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_failing_clock, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),

@@ -13,6 +13,13 @@
  * and the blocking helpers take a caller timeout.
  *
  * Thread safety: one thread drives a bus (poll, submit and respond).
+ *
+ * Callbacks (completions, device handlers, on_device, on_impl, on_params)
+ * run inside vmsg_bus_poll() and may submit, respond, send events, add or
+ * remove devices, and close the bus: after a close the poll returns at
+ * once and no port op is called again. They must not call the blocking
+ * helpers (vmsg_bus_call(), _ping(), _discover(), _send_event_timeout(),
+ * _wait()) nor vmsg_bus_poll(): that would poll again inside the poll.
  */
 #ifndef VIRTIO_MSG_BUS_H
 #define VIRTIO_MSG_BUS_H
@@ -203,8 +210,9 @@ typedef void (*vmsg_bus_impl_fn)(void *ctx, struct vmsg_bus *bus, const struct v
  * (VMSG_EINVAL: out of range or larger than the bus's buffers, or the
  * port's params() error): the bus then sends nothing (VMSG_ESTATE) and
  * drops what arrives (stats.drop_bad_params) until a later reset brings
- * parameters it accepts. Pending requests have failed already with
- * VMSG_ECONNRESET.
+ * parameters it accepts. Called before the requests pending at the
+ * reset fail with VMSG_ECONNRESET, so a completion that submits again
+ * meets the parameters in force.
  */
 typedef void (*vmsg_bus_params_fn)(void *ctx, struct vmsg_bus *bus, int status,
 				   const struct vmsg_bus_params *p);
@@ -274,7 +282,8 @@ struct vmsg_bus_cfg {
 	/** Implementation-defined bus messages (optional). */
 	vmsg_bus_impl_fn on_impl;
 	void *on_impl_ctx;
-	/** Without ops->now: length of one timed-out wait() in ns (0 = 1 ms). */
+	/** Without ops->now: how long a blocking call's wait() may last, and
+	 *  how much one vmsg_bus_prepare_sleep() counts, in ns (0 = 1 ms). */
 	uint64_t tick_ns;
 	/** The bus parameters changed (optional; BUS-9). */
 	vmsg_bus_params_fn on_params;
@@ -352,6 +361,9 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_poll(struct vmsg_bus *b);
  * while the link is not up (no peer yet, or the shm lifecycle handshake) it
  * should be short (20 ms, as vmsg_bus_wait() uses): a plain vmamp v1 peer
  * changes its state without ringing the doorbell.
+ * Without ops->now the bus counts time in sleeps: each call that returns 0
+ * counts as one vmsg_bus_cfg.tick_ns, so sleep at most that long (a
+ * wait-for-interrupt with a tick timer, for instance).
  * @retval 0 sleep now. @retval >0 poll first: something is pending.
  * @retval VMSG_EINVAL bad or closed bus.
  */

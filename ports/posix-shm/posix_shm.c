@@ -368,8 +368,13 @@ static int bind_socket(struct vmsg_posix_shm *p, struct sockaddr_un *sa, bool *s
 
 		if (bind_errno != EADDRINUSE)
 			return err_from_errno(bind_errno);
+		/* Non-blocking: a live server that is not accepting (its
+		 * backlog full) must not hold us; it is alive all the same.
+		 * A probe we cannot make proves nothing: the path stays. */
 		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		alive = probe >= 0 && connect(probe, (struct sockaddr *)sa, sizeof(*sa)) == 0;
+		alive = probe < 0 || fcntl(probe, F_SETFL, O_NONBLOCK) != 0 ||
+			connect(probe, (struct sockaddr *)sa, sizeof(*sa)) == 0 ||
+			(errno != ECONNREFUSED && errno != ENOENT);
 		if (probe >= 0)
 			close(probe);
 		if (alive || unlink(sa->sun_path) != 0 ||
@@ -482,7 +487,9 @@ static int take_hello(struct vmsg_posix_shm *p, uint64_t end, uint64_t *size)
 
 		if (r > 0)
 			break;
-		if ((r < 0 && errno != EINTR) || mono_ns() >= end)
+		if (r < 0 && errno != EINTR)
+			return err_from_errno(errno); /* poll() failed: not a timeout */
+		if (mono_ns() >= end)
 			return VMSG_ETIMEDOUT;
 	}
 	do {

@@ -209,21 +209,28 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 		if (r == VMSG_EAGAIN)
 			break;
 		if (r == VMSG_ECONNRESET) {
-			/* The peer went away: every request fails cleanly. Counts
-			 * towards the budget, so a flapping port cannot hold us. */
+			/* The peer went away, or the port's parameters changed:
+			 * the ones in force first (BUS-9: a completion below
+			 * that submits again must use them), then every request
+			 * fails cleanly. Counts towards the budget, so a
+			 * flapping port cannot hold us. */
 			b->stats.resets++;
-			vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
 			revalidate(b);
+			if (!b->closed) /* on_params may close the bus */
+				vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
 			n++;
-			continue;
-		}
-		if (r < 0)
+		} else if (r < 0) {
 			return r;
-		b->stats.received++;
-		n++;
-		dispatch(b, b->cfg.rx_buf, (size_t)r);
-		if (!more || b->closed) /* a handler may close the bus */
-			break;
+		} else {
+			b->stats.received++;
+			n++;
+			dispatch(b, b->cfg.rx_buf, (size_t)r);
+			if (!more)
+				break;
+		}
+		/* A callback may have closed the bus: no op after close(). */
+		if (b->closed)
+			return (int)n;
 	}
 	/* One clock read, and only while a request is pending; the scan only
 	 * once the earliest deadline can have passed. */
@@ -238,9 +245,17 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 
 int vmsg_bus_prepare_sleep(struct vmsg_bus *b)
 {
+	int r;
+
 	if (!b || b->closed)
 		return VMSG_EINVAL;
-	return b->cfg.ops->arm ? b->cfg.ops->arm(b->cfg.priv) : 0;
+	r = b->cfg.ops->arm ? b->cfg.ops->arm(b->cfg.priv) : 0;
+	/* Without a clock, time is counted in sleeps (as in vmsg_bus_wait()):
+	 * one the caller may take now counts as one tick, so requests still
+	 * expire in an application's own loop (bus.h). */
+	if (r == 0 && !b->has_now)
+		b->ticks += b->cfg.tick_ns ? b->cfg.tick_ns : 1000000u;
+	return r;
 }
 
 int vmsg_bus_cork(struct vmsg_bus *b, bool on)
@@ -257,7 +272,7 @@ int vmsg_bus_get_stats(const struct vmsg_bus *b, struct vmsg_bus_stats *out)
 	if (!b || !out)
 		return VMSG_EINVAL;
 	*out = b->stats;
-	if (b->cfg.ops->doorbells && b->cfg.ops->doorbells(b->cfg.priv, &rung) == 0)
+	if (!b->closed && b->cfg.ops->doorbells && b->cfg.ops->doorbells(b->cfg.priv, &rung) == 0)
 		out->kicks = rung;
 	return 0;
 }
@@ -353,7 +368,7 @@ const struct vmsg_bus_params *vmsg_bus_get_params(const struct vmsg_bus *b)
 
 int vmsg_bus_translate(struct vmsg_bus *b, uint64_t addr, uint64_t len, void **ptr)
 {
-	if (!b || !ptr)
+	if (!b || !ptr || b->closed) /* the port's windows are gone after close */
 		return VMSG_EINVAL;
 	if (!b->cfg.ops->translate)
 		return VMSG_ENOTSUP;

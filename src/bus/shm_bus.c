@@ -38,13 +38,16 @@
 #endif
 
 #if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
-static uint64_t now_ns(struct vmsg_shm_bus *sb)
+/* The port's clock; false when it has none or it failed (callers then
+ * act as without a clock: no spin, idle work every time). */
+static bool clock_ns(struct vmsg_shm_bus *sb, uint64_t *ns)
 {
-	uint64_t ns = 0;
+	uint64_t t;
 
-	if (sb->hooks.now)
-		(void)sb->hooks.now(sb->hooks.ctx, &ns);
-	return ns;
+	if (!sb->hooks.now || sb->hooks.now(sb->hooks.ctx, &t) != 0)
+		return false;
+	*ns = t;
+	return true;
 }
 #endif
 
@@ -150,7 +153,8 @@ static bool idle_tick(struct vmsg_shm_bus *sb)
 	period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
 	sb->tick_due = false;
 	sb->idle_count = 0;
-	t = now_ns(sb);
+	if (!clock_ns(sb, &t))
+		return true; /* a failed clock cannot pace it: look now */
 	if (t - sb->last_service < period)
 		return false;
 	sb->last_service = t;
@@ -280,6 +284,10 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	/* The slot may hold more than the peer takes: never let it cut one. */
 	if (len > max_msg(sb))
 		return VMSG_EMSGSIZE;
+	/* A reset recv has still to report (the peer went, or the parameters
+	 * changed): nothing goes out before the bus has seen it (BUS-9). */
+	if (sb->reset_due)
+		return VMSG_EAGAIN;
 	if (st != VMSG_SHM_RUN) {
 		if (lifecycle(sb) < 0)
 			return VMSG_EPROTO;
@@ -355,6 +363,8 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 		return ev;
 	if (ev & VMSG_SHM_EV_DOWN)
 		return VMSG_ECONNRESET;
+	if (sb->reset_due) /* new parameters: said before any message */
+		return shm_recv(priv, buf, cap);
 	if (chan_state(sb) != VMSG_SHM_RUN)
 		return VMSG_EAGAIN;
 	return rx_take(sb, buf, cap);
@@ -460,7 +470,8 @@ static int shm_wait(void *priv, int64_t timeout_ns)
 					sb->guard_due = true;
 					return 0;
 				}
-				t = now_ns(sb);
+				if (!clock_ns(sb, &t))
+					break; /* no clock to bound the spin */
 				if (!started) {
 					start = t;
 					started = true;
@@ -531,7 +542,7 @@ static int shm_arm(void *priv)
 		/* The doorbell just drained may have been the peer's step of
 		 * the handshake: take the step now, or it is lost. */
 		r = lifecycle(sb);
-		if (r < 0 || (r & VMSG_SHM_EV_DOWN))
+		if (r < 0 || (r & VMSG_SHM_EV_DOWN) || sb->reset_due)
 			return 1;
 		if (chan_state(sb) != VMSG_SHM_RUN)
 			return 0; /* see vmsg_bus_prepare_sleep(): short timeouts */
