@@ -18,6 +18,9 @@
  * semaphore given by the doorbell interrupt) calls vmsg_bus_prepare_sleep()
  * before each sleep and sleeps only when it returns 0: the peer rings the
  * doorbell only for a side that said it sleeps (kick suppression, bus.h).
+ * Without a clock each such call counts as one tick, so pending requests
+ * expire after their budget in ticks: wake at least once a tick (a timer
+ * interrupt) while a request is pending, or give the port a clock.
  */
 #ifndef VIRTIO_MSG_PORT_BAREMETAL_H
 #define VIRTIO_MSG_PORT_BAREMETAL_H
