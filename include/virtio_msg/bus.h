@@ -58,9 +58,10 @@ struct vmsg_bus_ops {
 	 * Required. Queue one encoded message (@p len bytes, msg_size) for the
 	 * peer and, if the peer needs it, ring its doorbell. Never blocks. The
 	 * bytes are copied before returning.
-	 * @retval 0 queued. @retval VMSG_EAGAIN no room now (the bus retries
-	 * later). @retval VMSG_ECONNRESET the peer is gone. @retval VMSG_EMSGSIZE
-	 * larger than the port's slots.
+	 * @retval 0 queued. @retval VMSG_EAGAIN no room now, or not yet (a
+	 * reset recv() has still to report: new parameters, BUS-9); the bus
+	 * retries after a poll. @retval VMSG_ECONNRESET the peer is gone.
+	 * @retval VMSG_EMSGSIZE larger than the port's slots.
 	 */
 	int (*send)(void *priv, const uint8_t *msg, size_t len);
 	/**
