@@ -1339,6 +1339,43 @@ static void test_bus_BUS_9_close_from_reset_callbacks(void **state)
 	}
 }
 
+/* A completion that closes the bus, or removes the device of another
+ * pending request, while the bus fails its requests at a reset: the
+ * nested pass completes the others; the outer one must not again. */
+static void remove_dev2_on_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	(void)resp;
+	assert_int_equal(status, VMSG_ECONNRESET);
+	assert_int_equal(vmsg_bus_remove_device(ctx, 2, false), 0);
+}
+
+static void test_bus_BUS_27_once_when_a_completion_fails_others(void **state)
+{
+	struct vmsg_msg ping = req_ping(3), st = req_status(2);
+	struct done_rec r = { 0 };
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, close_on_done, &X->bus), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, rec_done, &r), 0);
+	fk_in_err(VMSG_ECONNRESET);
+	assert_int_equal(vmsg_bus_poll(&X->bus), 1);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, VMSG_ECANCELED); /* by the close, inside */
+
+	fk_teardown(state);
+	fk_setup(state);
+	r = (struct done_rec){ 0 };
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, remove_dev2_on_done, &X->bus), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &st, 100 * MS, rec_done, &r), 0);
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, VMSG_ENODEV); /* by the removal, inside */
+}
+
 /*
  * BUS-9: the new parameters are in force before the requests pending at
  * the reset fail, so a completion that submits again is checked against
@@ -5472,6 +5509,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_nothing_sent_after_close, fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_9_close_from_reset_callbacks, fk_setup,
 						fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_27_once_when_a_completion_fails_others,
+						fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_9_resubmit_at_reset_meets_new_params,
 						fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_no_clock_own_loop, fk_setup, fk_teardown),

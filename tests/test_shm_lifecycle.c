@@ -2273,6 +2273,68 @@ static void test_shm_lifecycle_bus_spin_failing_clock(void **state)
 	assert_int_equal(c.reads, 1);
 }
 
+/* A service hook that tells whether a receive or a spin called it. */
+struct tally_port {
+	struct spin_clock c;
+	unsigned in_recv, from_recv, from_spin;
+};
+
+static int tally_service(void *ctx)
+{
+	struct tally_port *p = ctx;
+
+	if (p->in_recv)
+		p->from_recv++;
+	else
+		p->from_spin++;
+	return 0;
+}
+
+static int tally_now(void *ctx, uint64_t *ns)
+{
+	return spin_now(&((struct tally_port *)ctx)->c, ns);
+}
+
+/*
+ * The spin's looks at the port keep their own time: a caller whose waits
+ * never outlast spin_ns (2 ms waits, 5 ms spin) still gets the receive's
+ * idle work (the service hook and the lifecycle) about every service_ns.
+ */
+static void test_shm_lifecycle_bus_spin_keeps_idle_work(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h = { 0 };
+	struct tally_port p = { 0 };
+	uint8_t m[64];
+
+	(void)state;
+	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
+		skip(); /* no spinning in this build */
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h.kick = spin_kick; /* ctx: p, which starts with its spin_clock */
+	h.wait = spin_wait;
+	h.ctx = &p;
+	h.now = tally_now;
+	h.service = tally_service;
+	h.service_ns = 1000000;
+	h.spin_ns = 5000000;
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 2000000), VMSG_ETIMEDOUT);
+		p.in_recv = 1;
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
+		p.in_recv = 0;
+	}
+	assert_true(p.from_spin >= 200);
+	assert_true(p.from_recv >= 150);
+}
+
 /* A port whose service hook sees the peer hang up at its third look. */
 struct spin_port {
 	struct spin_clock c;
@@ -2384,6 +2446,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_sees_hangup, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_failing_clock, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_keeps_idle_work, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_release_late, setup,
 						teardown),

@@ -227,7 +227,7 @@ struct vmsg_bus_req {
 	uint16_t dev_num;
 	uint8_t msg_id;
 	uint8_t type;
-	uint8_t busy;
+	uint8_t busy;       /* 0 free, 1 pending, 2..255 being failed (requests.c) */
 	uint8_t gen;        /* generation, part of the token */
 };
 
@@ -312,6 +312,7 @@ struct vmsg_bus {
 	bool closed;
 	bool has_now;  /* ops->now works */
 	bool params_bad; /* the parameters read after a reset were refused (BUS-9) */
+	uint8_t fail_pass; /* the mark of the last pass failing requests (requests.c) */
 };
 
 /**

@@ -57,6 +57,7 @@ struct vmsg_shm_bus {
 	struct vmsg_shm_bus_hooks hooks;
 	uint64_t transport_features;
 	uint64_t last_service;
+	uint64_t spin_service; /**< when a spinning wait last called the service hook */
 	uint64_t kicks;      /**< doorbells rung */
 	uint64_t spins_hit;  /**< waits that found work while spinning */
 	uint32_t rx_held;    /**< received slots not given back yet */

@@ -106,18 +106,24 @@ void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m)
 
 void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num)
 {
-	uint32_t victims[256 / 32] = { 0 };
-
 	/* Decide first, then complete: a callback may submit a new request
-	 * into a freed slot, and that one must not fail with the old ones. */
+	 * into a freed slot, and that one must not fail with the old ones.
+	 * The victims are marked in their busy byte with this pass's own
+	 * value (2..255, never 1, which a submit writes): a callback may also
+	 * close the bus or remove a device, failing requests in a pass of its
+	 * own, and each request must complete once, in whichever pass takes
+	 * it last marked, never again in ours. */
+	uint8_t mark = (uint8_t)(b->fail_pass < 2 || b->fail_pass == 255 ? 2 : b->fail_pass + 1);
+
+	b->fail_pass = mark;
 	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
-		const struct vmsg_bus_req *r = &b->cfg.reqs[i];
+		struct vmsg_bus_req *r = &b->cfg.reqs[i];
 
 		if (r->busy && (!one_dev || (!(r->type & VMSG_TYPE_BUS) && r->dev_num == dev_num)))
-			victims[i / 32] |= 1u << (i % 32);
+			r->busy = mark;
 	}
 	for (unsigned i = 0; i < b->cfg.num_reqs; i++)
-		if (victims[i / 32] & (1u << (i % 32)))
+		if (b->cfg.reqs[i].busy == mark)
 			finish(b, &b->cfg.reqs[i], status, 0);
 }
 

@@ -413,15 +413,17 @@ static inline void guard_next(struct vmsg_shm_bus *sb)
 }
 
 #if !VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT
-/* Time for the port's service hook during a spin (as idle_tick() paces it
- * for empty receives)? */
+/* Time for the port's service hook during a spin (paced as idle_tick()
+ * paces it for empty receives, on a clock of its own: the spin's looks at
+ * the port must not postpone the receive's idle work, which also looks at
+ * the lifecycle)? */
 static bool spin_service_due(struct vmsg_shm_bus *sb, uint64_t t)
 {
 	uint64_t period = sb->hooks.service_ns ? sb->hooks.service_ns : 10000000u;
 
-	if (!sb->hooks.service || t - sb->last_service < period)
+	if (!sb->hooks.service || t - sb->spin_service < period)
 		return false;
-	sb->last_service = t;
+	sb->spin_service = t;
 	return true;
 }
 #endif
