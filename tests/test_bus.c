@@ -1892,6 +1892,30 @@ static void test_bus_BUS_28_timeout_without_clock_woken_waits(void **state)
 }
 
 /*
+ * BUS-28 without a clock near the end of the counted time: the count
+ * saturates instead of wrapping, so a request whose deadline saturated
+ * still expires (wrapped, the count would never reach it again).
+ */
+static void test_bus_BUS_28_no_clock_count_saturates(void **state)
+{
+	struct vmsg_msg m = req_status(1), resp;
+	uint8_t buf[FK_MSG];
+
+	(void)state;
+	F->no_clock = true;
+	F->max_waits = 1000;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.tick_ns = 1 * MS;
+	fx_open();
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 1, 0, 0, true), 0);
+	assert_true(vmsg_bus_wait(&X->bus, INT64_MAX) >= 0);
+	assert_true(vmsg_bus_wait(&X->bus, INT64_MAX) >= 0); /* 2^64 - 2 ns counted */
+	assert_int_equal(vmsg_bus_call(&X->bus, &m, &resp, buf, sizeof(buf), 100 * MS, 0),
+			 VMSG_ETIMEDOUT);
+	assert_int_equal(X->bus.stats.timeouts, 1);
+}
+
+/*
  * BUS-28 with a clock that fails after a while: the bus goes on counting
  * waits from its last reading, so a request whose deadline was set in the
  * clock's nanoseconds still times out, after about its budget in waits.
@@ -5527,6 +5551,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock_woken_waits, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_clock_fails_later, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_no_clock_count_saturates, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_call_waits_for_room_in_slices, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_clock_read_once_per_poll_and_submit, fk_setup, fk_teardown),

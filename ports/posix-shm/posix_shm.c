@@ -528,7 +528,9 @@ static int connect_finish(int fd, uint64_t end)
 	socklen_t len = sizeof(soerr);
 	uint64_t now = mono_ns();
 
-	if (now >= end || poll(&pf, 1, (int)((end - now + 999999u) / 1000000u)) <= 0) {
+	uint64_t ms = now >= end ? 0 : (end - now + 999999u) / 1000000u;
+
+	if (now >= end || poll(&pf, 1, ms > INT32_MAX ? INT32_MAX : (int)ms) <= 0) {
 		errno = ETIMEDOUT;
 		return -1;
 	}

@@ -68,8 +68,10 @@ int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg)
 	err = ops->params(cfg->priv, &p);
 	if (!err)
 		err = take_params(b, &p);
-	if (err)
+	if (err) {
+		b->closed = true; /* nothing to close: a vmsg_bus_close() now is refused */
 		return err;
+	}
 	{
 		uint64_t t;
 
@@ -243,6 +245,13 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 	return (int)n;
 }
 
+/* The counted clock without ops->now, saturating: a deadline set near
+ * its end must still come, not wrap to long ago. */
+static void add_ticks(struct vmsg_bus *b, uint64_t ns)
+{
+	b->ticks = ns > UINT64_MAX - b->ticks ? UINT64_MAX : b->ticks + ns;
+}
+
 int vmsg_bus_prepare_sleep(struct vmsg_bus *b)
 {
 	int r;
@@ -254,7 +263,7 @@ int vmsg_bus_prepare_sleep(struct vmsg_bus *b)
 	 * one the caller may take now counts as one tick, so requests still
 	 * expire in an application's own loop (bus.h). */
 	if (r == 0 && !b->has_now)
-		b->ticks += b->cfg.tick_ns ? b->cfg.tick_ns : 1000000u;
+		add_ticks(b, b->cfg.tick_ns ? b->cfg.tick_ns : 1000000u);
 	return r;
 }
 
@@ -306,7 +315,7 @@ int vmsg_bus_wait(struct vmsg_bus *b, int64_t timeout_ns)
 	 * wait-for-interrupt that any interrupt ends) cannot keep a request
 	 * pending for ever. Budgets then bound waits, not wall time. */
 	if (!b->has_now)
-		b->ticks += timeout_ns > 0 ? (uint64_t)timeout_ns : 1u;
+		add_ticks(b, timeout_ns > 0 ? (uint64_t)timeout_ns : 1u);
 	return vmsg_bus_poll(b);
 }
 

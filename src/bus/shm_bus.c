@@ -281,14 +281,14 @@ static int shm_send(void *priv, const uint8_t *msg, size_t len)
 	struct vmsg_shm_bus *sb = priv;
 	int st = chan_state(sb), r;
 
-	/* The slot may hold more than the peer takes: never let it cut one. */
-	if (len > max_msg(sb))
-		return VMSG_EMSGSIZE;
 	/* A reset recv has still to report: nothing goes out before the bus
 	 * has seen it. The peer went: no peer. New parameters (BUS-9): not
 	 * yet, until a poll has taken them. */
 	if (sb->reset_due)
 		return sb->reset_due & RESET_PEER_GONE ? VMSG_ECONNRESET : VMSG_EAGAIN;
+	/* The slot may hold more than the peer takes: never let it cut one. */
+	if (len > max_msg(sb))
+		return VMSG_EMSGSIZE;
 	if (st != VMSG_SHM_RUN) {
 		if (lifecycle(sb) < 0)
 			return VMSG_EPROTO;

@@ -19,8 +19,14 @@
  * socket path probes it: if nothing answers there, it takes the path over,
  * and the shm name with it (a new region; the dead one's is unlinked). If a
  * server answers, the new one is refused with VMSG_EBUSY and touches
- * neither name. A shm name is reclaimed only with its stale socket path:
+ * neither name (a live server that is not accepting, its backlog full,
+ * answers too). A shm name is reclaimed only with its stale socket path:
  * one left without its path (the path was removed) still gives VMSG_EBUSY.
+ * Limits: give each server its own socket path and shm name (the reclaim
+ * takes the name on the evidence of the path); two servers started on one
+ * path at the same moment are not told apart (start them one after the
+ * other); and where a full backlog refuses connections (ECONNREFUSED, as
+ * some BSDs do, instead of Linux's EAGAIN) a busy live server looks dead.
  *
  *     struct vmsg_posix_shm port;
  *     struct vmsg_posix_shm_cfg pc = { .socket_path = "/tmp/vm.sock",
