@@ -1915,6 +1915,40 @@ static void test_bus_BUS_28_no_clock_count_saturates(void **state)
 	assert_int_equal(X->bus.stats.timeouts, 1);
 }
 
+/* A port that reports a broken peer on every receive. */
+static int fk_recv_broken(void *priv, uint8_t *buf, size_t cap)
+{
+	(void)priv;
+	(void)buf;
+	(void)cap;
+	return VMSG_EPROTO;
+}
+
+/*
+ * BUS-28 with a peer that stays broken: each poll reports VMSG_EPROTO, and
+ * pending requests still expire when their time is up (a broken peer must
+ * not hold them for ever).
+ */
+static void test_bus_BUS_28_expire_while_peer_broken(void **state)
+{
+	struct vmsg_bus_ops ops = fk_ops;
+	struct vmsg_msg ping = req_ping(9);
+	struct done_rec r = { 0 };
+
+	(void)state;
+	ops.recv = fk_recv_broken;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 264);
+	X->cfg.ops = &ops;
+	fx_open();
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 10 * MS, rec_done, &r), 0);
+	assert_int_equal(vmsg_bus_poll(&X->bus), VMSG_EPROTO);
+	assert_int_equal(r.calls, 0);
+	F->now += 11 * MS;
+	assert_int_equal(vmsg_bus_poll(&X->bus), VMSG_EPROTO);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, VMSG_ETIMEDOUT);
+}
+
 /*
  * BUS-28 with a clock that fails after a while: the bus goes on counting
  * waits from its last reading, so a request whose deadline was set in the
@@ -5551,6 +5585,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_timeout_without_clock_woken_waits, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_clock_fails_later, fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_28_expire_while_peer_broken, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_no_clock_count_saturates, fk_setup,
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_call_waits_for_room_in_slices, fk_setup,

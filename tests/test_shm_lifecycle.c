@@ -2147,6 +2147,39 @@ static void test_shm_lifecycle_bus_spin_option(void **state)
 			 VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT ? VMSG_ENOTSUP : 0);
 }
 
+/*
+ * A hostile owner that restarts with a layout we cannot drive (4-byte
+ * elements, too small for a message: refused as unsupported, VMSG_ENOTSUP,
+ * when we attach): the shm bus reports a broken peer, VMSG_EPROTO as its
+ * contract says (bus.h), for as long as the layout stays so, and comes
+ * back when the owner writes one it can use.
+ */
+static void test_shm_lifecycle_bus_unusable_layout_is_eproto(void **state)
+{
+	struct ep e[2];
+	struct vmsg_shm_cfg c0 = make_cfg(0, true, true, 0, 1), c1 = make_cfg(1, false, true, 0, 2);
+	struct vmsg_shm_bus sb;
+	struct vmsg_shm_bus_hooks h;
+	unsigned kicks = 0;
+	uint8_t m[64];
+
+	(void)state;
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, sizeof(e));
+	ep_open(&e[0], &c0, 1);
+	ep_open(&e[1], &c1, 1);
+	run_both(&e[0], &e[1]);
+	h = fake_hooks(&kicks);
+	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
+	ep_open(&e[0], &c0, 2); /* the owner restarts */
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_ECONNRESET);
+	put_le16(buf + 0x0C, 4); /* element size */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EPROTO);
+	put_le16(buf + 0x0C, 64);
+	assert_int_equal(vmsg_shm_bus_ops.recv(&sb, m, sizeof(m)), VMSG_EAGAIN);
+}
+
 /* A clock that moves 1 us per reading, and a wait that records its budget. */
 struct spin_clock {
 	uint64_t t;
@@ -2440,6 +2473,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_plain_index_violation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_kick_words, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_unusable_layout_is_eproto, setup,
+						teardown),
 		cmocka_unit_test(test_shm_lifecycle_bus_spin_option),
 		cmocka_unit_test_setup_teardown(test_shm_lifecycle_bus_spin_within_timeout, setup,
 						teardown),

@@ -342,7 +342,9 @@ VMSG_API int vmsg_bus_close(struct vmsg_bus *b);
  *         fails every pending request and counts in stats.resets);
  *         VMSG_EINVAL if @p b is NULL or closed; or the negative code recv
  *         returned (VMSG_EPROTO: a broken peer), in which case what was
- *         taken before in this call was dispatched and nothing expired.
+ *         taken before in this call was dispatched and requests whose
+ *         time is up expired all the same (a peer that stays broken holds
+ *         none of them past its budget).
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_poll(struct vmsg_bus *b);
 

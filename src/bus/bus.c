@@ -196,6 +196,7 @@ static void dispatch(struct vmsg_bus *b, const uint8_t *buf, size_t len)
 int vmsg_bus_poll(struct vmsg_bus *b)
 {
 	unsigned n = 0;
+	int err = 0;
 
 	if (!b || b->closed)
 		return VMSG_EINVAL;
@@ -222,7 +223,11 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 				vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
 			n++;
 		} else if (r < 0) {
-			return r;
+			/* A broken peer: say so, but let time go on for what is
+			 * pending (BUS-28), or a peer that stays broken would
+			 * hold every request for ever. */
+			err = r;
+			break;
 		} else {
 			b->stats.received++;
 			n++;
@@ -242,7 +247,7 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 		if (now >= b->next_deadline)
 			vmsg_bus_expire(b, now);
 	}
-	return (int)n;
+	return err ? err : (int)n;
 }
 
 /* The counted clock without ops->now, saturating: a deadline set near

@@ -360,8 +360,8 @@ static int shm_recv(void *priv, uint8_t *buf, size_t cap)
 	if (sb->reset_due)
 		return shm_recv(priv, buf, cap);
 	ev = lifecycle(sb);
-	if (ev < 0)
-		return ev;
+	if (ev < 0) /* a layout we cannot drive, a broken peer: as shm_send() */
+		return VMSG_EPROTO;
 	if (ev & VMSG_SHM_EV_DOWN)
 		return VMSG_ECONNRESET;
 	if (sb->reset_due) /* new parameters: said before any message */
