@@ -18,7 +18,8 @@
  * re-attach, the shm bus's params_look() and the bus core's BUS-9
  * revalidation, also with a slot larger than the bus's buffers), withdraw
  * the layout, rewrite it alone (vmsg_shm_v1_write()) or write raw bytes in
- * the header lines. A VMSG_CONFIG_SHM_V1_OWNER_ONLY build refuses the
+ * the header lines. In both modes the script may send an event with a
+ * budget (vmsg_bus_send_event_timeout(), BUS-46). A VMSG_CONFIG_SHM_V1_OWNER_ONLY build refuses the
  * non-owner (VMSG_ENOTSUP).
  *
  * Checks: nothing outside the region is touched (a heap block of exactly
@@ -297,6 +298,37 @@ static void check_poll_code(const struct st *s, int r, const char *what)
 	if (!ok)
 		fprintf(stderr, "%s: %d\n", what, r);
 	FUZZ_CHECK(ok);
+}
+
+/*
+ * An event with a budget (BUS-46) over the shm port: a full ring, or a link
+ * that is not up yet, makes it wait in slices of 1 ms, polling; it gives up
+ * when the budget is spent. Device 1 is ours on either side.
+ */
+static void op_event(struct st *s)
+{
+	struct vmsg_bus_stats before, after;
+	struct vmsg_msg ev;
+	uint64_t budget = (uint64_t)(fuzz_u8(&s->in) % 32u) * 1000000u; /* 0..31 slices */
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.dev_num = 1;
+	ev.msg_id = s->device ? VMSG_ID_EVENT_CONFIG : VMSG_ID_EVENT_AVAIL;
+	FUZZ_CHECK(vmsg_bus_get_stats(&s->bus, &before) == 0);
+	r = vmsg_bus_send_event_timeout(&s->bus, &ev, budget);
+	FUZZ_CHECK(vmsg_bus_get_stats(&s->bus, &after) == 0);
+	if (r < 0 && r != VMSG_ETIMEDOUT && r != VMSG_ECONNRESET && r != VMSG_ESTATE &&
+	    r != VMSG_EMSGSIZE)
+		check_poll_code(s, r, "vmsg_bus_send_event_timeout"); /* its wait's poll */
+	if (r == VMSG_ESTATE)
+		FUZZ_CHECK(s->bad || after.resets != before.resets);
+	FUZZ_CHECK(r != VMSG_EMSGSIZE || s->nonowner);
+	FUZZ_CHECK(after.events_out == before.events_out + (r == 0));
+	FUZZ_CHECK(after.event_timeouts == before.event_timeouts + (r == VMSG_ETIMEDOUT));
+	FUZZ_CHECK(after.kicks_waits - before.kicks_waits <= budget / 1000000u + 2u);
+	/* Over this port kicks is every doorbell it rang. */
+	FUZZ_CHECK(after.kicks == s->sb.kicks);
 }
 
 static void put32(struct st *s, const uint8_t *p, uint32_t v)
@@ -599,7 +631,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_CHECK(vmsg_bus_cork(&s->bus, (op & 0x40u) != 0) == 0);
 			break;
 		default:
-			vmsg_shm_bus_peer_gone(&s->sb); /* the port saw a hang-up */
+			if (op & 0x40u)
+				op_event(s);
+			else
+				vmsg_shm_bus_peer_gone(&s->sb); /* the port saw a hang-up */
 			break;
 		}
 		snap_check(s);
