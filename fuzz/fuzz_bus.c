@@ -18,7 +18,20 @@
  *    never sends what it would itself reject; full-role builds only,
  *    since a one-role codec cannot decode its own sends);
  *  - each call returns one of its documented codes, and nothing hangs:
- *    the fake clock moves on every wait().
+ *    the fake clock moves on every wait();
+ *  - BUS-9: at a reset the port may report other parameters (any revision,
+ *    any max_msg_size, or a params() error). The bus either accepts them
+ *    (vmsg_bus_get_params() equals them, on_params got 0) or refuses them
+ *    (on_params got the error, nothing is sent, sends give VMSG_ESTATE,
+ *    what arrives is dropped and counted in stats.drop_bad_params, the
+ *    parameters in force stay); every message sent fits the maximum in
+ *    force and decodes with a codec set to it;
+ *  - the other calls of the script: vmsg_bus_send_event() (BUS-15 codes)
+ *    and vmsg_bus_send_event_timeout() (documented codes, bounded waits),
+ *    vmsg_bus_kick() with and without a kick op, vmsg_bus_get_stats()
+ *    (its counters agree with what the port saw), vmsg_bus_translate()
+ *    (length 0 and a wrapping range are refused without calling the
+ *    port), and cfg.retries (a ping sends at most retries + 1 requests).
  */
 #include <stdbool.h>
 #include <string.h>
@@ -54,6 +67,17 @@ struct fake {
 	struct track track[MAX_TRACK];
 	unsigned ntrack;
 	unsigned recvs; /* recv() calls, bounded so a script cannot loop */
+	/* BUS-9 */
+	enum vmsg_profile profile;
+	uint32_t codec_flags;
+	struct vmsg_bus_params cur;      /* what params() reports now */
+	int params_err;                  /* ... or this error */
+	struct vmsg_bus_params accepted; /* in force, as the bus must have them */
+	bool bad;                        /* the last parameters were refused */
+	uint64_t exp_drop_bad;           /* messages delivered while bad */
+	unsigned on_params_calls;
+	/* kick, translate, retries */
+	uint64_t port_kicks, translates, ping_sends;
 };
 
 static struct fake F;
@@ -68,7 +92,8 @@ static int port_send(void *priv, const uint8_t *msg, size_t len)
 	struct vmsg_msg m;
 	uint8_t what = fuzz_u8(&f->in);
 
-	FUZZ_CHECK(len >= VMSG_HDR_SIZE && len <= f->max);
+	FUZZ_CHECK(!f->bad); /* refused parameters: nothing goes out */
+	FUZZ_CHECK(len >= VMSG_HDR_SIZE && len <= f->max && len <= f->accepted.max_msg_size);
 	FUZZ_CHECK(vmsg_wire_msg_size(msg) == len);
 	if (!ONE_ROLE) {
 		int err = vmsg_proto_decode(&f->peer, msg, len, &m);
@@ -83,6 +108,8 @@ static int port_send(void *priv, const uint8_t *msg, size_t len)
 		return VMSG_EAGAIN;
 	if (what == 0xEF)
 		return VMSG_ECONNRESET;
+	if (msg[0] == VMSG_TYPE_BUS && msg[1] == VMSG_BUS_ID_PING)
+		f->ping_sends++;
 	return 0;
 }
 
@@ -121,7 +148,7 @@ static const struct vmsg_bus_req *pick_req(struct fake *f)
 	return NULL;
 }
 
-static int port_recv(void *priv, uint8_t *buf, size_t cap)
+static int port_recv_msg(void *priv, uint8_t *buf, size_t cap)
 {
 	struct fake *f = priv;
 	uint8_t kind;
@@ -138,6 +165,21 @@ static int port_recv(void *priv, uint8_t *buf, size_t cap)
 	case 0:
 		return VMSG_EAGAIN;
 	case 1:
+		if (kind == 13) { /* a reset with other parameters (BUS-9) */
+			static const uint32_t sizes[] = { 0,   1,    8,    47,    48,    51,
+							  52,  53,   64,   128,   264,   1024,
+							  1099, 1100, 1101, 65535, 65536, 0xFFFFFFFFu };
+			uint8_t how = fuzz_u8(&f->in);
+
+			f->cur.revision = how & 1u ? 1u : (uint32_t)fuzz_u8(&f->in) % 3u;
+			if (how & 2u)
+				f->cur.max_msg_size = fuzz_u32(&f->in);
+			else
+				f->cur.max_msg_size = sizes[fuzz_u8(&f->in) % 18u];
+			f->cur.transport_features = how & 4u ? fuzz_u64(&f->in) : 0;
+			f->params_err = (how & 0x18u) == 0x18u ? VMSG_EIO : 0;
+			return VMSG_ECONNRESET;
+		}
 		return kind == 1 ? VMSG_ECONNRESET : VMSG_EAGAIN;
 	case 2:
 		return kind == 2 ? VMSG_EPROTO : VMSG_EAGAIN;
@@ -191,6 +233,18 @@ static int port_recv(void *priv, uint8_t *buf, size_t cap)
 	}
 }
 
+/* What the peer sent; a message (> 0) the bus must drop while its
+ * parameters are refused. */
+static int port_recv(void *priv, uint8_t *buf, size_t cap)
+{
+	struct fake *f = priv;
+	int r = port_recv_msg(priv, buf, cap);
+
+	if (r > 0 && f->bad)
+		f->exp_drop_bad++;
+	return r;
+}
+
 static int port_wait(void *priv, int64_t timeout_ns)
 {
 	struct fake *f = priv;
@@ -204,10 +258,8 @@ static int port_params(void *priv, struct vmsg_bus_params *out)
 {
 	struct fake *f = priv;
 
-	out->revision = 1;
-	out->max_msg_size = f->max;
-	out->transport_features = 0;
-	return 0;
+	*out = f->cur;
+	return f->params_err;
 }
 
 static int port_now(void *priv, uint64_t *ns)
@@ -220,6 +272,37 @@ static int port_now(void *priv, uint64_t *ns)
 	return 0;
 }
 
+static int port_kick(void *priv)
+{
+	struct fake *f = priv;
+
+	if (fuzz_u8(&f->in) == 0xEE)
+		return VMSG_EIO;
+	f->port_kicks++;
+	return 0;
+}
+
+static int port_doorbells(void *priv, uint64_t *rung)
+{
+	*rung = ((struct fake *)priv)->port_kicks + 1000u; /* not the bus's count */
+	return 0;
+}
+
+static uint8_t window[64];
+
+static int port_translate(void *priv, uint64_t addr, uint64_t len, void **ptr)
+{
+	struct fake *f = priv;
+
+	f->translates++;
+	FUZZ_CHECK(len != 0 && addr + len >= addr); /* the bus refused these */
+	if (addr < 0x1000u || addr - 0x1000u > sizeof(window) ||
+	    len > sizeof(window) - (addr - 0x1000u))
+		return VMSG_ERANGE;
+	*ptr = window + (addr - 0x1000u);
+	return 0;
+}
+
 static const struct vmsg_bus_ops fake_ops = {
 	.send = port_send,
 	.recv = port_recv,
@@ -227,6 +310,62 @@ static const struct vmsg_bus_ops fake_ops = {
 	.params = port_params,
 	.now = port_now,
 };
+
+/* The same with the optional kick, doorbell count and translate ops. */
+static const struct vmsg_bus_ops fake_ops_more = {
+	.send = port_send,
+	.recv = port_recv,
+	.wait = port_wait,
+	.params = port_params,
+	.now = port_now,
+	.kick = port_kick,
+	.doorbells = port_doorbells,
+	.translate = port_translate,
+};
+
+static bool same_params(const struct vmsg_bus_params *a, const struct vmsg_bus_params *b)
+{
+	return a->revision == b->revision && a->max_msg_size == b->max_msg_size &&
+	       a->transport_features == b->transport_features;
+}
+
+/* BUS-9: the bus read the parameters again after a reset and says what
+ * became of them. */
+static void on_params(void *ctx, struct vmsg_bus *b, int status, const struct vmsg_bus_params *p)
+{
+	struct fake *f = ctx;
+
+	f->on_params_calls++;
+	FUZZ_CHECK(b == &f->bus && p != NULL);
+	if (status == 0) {
+		FUZZ_CHECK(f->params_err == 0 && same_params(p, &f->cur));
+		FUZZ_CHECK(same_params(vmsg_bus_get_params(b), &f->cur));
+		FUZZ_CHECK(f->cur.revision >= 1 && f->cur.max_msg_size <= BUF_CAP &&
+			   f->cur.max_msg_size >= (f->profile == VMSG_PROFILE_2025 ? 48u : 52u));
+		f->accepted = f->cur;
+		f->bad = false;
+		f->max = f->cur.max_msg_size;
+		/* What the bus sends from now on fits this maximum. */
+		FUZZ_CHECK(vmsg_codec_init(&f->peer, f->profile, f->max, f->codec_flags) == 0);
+	} else {
+		FUZZ_CHECK(status == (f->params_err ? f->params_err : VMSG_EINVAL));
+		FUZZ_CHECK(f->params_err || f->cur.revision < 1 || f->cur.max_msg_size > BUF_CAP ||
+			   f->cur.max_msg_size < (f->profile == VMSG_PROFILE_2025 ? 48u : 52u));
+		FUZZ_CHECK(same_params(vmsg_bus_get_params(b), &f->accepted));
+		f->bad = true;
+	}
+}
+
+/* After every call of the script: the parameters in force, the drops. */
+static void check_params(struct fake *f)
+{
+	struct vmsg_bus_stats st;
+
+	FUZZ_CHECK(same_params(vmsg_bus_get_params(&f->bus), &f->accepted));
+	FUZZ_CHECK(vmsg_bus_get_stats(&f->bus, &st) == 0);
+	FUZZ_CHECK(st.drop_bad_params == f->exp_drop_bad);
+	FUZZ_CHECK(st.param_changes == f->on_params_calls);
+}
 
 /* ---------------------------------------------------------------------- */
 /* The application                                                        */
@@ -239,6 +378,7 @@ static void req_done(void *ctx, int status, const struct vmsg_msg *resp)
 	FUZZ_CHECK(t->done == 0);
 	t->done++;
 	if (status == 0) {
+		FUZZ_CHECK(!F.bad); /* nothing is taken under refused parameters */
 		FUZZ_CHECK(resp != NULL);
 		FUZZ_CHECK(resp->msg_id == t->msg_id && resp->dev_num == t->dev_num &&
 			   resp->type == (t->type | VMSG_TYPE_RESPONSE));
@@ -257,6 +397,7 @@ static void dev_handler(void *ctx, struct vmsg_bus *b, const struct vmsg_msg *ms
 	int r;
 
 	FUZZ_CHECK(msg != NULL && !(msg->type & VMSG_TYPE_BUS));
+	FUZZ_CHECK(!f->bad);
 	if ((msg->type & VMSG_TYPE_RESPONSE) || (msg->msg_id & VMSG_ID_EVENT))
 		return;
 	memset(&resp, 0, sizeof(resp));
@@ -270,6 +411,7 @@ static void drv_handler(void *ctx, struct vmsg_bus *b, const struct vmsg_msg *ms
 {
 	(void)ctx;
 	(void)b;
+	FUZZ_CHECK(!F.bad);
 	FUZZ_CHECK(msg != NULL && (msg->msg_id & VMSG_ID_EVENT) && !(msg->type & VMSG_TYPE_RESPONSE));
 }
 
@@ -277,6 +419,7 @@ static void on_device(void *ctx, uint16_t dev_num, uint16_t state)
 {
 	(void)ctx;
 	(void)dev_num;
+	FUZZ_CHECK(!F.bad);
 	FUZZ_CHECK(state != 0 && (state < 3 || state >= VMSG_EVDEV_STATE_IMPL_MIN));
 }
 
@@ -284,6 +427,7 @@ static void on_impl(void *ctx, struct vmsg_bus *b, const struct vmsg_msg *msg)
 {
 	(void)ctx;
 	(void)b;
+	FUZZ_CHECK(!F.bad);
 	FUZZ_CHECK((msg->type & VMSG_TYPE_BUS) && (msg->msg_id & VMSG_ID_IMPL));
 }
 
@@ -293,7 +437,7 @@ static bool blocking_code(int r)
 	       r == VMSG_ENODEV || r == VMSG_EBUSY || r == VMSG_EINVAL || r == VMSG_ENOSPC ||
 	       r == VMSG_ECANCELED || r == VMSG_EMSGSIZE || r == VMSG_EBADMSG ||
 	       r == VMSG_ERESERVED || r == VMSG_ENOTSUP || r == VMSG_ERANGE || r == VMSG_EBADDEV ||
-	       r == VMSG_EBADTYPE || r == VMSG_ESHORT;
+	       r == VMSG_EBADTYPE || r == VMSG_ESHORT || r == VMSG_ESTATE;
 }
 
 static void op_submit(struct fake *f, bool driver)
@@ -325,8 +469,162 @@ static void op_submit(struct fake *f, bool driver)
 	*t = (struct track){ req.type, req.msg_id, req.dev_num, 0 };
 	r = vmsg_bus_submit(&f->bus, &req, (uint64_t)fuzz_u8(&f->in) * 100000u, req_done, t);
 	FUZZ_CHECK(r <= 0); /* submit_code(), or the encoder's refusal of the fields */
+	FUZZ_CHECK(!f->bad || r != 0);
 	if (r == 0)
 		f->ntrack++;
+}
+
+/* An event from the application: either kind of send, any direction, any
+ * device number (BUS-15, BUS-46). */
+static void op_event(struct fake *f, bool driver)
+{
+	struct vmsg_msg ev;
+	struct vmsg_bus_stats before, after;
+	uint8_t k = fuzz_u8(&f->in);
+	bool timed = (k & 0x80u) != 0, wrong = false, transport = true, present;
+	uint64_t budget = 0;
+	int r;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.dev_num = (uint16_t)(fuzz_u8(&f->in) % 12u);
+	switch (k % 6u) {
+	case 0:
+		ev.msg_id = VMSG_ID_EVENT_AVAIL;
+		ev.u.event_avail.vq_index = fuzz_u8(&f->in) % 4u;
+		wrong = !driver;
+		break;
+	case 1:
+		ev.msg_id = VMSG_ID_EVENT_USED;
+		ev.u.event_used.vq_index = fuzz_u8(&f->in) % 4u;
+		wrong = driver;
+		break;
+	case 2:
+		ev.msg_id = VMSG_ID_EVENT_CONFIG;
+		ev.u.event_config.generation = fuzz_u32(&f->in);
+		wrong = driver;
+		break;
+	case 3: /* implementation-defined: either way */
+		ev.msg_id = (uint8_t)(VMSG_ID_IMPL | VMSG_ID_EVENT | (fuzz_u8(&f->in) & 0x3Fu));
+		break;
+	case 4:
+		ev.type = VMSG_TYPE_BUS;
+		ev.msg_id = VMSG_BUS_ID_EVENT_DEVICE;
+		ev.dev_num = 0;
+		ev.u.event_device.dev_num = (uint16_t)(fuzz_u8(&f->in) % 12u);
+		ev.u.event_device.state = VMSG_EVDEV_STATE_ADDED;
+		wrong = driver;
+		transport = false;
+		break;
+	default: /* not an event */
+		ev.msg_id = (uint8_t)(VMSG_ID_GET_DEVICE_INFO + fuzz_u8(&f->in) % 11u);
+		wrong = true;
+		break;
+	}
+	FUZZ_CHECK(vmsg_bus_get_stats(&f->bus, &before) == 0);
+	present = vmsg_bus_device_present(&f->bus, ev.dev_num);
+	if (timed) {
+		uint8_t t = fuzz_u8(&f->in);
+
+		budget = t == 0xFF ? UINT64_MAX / 2u : (uint64_t)t * 200000u;
+		r = vmsg_bus_send_event_timeout(&f->bus, &ev, budget);
+	} else {
+		r = vmsg_bus_send_event(&f->bus, &ev);
+	}
+	FUZZ_CHECK(vmsg_bus_get_stats(&f->bus, &after) == 0);
+	if (wrong) {
+		FUZZ_CHECK(r == VMSG_EINVAL);
+	} else if (transport && driver && !present) {
+		FUZZ_CHECK(r == VMSG_ENODEV); /* BUS-15: only to present devices */
+	} else {
+		FUZZ_CHECK(r == 0 || r == VMSG_ENODEV || r == VMSG_ESTATE || r == VMSG_ECONNRESET ||
+			   r == VMSG_EPROTO || r == VMSG_EMSGSIZE || r == VMSG_ENOSPC ||
+			   r == VMSG_ERANGE || r == VMSG_EBADMSG || r == VMSG_ERESERVED ||
+			   (timed ? r == VMSG_ETIMEDOUT : r == VMSG_EAGAIN));
+	}
+	if (f->bad && after.resets == before.resets)
+		FUZZ_CHECK(r != 0);
+	FUZZ_CHECK(after.events_out == before.events_out + (r == 0));
+	FUZZ_CHECK(after.event_timeouts == before.event_timeouts + (r == VMSG_ETIMEDOUT));
+	/* Bounded: slices of 1 ms at most from the budget (no hang). */
+	if (timed && budget < UINT64_MAX / 2u)
+		FUZZ_CHECK(after.kicks_waits - before.kicks_waits <= budget / 1000000u + 2u);
+	if (!timed)
+		FUZZ_CHECK(after.kicks_waits == before.kicks_waits);
+}
+
+/* vmsg_bus_kick(), vmsg_bus_translate(), and the counters they move. */
+static void op_kick_translate(struct fake *f, bool more)
+{
+	struct vmsg_bus_stats before, after;
+	uint8_t k = fuzz_u8(&f->in);
+	uint64_t calls = f->translates;
+	int r;
+
+	FUZZ_CHECK(vmsg_bus_get_stats(&f->bus, &before) == 0);
+	if (k & 1u) {
+		uint64_t own = f->bus.stats.kicks; /* those of vmsg_bus_kick() */
+
+		r = vmsg_bus_kick(&f->bus);
+		FUZZ_CHECK(vmsg_bus_get_stats(&f->bus, &after) == 0);
+		if (!more) {
+			FUZZ_CHECK(r == VMSG_ENOTSUP && after.kicks == before.kicks);
+		} else {
+			FUZZ_CHECK(r == 0 || r == VMSG_EIO);
+			/* With ops->doorbells: the port's count, every doorbell. */
+			FUZZ_CHECK(after.kicks == f->port_kicks + 1000u);
+			FUZZ_CHECK(f->bus.stats.kicks == own + (r == 0));
+		}
+	} else {
+		uint64_t addr, len;
+		void *ptr = NULL;
+
+		switch ((k >> 1) % 5u) {
+		case 0:
+			addr = fuzz_u64(&f->in);
+			len = 0;
+			break;
+		case 1: /* wraps */
+			len = 2u + fuzz_u8(&f->in);
+			addr = UINT64_MAX - fuzz_u8(&f->in) % (len - 1u);
+			break;
+		case 2: /* about the window */
+			addr = 0x1000u + fuzz_u8(&f->in) % 80u;
+			len = 1u + fuzz_u8(&f->in) % 80u;
+			break;
+		case 3: /* ends exactly at the top */
+			len = 1u + fuzz_u8(&f->in);
+			addr = UINT64_MAX - len + 1u;
+			break;
+		default:
+			addr = fuzz_u64(&f->in);
+			len = fuzz_u64(&f->in);
+			break;
+		}
+		r = vmsg_bus_translate(&f->bus, addr, len, &ptr);
+		if (!more) {
+			FUZZ_CHECK(r == VMSG_ENOTSUP);
+		} else if (len == 0) {
+			FUZZ_CHECK(r == VMSG_EINVAL && f->translates == calls);
+		} else if (addr + len < addr) {
+			FUZZ_CHECK(r == VMSG_ERANGE && f->translates == calls);
+		} else {
+			FUZZ_CHECK(f->translates == calls + 1);
+			FUZZ_CHECK(r == 0 || r == VMSG_ERANGE);
+			if (r == 0)
+				FUZZ_CHECK((uint8_t *)ptr >= window &&
+					   (uint8_t *)ptr + len <= window + sizeof(window));
+		}
+	}
+}
+
+/* A blocking PING on either side: at most cfg.retries + 1 requests. */
+static void op_ping(struct fake *f)
+{
+	uint64_t sends = f->ping_sends;
+	int r = vmsg_bus_ping(&f->bus, fuzz_u32(&f->in), (uint64_t)fuzz_u8(&f->in) * 20000u);
+
+	FUZZ_CHECK(blocking_code(r));
+	FUZZ_CHECK(f->ping_sends - sends <= (uint64_t)f->bus.cfg.retries + 1u);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -345,8 +643,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	driver = !(set & 1u);
 	f->has_now = (set & 2u) != 0;
 	f->max = maxes[(set >> 2) % 5u];
+	f->cur = (struct vmsg_bus_params){ 1, f->max, 0 };
+	f->accepted = f->cur;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.ops = &fake_ops;
+	cfg.ops = (set & 0x80u) ? &fake_ops_more : &fake_ops;
 	cfg.priv = f;
 	cfg.role = driver ? VMSG_BUS_DRIVER : VMSG_BUS_DEVICE;
 	cfg.profile = (set & 0x20u) ? VMSG_PROFILE_2025 : VMSG_PROFILE_2026;
@@ -362,6 +662,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.on_device = on_device;
 	cfg.on_impl = (r8 & 0x80u) ? on_impl : NULL;
 	cfg.tick_ns = 1000000u;
+	cfg.on_params = on_params;
+	cfg.on_params_ctx = f;
+	cfg.retries = (r8 & 0x40u) ? 2u : 0u;
+	f->profile = cfg.profile;
+	f->codec_flags = cfg.codec_flags;
 	r = vmsg_bus_init(&f->bus, &cfg);
 	if (r == VMSG_ENOTSUP) /* a role or profile this build left out */
 		return 0;
@@ -372,6 +677,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t op = fuzz_u8(&f->in);
 		uint16_t dev = (uint16_t)(fuzz_u8(&f->in) % 12u);
 
+		if (op >= 0xC0u && op != 0xFFu) {
+			/* The calls this session added (BUS-9, 15, 44, 46). */
+			switch (op % 4u) {
+			case 0:
+			case 1:
+				op_event(f, driver);
+				break;
+			case 2:
+				op_kick_translate(f, (set & 0x80u) != 0);
+				break;
+			default:
+				op_ping(f);
+				break;
+			}
+			check_params(f);
+			continue;
+		}
 		switch (op % 10u) {
 		case 0:
 		case 1:
@@ -394,13 +716,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			} else {
 				r = vmsg_bus_add_device(&f->bus, dev, dev_handler, f, op & 0x10u);
 				FUZZ_CHECK(r == 0 || r == VMSG_ENOSPC || r == VMSG_EBUSY ||
-					   r == VMSG_EAGAIN || r == VMSG_ECONNRESET);
+					   r == VMSG_EAGAIN || r == VMSG_ECONNRESET ||
+					   (f->bad && r == VMSG_ESTATE));
 			}
 			break;
 		case 6:
 			r = vmsg_bus_remove_device(&f->bus, dev, op & 0x10u);
 			FUZZ_CHECK(r == 0 || r == VMSG_ENODEV || r == VMSG_EAGAIN ||
-				   r == VMSG_ECONNRESET);
+				   r == VMSG_ECONNRESET || (f->bad && r == VMSG_ESTATE));
 			break;
 		case 7:
 			if (driver) {
@@ -438,6 +761,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			break;
 		}
+		check_params(f);
 	}
 	if (!closed)
 		FUZZ_CHECK(vmsg_bus_close(&f->bus) == 0);
