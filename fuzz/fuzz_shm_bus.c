@@ -277,24 +277,15 @@ static void dev_fn(void *ctx, struct vmsg_bus *b, const struct vmsg_msg *msg)
 
 /*
  * What vmsg_bus_poll() and vmsg_bus_wait() may return: a count, or the
- * port's VMSG_EPROTO (a broken peer). KNOWN DEVIATION, not fixed here: a
- * non-owner whose owner rewrites the layout with one our ring cannot drive
- * (an element size below 8 or not a multiple of 4) gets the re-attach's
- * VMSG_ENOTSUP from every receive (channel.c attach() through
- * vmsg_shm_chan_poll() and shm_recv(); shm_send() maps the same error to
- * VMSG_EPROTO). bus.h documents only VMSG_EPROTO; accepted in that mode so
- * the target keeps fuzzing; VMSG_FUZZ_STRICT=1 in the environment refuses
- * it (findings/ of the fuzzattach branch's report).
+ * port's VMSG_EPROTO (a broken peer; also a non-owner whose owner wrote a
+ * layout our ring cannot drive, which this target found returning
+ * VMSG_ENOTSUP until the shm bus mapped it).
  */
 static void check_poll_code(const struct st *s, int r, const char *what)
 {
-	static int strict = -1;
-	bool ok;
+	bool ok = r >= 0 || r == VMSG_EPROTO;
 
-	if (strict < 0)
-		strict = getenv("VMSG_FUZZ_STRICT") != NULL;
-	ok = r >= 0 || r == VMSG_EPROTO || (!strict && s->nonowner && r == VMSG_ENOTSUP);
-
+	(void)s;
 	if (!ok)
 		fprintf(stderr, "%s: %d\n", what, r);
 	FUZZ_CHECK(ok);
