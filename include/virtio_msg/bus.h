@@ -493,14 +493,18 @@ VMSG_API VMSG_MUST_CHECK int vmsg_bus_send_event_timeout(struct vmsg_bus *b,
 /**
  * @brief Device side: offer device @p dev_num, whose requests go to @p fn.
  *        Sends EVENT_DEVICE(ADDED) when @p announce (BUS-38, BUS-58); if that
- *        send fails, the device is not added and the error is returned.
+ *        send fails, the device is not added and the error is returned
+ *        (VMSG_EAGAIN, VMSG_ECONNRESET, VMSG_ESTATE: parameters refused,
+ *        BUS-9).
  * @retval VMSG_ENOSPC the device table is full. @retval VMSG_EBUSY taken.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_add_device(struct vmsg_bus *b, uint16_t dev_num,
 						 vmsg_bus_msg_fn fn, void *ctx, bool announce);
 
 /** @brief Device side: withdraw a device; sends EVENT_DEVICE(REMOVED) when
- *  @p announce (BUS-59). Driver side: forget it. */
+ *  @p announce (BUS-59), and returns that send's error if it fails (the
+ *  device is withdrawn all the same). Driver side: forget it, failing its
+ *  pending requests with VMSG_ENODEV. @retval VMSG_ENODEV not known. */
 VMSG_API int vmsg_bus_remove_device(struct vmsg_bus *b, uint16_t dev_num, bool announce);
 
 /**
@@ -536,7 +540,9 @@ VMSG_API const struct vmsg_bus_params *vmsg_bus_get_params(const struct vmsg_bus
 /**
  * @brief Translate a bus address range through the port (bounds-checked).
  * @retval VMSG_EINVAL bad arguments or @p len 0. @retval VMSG_ERANGE the
- *         range wraps, or lies outside every window. @retval VMSG_ENOTSUP
+ *         range wraps (its end, addr + len, must fit in 64 bits: a range
+ *         holding the last byte of the address space is refused too), or
+ *         lies outside every window. @retval VMSG_ENOTSUP
  *         the port has no translate op.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_translate(struct vmsg_bus *b, uint64_t addr, uint64_t len,
