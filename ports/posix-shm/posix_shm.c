@@ -579,7 +579,7 @@ static int open_client(struct vmsg_posix_shm *p, struct sockaddr_un *sa)
 {
 	struct vmsg_shm_cfg sc = { 0 };
 	struct stat st;
-	uint64_t size;
+	uint64_t size = 0; /* set by take_hello() when it succeeds */
 	/* One deadline for the connection and the hello (port_posix_shm.h). */
 	uint64_t budget = p->cfg.connect_timeout_ns ? p->cfg.connect_timeout_ns : 5000000000u;
 	uint64_t now = mono_ns();
