@@ -1377,6 +1377,79 @@ static void test_bus_BUS_27_once_when_a_completion_fails_others(void **state)
 }
 
 /*
+ * BUS-9: a request on_params submits (the transport revalidating what it
+ * derived from the old parameters) belongs to the new session: the reset
+ * that called on_params does not fail it; its answer completes it.
+ */
+static struct done_rec g_onp_rec;
+static int g_onp_err = 1;
+
+static void submit_on_params(void *ctx, struct vmsg_bus *bus, int status,
+			     const struct vmsg_bus_params *p)
+{
+	struct vmsg_msg ping = req_ping(9);
+
+	(void)ctx;
+	(void)p;
+	if (!status)
+		g_onp_err = vmsg_bus_submit(bus, &ping, 100 * MS, rec_done, &g_onp_rec);
+}
+
+static void test_bus_BUS_9_submit_from_on_params_survives_reset(void **state)
+{
+	struct done_rec old = { 0 };
+	struct vmsg_msg ping = req_ping(8);
+
+	(void)state;
+	g_onp_rec = (struct done_rec){ 0 };
+	g_onp_err = 1;
+	fx_cfg(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 128);
+	X->cfg.on_params = submit_on_params;
+	fx_open();
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, rec_done, &old), 0);
+	F->params.max_msg_size = 64;
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(old.calls, 1);
+	assert_int_equal(old.status, VMSG_ECONNRESET); /* the old session's */
+	assert_int_equal(g_onp_err, 0);
+	assert_int_equal(g_onp_rec.calls, 0); /* the new one's: still pending */
+	in_ping_resp(h_tok(F->sent[1]), 9);
+	poll_ok(&X->bus);
+	assert_int_equal(g_onp_rec.calls, 1);
+	assert_int_equal(g_onp_rec.status, 0);
+}
+
+/* 254 one-device passes inside one completion bring the pass mark round
+ * to the outer pass's again: they must still fail only their own device's
+ * requests, and the outer pass the rest with its own status. */
+static void churn_dev3_on_done(void *ctx, int status, const struct vmsg_msg *resp)
+{
+	(void)resp;
+	assert_int_equal(status, VMSG_ECONNRESET);
+	for (unsigned k = 0; k < 254; k++) {
+		assert_int_equal(vmsg_bus_attach_device(ctx, 3, NULL, NULL, true), 0);
+		assert_int_equal(vmsg_bus_remove_device(ctx, 3, false), 0);
+	}
+}
+
+static void test_bus_BUS_27_pass_marks_come_round(void **state)
+{
+	struct vmsg_msg ping = req_ping(3), st = req_status(2);
+	struct done_rec r = { 0 };
+
+	(void)state;
+	fx_start(VMSG_BUS_DRIVER, VMSG_PROFILE_2026, 4, 64);
+	assert_int_equal(vmsg_bus_attach_device(&X->bus, 2, NULL, NULL, true), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &ping, 100 * MS, churn_dev3_on_done, &X->bus), 0);
+	assert_int_equal(vmsg_bus_submit(&X->bus, &st, 100 * MS, rec_done, &r), 0);
+	fk_in_err(VMSG_ECONNRESET);
+	poll_ok(&X->bus);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.status, VMSG_ECONNRESET); /* device 2 was never removed */
+}
+
+/*
  * BUS-9: the new parameters are in force before the requests pending at
  * the reset fail, so a completion that submits again is checked against
  * them: 68 bytes fit the old 128 but not the new 64, and nothing above 64
@@ -5569,6 +5642,10 @@ int main(void)
 						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_27_once_when_a_completion_fails_others,
 						fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_9_submit_from_on_params_survives_reset,
+						fk_setup, fk_teardown),
+		cmocka_unit_test_setup_teardown(test_bus_BUS_27_pass_marks_come_round, fk_setup,
+						fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_9_resubmit_at_reset_meets_new_params,
 						fk_setup, fk_teardown),
 		cmocka_unit_test_setup_teardown(test_bus_BUS_28_no_clock_own_loop, fk_setup, fk_teardown),

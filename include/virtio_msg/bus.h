@@ -100,8 +100,10 @@ struct vmsg_bus_ops {
 	 * blocks. Read at init: an error there means no clock. Without one,
 	 * time is counted in waits, each as long as the bus allowed it
 	 * (vmsg_bus_cfg.tick_ns at most, for a blocking call), woken early or
-	 * not: budgets then bound the number of waits, not wall time. If it
-	 * fails later, the bus counts waits from its last reading on.
+	 * not: budgets then bound the number of waits, not wall time (and
+	 * the count stops at 2^64 - 1 ns: wait for ever with
+	 * VMSG_WAIT_FOREVER, not INT64_MAX). If it fails later, the bus
+	 * counts waits from its last reading on.
 	 */
 	int (*now)(void *priv, uint64_t *ns);
 	/**
@@ -322,6 +324,8 @@ struct vmsg_bus {
  *         missing or too small, or the parameters are out of range
  *         (max_msg_size 52..65535, or 48..65535 with the 2025 profile,
  *         whose peers advertise 48; revision >= 1).
+ * After a failure the bus is not usable (not even by vmsg_bus_close()),
+ * and the port is still the caller's to close.
  */
 VMSG_API VMSG_MUST_CHECK int vmsg_bus_init(struct vmsg_bus *b, const struct vmsg_bus_cfg *cfg);
 

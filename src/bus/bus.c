@@ -213,14 +213,19 @@ int vmsg_bus_poll(struct vmsg_bus *b)
 			break;
 		if (r == VMSG_ECONNRESET) {
 			/* The peer went away, or the port's parameters changed:
-			 * the ones in force first (BUS-9: a completion below
-			 * that submits again must use them), then every request
-			 * fails cleanly. Counts towards the budget, so a
-			 * flapping port cannot hold us. */
+			 * every request pending now fails cleanly, but the new
+			 * parameters are put in force first (BUS-9: a completion
+			 * that submits again must meet them), and a request
+			 * on_params submits belongs to the new session. Counts
+			 * towards the budget, so a flapping port cannot hold
+			 * us. */
+			struct vmsg_bus_fail f;
+
 			b->stats.resets++;
+			vmsg_bus_fail_choose(b, &f, false, 0);
 			revalidate(b);
 			if (!b->closed) /* on_params may close the bus */
-				vmsg_bus_fail_pending(b, VMSG_ECONNRESET, false, 0);
+				vmsg_bus_fail_chosen(b, &f, VMSG_ECONNRESET);
 			n++;
 		} else if (r < 0) {
 			/* A broken peer: say so, but let time go on for what is

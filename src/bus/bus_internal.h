@@ -44,6 +44,17 @@ void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m);
 /* Complete every pending request (optionally only those for one device). */
 void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num);
 
+/* The same in two steps, for a caller that runs callbacks in between:
+ * choose the requests pending now, then fail those of them still pending
+ * (requests.c explains the marks). */
+struct vmsg_bus_fail {
+	uint32_t bits[256 / 32];
+	uint8_t mark;
+};
+void vmsg_bus_fail_choose(struct vmsg_bus *b, struct vmsg_bus_fail *f, bool one_dev,
+			  uint16_t dev_num);
+void vmsg_bus_fail_chosen(struct vmsg_bus *b, const struct vmsg_bus_fail *f, int status);
+
 /* Complete requests whose deadline is <= @now with VMSG_ETIMEDOUT, and
  * recompute b->next_deadline. */
 void vmsg_bus_expire(struct vmsg_bus *b, uint64_t now);

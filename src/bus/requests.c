@@ -104,27 +104,48 @@ void vmsg_bus_complete_response(struct vmsg_bus *b, const struct vmsg_msg *m)
 	finish(b, r, 0, m);
 }
 
-void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num)
+/*
+ * Failing requests is two steps: choose the victims, then complete them.
+ * A callback run between or during them (on_params, a completion) may
+ * submit a new request, into a freed slot too, which must not fail with
+ * the old ones; and it may close the bus or remove a device, failing
+ * requests in a pass of its own. So each pass remembers its victims (a
+ * bitmap) and marks them in their busy byte with its own value (2..255;
+ * a submit writes 1): it completes a slot only while both still say it is
+ * its own. A nested pass completes whatever it marked before it returns,
+ * so a mark that came round again after 254 passes names no slot but
+ * those of the pass that holds it.
+ */
+void vmsg_bus_fail_choose(struct vmsg_bus *b, struct vmsg_bus_fail *f, bool one_dev,
+			  uint16_t dev_num)
 {
-	/* Decide first, then complete: a callback may submit a new request
-	 * into a freed slot, and that one must not fail with the old ones.
-	 * The victims are marked in their busy byte with this pass's own
-	 * value (2..255, never 1, which a submit writes): a callback may also
-	 * close the bus or remove a device, failing requests in a pass of its
-	 * own, and each request must complete once, in whichever pass takes
-	 * it last marked, never again in ours. */
-	uint8_t mark = (uint8_t)(b->fail_pass < 2 || b->fail_pass == 255 ? 2 : b->fail_pass + 1);
-
-	b->fail_pass = mark;
+	f->mark = (uint8_t)(b->fail_pass < 2 || b->fail_pass == 255 ? 2 : b->fail_pass + 1);
+	b->fail_pass = f->mark;
+	for (unsigned i = 0; i < 256 / 32; i++)
+		f->bits[i] = 0;
 	for (unsigned i = 0; i < b->cfg.num_reqs; i++) {
 		struct vmsg_bus_req *r = &b->cfg.reqs[i];
 
-		if (r->busy && (!one_dev || (!(r->type & VMSG_TYPE_BUS) && r->dev_num == dev_num)))
-			r->busy = mark;
+		if (r->busy && (!one_dev || (!(r->type & VMSG_TYPE_BUS) && r->dev_num == dev_num))) {
+			r->busy = f->mark;
+			f->bits[i / 32] |= 1u << (i % 32);
+		}
 	}
+}
+
+void vmsg_bus_fail_chosen(struct vmsg_bus *b, const struct vmsg_bus_fail *f, int status)
+{
 	for (unsigned i = 0; i < b->cfg.num_reqs; i++)
-		if (b->cfg.reqs[i].busy == mark)
+		if ((f->bits[i / 32] & (1u << (i % 32))) && b->cfg.reqs[i].busy == f->mark)
 			finish(b, &b->cfg.reqs[i], status, 0);
+}
+
+void vmsg_bus_fail_pending(struct vmsg_bus *b, int status, bool one_dev, uint16_t dev_num)
+{
+	struct vmsg_bus_fail f;
+
+	vmsg_bus_fail_choose(b, &f, one_dev, dev_num);
+	vmsg_bus_fail_chosen(b, &f, status);
 }
 
 /* now + d without wrapping: a huge budget means "never", not "long ago". */
