@@ -46,6 +46,8 @@
 #include <virtio_msg/port_posix_shm.h>
 #include <virtio_msg/virtio_msg.h>
 
+#include "bench_side.h"
+
 #define RUNS 7
 #define SECOND 1000000000ull
 
@@ -531,18 +533,9 @@ fail:
 
 /* ---- the bus: device server in the child, driver pings from here ---- */
 
-struct side {
-	struct vmsg_posix_shm port;
-	struct vmsg_bus bus;
-	uint8_t rx[264], tx[264];
-	struct vmsg_bus_req reqs[8];
-	struct vmsg_bus_dev devs[4];
-};
-
 static int open_side(struct side *s, const char *path, bool device, uint64_t spin_ns)
 {
 	struct vmsg_posix_shm_cfg pc = { .socket_path = path, .spin_ns = spin_ns };
-	struct vmsg_bus_cfg bc = { 0 };
 
 	pc.side = device ? VMSG_SHM_DEVICE : VMSG_SHM_DRIVER;
 	pc.server = device;
@@ -550,20 +543,7 @@ static int open_side(struct side *s, const char *path, bool device, uint64_t spi
 		pc.layout = (struct vmsg_shm_v1_params){ .num_elems = num_elems ? num_elems : 64,
 							 .elem_size = slot_size ? slot_size : 264,
 							 .extended = true };
-	if (vmsg_posix_shm_open(&s->port, &pc))
-		return -1;
-	bc.ops = &vmsg_shm_bus_ops;
-	bc.priv = vmsg_posix_shm_bus(&s->port);
-	bc.role = device ? VMSG_BUS_DEVICE : VMSG_BUS_DRIVER;
-	bc.reqs = s->reqs;
-	bc.num_reqs = 8;
-	bc.devs = s->devs;
-	bc.num_devs = 4;
-	bc.rx_buf = s->rx;
-	bc.rx_cap = sizeof(s->rx);
-	bc.tx_buf = s->tx;
-	bc.tx_cap = sizeof(s->tx);
-	return vmsg_bus_init(&s->bus, &bc);
+	return side_open(s, &pc);
 }
 
 /* MODE chan: after the bus warm-up, the same channel without codec and bus

@@ -43,6 +43,8 @@
 #include <virtio_msg/port_posix_shm.h>
 #include <virtio_msg/virtio_msg.h>
 
+#include "bench_side.h"
+
 #define MS 1000000ull
 #define SECOND 1000000000ull
 #define MAX_REPS 200
@@ -67,41 +69,14 @@ static void sleep_ns(uint64_t ns)
 		;
 }
 
-struct side {
-	struct vmsg_posix_shm port;
-	struct vmsg_bus bus;
-	uint8_t rx[264], tx[264];
-	struct vmsg_bus_req reqs[8];
-	struct vmsg_bus_dev devs[4];
-};
-
 static int open_side(struct side *s, const char *path, bool driver, bool server,
 		     uint64_t spin_ns)
 {
 	struct vmsg_posix_shm_cfg pc = { .socket_path = path, .spin_ns = spin_ns };
-	struct vmsg_bus_cfg bc = { 0 };
 
-	memset(s, 0, sizeof(*s));
 	pc.side = driver ? VMSG_SHM_DRIVER : VMSG_SHM_DEVICE;
 	pc.server = server;
-	if (vmsg_posix_shm_open(&s->port, &pc))
-		return -1;
-	bc.ops = &vmsg_shm_bus_ops;
-	bc.priv = vmsg_posix_shm_bus(&s->port);
-	bc.role = driver ? VMSG_BUS_DRIVER : VMSG_BUS_DEVICE;
-	bc.reqs = s->reqs;
-	bc.num_reqs = 8;
-	bc.devs = s->devs;
-	bc.num_devs = 4;
-	bc.rx_buf = s->rx;
-	bc.rx_cap = sizeof(s->rx);
-	bc.tx_buf = s->tx;
-	bc.tx_cap = sizeof(s->tx);
-	if (vmsg_bus_init(&s->bus, &bc)) {
-		(void)vmsg_posix_shm_close(&s->port);
-		return -1;
-	}
-	return 0;
+	return side_open(s, &pc);
 }
 
 static bool running(const struct side *s)
