@@ -268,6 +268,16 @@ static void run_both(struct ep *a, struct ep *b)
 	}
 }
 
+/* Both ends opened on a clean region (life 1) and brought to RUN. */
+static void pair_up(struct ep e[2], const struct vmsg_shm_cfg *c0, const struct vmsg_shm_cfg *c1)
+{
+	memset(buf, 0, BUF_SIZE);
+	memset(e, 0, 2 * sizeof(*e));
+	ep_open(&e[0], c0, 1);
+	ep_open(&e[1], c1, 1);
+	run_both(&e[0], &e[1]);
+}
+
 /* Fill both directions to N - 1, then drain, twice round the ring. */
 static void traffic(struct ep *a, struct ep *b)
 {
@@ -1659,11 +1669,7 @@ static void test_shm_lifecycle_kick_words(void **state)
 	uint32_t dev_tok, drv_tok;
 
 	(void)state;
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
+	pair_up(e, &c0, &c1);
 	/* both consumers start armed with an even token */
 	dev_tok = get_le32(ext + VMSG_EXT_OFF_DEV_AWAKE);
 	drv_tok = get_le32(ext + VMSG_EXT_OFF_DRV_AWAKE);
@@ -1749,11 +1755,7 @@ static void test_shm_lifecycle_bus_release_late(void **state)
 	uint8_t *dev_head = qh_of(1) + 6; /* the device's consumer index (v1 head) */
 
 	(void)state;
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
+	pair_up(e, &c0, &c1);
 	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 
@@ -1820,11 +1822,7 @@ static void test_shm_lifecycle_bus_cork(void **state)
 	unsigned kicks = 0;
 
 	(void)state;
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
+	pair_up(e, &c0, &c1);
 	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[0].ch, &h, 0), 0);
 
@@ -2042,11 +2040,7 @@ static void test_shm_lifecycle_bus_arm_for_own_loop(void **state)
 	unsigned kicks = 0;
 
 	(void)state;
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
+	pair_up(e, &c0, &c1);
 	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 	assert_non_null(vmsg_shm_bus_ops.arm);
@@ -2164,11 +2158,7 @@ static void test_shm_lifecycle_bus_unusable_layout_is_eproto(void **state)
 	uint8_t m[64];
 
 	(void)state;
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
+	pair_up(e, &c0, &c1);
 	h = fake_hooks(&kicks);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 	ep_open(&e[0], &c0, 2); /* the owner restarts */
@@ -2209,6 +2199,21 @@ static int spin_kick(void *ctx)
 	return 0;
 }
 
+/* Hooks of a spinning port: @ctx starts with its struct spin_clock
+ * (kicks counted, the sleep's budget recorded), @now its clock. */
+static struct vmsg_shm_bus_hooks spin_hooks(void *ctx, int (*now)(void *, uint64_t *),
+					    uint64_t spin_ns)
+{
+	struct vmsg_shm_bus_hooks h = { 0 };
+
+	h.kick = spin_kick;
+	h.wait = spin_wait;
+	h.now = now;
+	h.ctx = ctx;
+	h.spin_ns = spin_ns;
+	return h;
+}
+
 /*
  * The adaptive spin is part of the caller's wait: with a 50 ms spin, a 2 ms
  * wait spins about 2 ms and sleeps for what is left (nothing), a 100 ms wait
@@ -2227,16 +2232,8 @@ static void test_shm_lifecycle_bus_spin_within_timeout(void **state)
 	(void)state;
 	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
 		skip(); /* no spinning in this build */
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
-	h.kick = spin_kick;
-	h.wait = spin_wait;
-	h.now = spin_now;
-	h.ctx = &c;
-	h.spin_ns = 50 * 1000000ull;
+	pair_up(e, &c0, &c1);
+	h = spin_hooks(&c, spin_now, 50 * 1000000ull);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 
 	t0 = c.t;
@@ -2289,16 +2286,8 @@ static void test_shm_lifecycle_bus_spin_failing_clock(void **state)
 	(void)state;
 	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
 		skip(); /* no spinning in this build */
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
-	h.kick = spin_kick;
-	h.wait = spin_wait;
-	h.now = failing_now;
-	h.ctx = &c;
-	h.spin_ns = 1000000;
+	pair_up(e, &c0, &c1);
+	h = spin_hooks(&c, failing_now, 1000000);
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 	c.slept = -2;
 	assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 5000000), VMSG_ETIMEDOUT);
@@ -2345,18 +2334,10 @@ static void test_shm_lifecycle_bus_spin_keeps_idle_work(void **state)
 	(void)state;
 	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
 		skip(); /* no spinning in this build */
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
-	h.kick = spin_kick; /* ctx: p, which starts with its spin_clock */
-	h.wait = spin_wait;
-	h.ctx = &p;
-	h.now = tally_now;
+	pair_up(e, &c0, &c1);
+	h = spin_hooks(&p, tally_now, 5000000);
 	h.service = tally_service;
 	h.service_ns = 1000000;
-	h.spin_ns = 5000000;
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 	for (int i = 0; i < 200; i++) {
 		assert_int_equal(vmsg_shm_bus_ops.wait(&sb, 2000000), VMSG_ETIMEDOUT);
@@ -2408,18 +2389,10 @@ static void test_shm_lifecycle_bus_spin_sees_hangup(void **state)
 	(void)state;
 	if (VMSG_CONFIG_SHM_BUS_SIMPLE_WAIT)
 		skip(); /* no spinning in this build */
-	memset(buf, 0, BUF_SIZE);
-	memset(e, 0, sizeof(e));
-	ep_open(&e[0], &c0, 1);
-	ep_open(&e[1], &c1, 1);
-	run_both(&e[0], &e[1]);
-	h.kick = spin_kick; /* ctx: p, which starts with its spin_clock */
-	h.wait = spin_wait;
-	h.ctx = &p;
-	h.now = spin_port_now;
+	pair_up(e, &c0, &c1);
+	h = spin_hooks(&p, spin_port_now, 50 * 1000000ull);
 	h.service = spin_service;
 	h.service_ns = 1000000; /* 1 ms */
-	h.spin_ns = 50 * 1000000ull;
 	p.sb = &sb;
 	assert_int_equal(vmsg_shm_bus_init(&sb, &e[1].ch, &h, 0), 0);
 	t0 = p.c.t;
